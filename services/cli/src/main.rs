@@ -1,0 +1,3 @@
+//! The estafette command-line tool: run the demo, publish commands and follow their jobs.
+
+fn main() {}

@@ -1,0 +1,433 @@
+//! Commands: what producers ask workers to do.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{
+    JobId, MAX_COMMAND_BYTES, MessageId, Rejection, RejectionKind, SCHEMA_VERSION, WorkerKind,
+};
+
+/// A validated command: the envelope's metadata plus a typed body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// Who the command belongs to and which connection it uses.
+    pub meta: CommandMeta,
+    /// What to do.
+    pub body: CommandBody,
+}
+
+/// The envelope fields every command carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandMeta {
+    /// The job this command is part of.
+    pub job_id: JobId,
+    /// Deterministic id of this command.
+    pub message_id: MessageId,
+    /// Name of a connection configured on the worker (never a URL or a credential).
+    pub connection: String,
+}
+
+/// The kind-specific part of a command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandBody {
+    /// `ds.sync`: walk every dossier of a démarche.
+    DsSync(DsSync),
+    /// `ds.page`: fetch one page of a démarche sync (published by the worker itself).
+    DsPage(DsPage),
+}
+
+/// Body of `ds.sync`: start a sync of one démarche on demarches-simplifiees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DsSync {
+    /// The démarche number.
+    pub demarche: NonZeroU32,
+    /// Only dossiers updated at or after this instant (incremental sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_since: Option<DateTime<Utc>>,
+    /// Only dossiers in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<DsDossierState>,
+}
+
+/// Body of `ds.page`: one page of a running démarche sync. Everything the chain needs
+/// travels in the message, so no worker keeps job state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DsPage {
+    /// The démarche number.
+    pub demarche: NonZeroU32,
+    /// The sync's `updatedSince` filter, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_since: Option<DateTime<Utc>>,
+    /// The sync's state filter, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<DsDossierState>,
+    /// Which connection of the démarche this page reads.
+    pub listing: Listing,
+    /// Index of this page within the job, counted across listings from 0.
+    pub page: u32,
+    /// Cursor to read after; none for the first page of a listing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// When the sync started: the resume point handed out at the end.
+    pub started_at: DateTime<Utc>,
+    /// Counts accumulated by the pages before this one.
+    pub progress: SyncProgress,
+    /// Fingerprint of the previous page's records, to recognise a page served twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_page: Option<String>,
+}
+
+/// A listing of an upstream source. A démarche sync walks `dossiers`, then `deleted_dossiers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Listing {
+    /// `demarche.dossiers`.
+    Dossiers,
+    /// `demarche.deletedDossiers`.
+    DeletedDossiers,
+}
+
+/// Counts carried along a sync chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncProgress {
+    /// Pages fetched so far, both listings included.
+    pub pages: u32,
+    /// Dossiers published so far.
+    pub records: u64,
+    /// Deleted dossiers published so far.
+    pub deleted_records: u64,
+}
+
+/// A dossier state as the demarches-simplifiees API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DsDossierState {
+    /// `en_construction`
+    EnConstruction,
+    /// `en_instruction`
+    EnInstruction,
+    /// `accepte`
+    Accepte,
+    /// `refuse`
+    Refuse,
+    /// `sans_suite`
+    SansSuite,
+}
+
+impl CommandBody {
+    /// The `kind` string written in the envelope.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CommandBody::DsSync(_) => "ds.sync",
+            CommandBody::DsPage(_) => "ds.page",
+        }
+    }
+
+    /// The worker kind whose queue receives this command.
+    pub fn worker(&self) -> WorkerKind {
+        match self {
+            CommandBody::DsSync(_) | CommandBody::DsPage(_) => WorkerKind::FetchPage,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let value = match self {
+            CommandBody::DsSync(body) => serde_json::to_value(body),
+            CommandBody::DsPage(body) => serde_json::to_value(body),
+        };
+        value.expect("command bodies are plain data and always serialise")
+    }
+}
+
+impl Command {
+    /// The JSON envelope of this command.
+    pub fn to_json(&self) -> Vec<u8> {
+        let envelope = serde_json::json!({
+            "version": SCHEMA_VERSION,
+            "kind": self.body.kind(),
+            "job_id": self.meta.job_id,
+            "message_id": self.meta.message_id,
+            "connection": self.meta.connection,
+            "body": self.body.to_value(),
+        });
+        serde_json::to_vec(&envelope).expect("a JSON value always serialises")
+    }
+
+    /// Parses and validates a command envelope. On failure the [`Rejection`] says why
+    /// and carries whatever ids could be read, so the failure event can name the job.
+    pub fn from_json(bytes: &[u8]) -> Result<Command, Rejection> {
+        if bytes.len() > MAX_COMMAND_BYTES {
+            return Err(Rejection::new(
+                RejectionKind::TooLarge,
+                format!(
+                    "{} bytes is over the {MAX_COMMAND_BYTES} byte limit",
+                    bytes.len()
+                ),
+            ));
+        }
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Rejection::new(RejectionKind::MalformedJson, e.to_string()))?;
+        let Value::Object(mut envelope) = value else {
+            return Err(Rejection::new(
+                RejectionKind::MalformedJson,
+                "the envelope is not a JSON object",
+            ));
+        };
+        let job_id = optional_uuid(&envelope, "job_id").map(JobId);
+        let message_id = optional_uuid(&envelope, "message_id").map(MessageId);
+        let kind = envelope
+            .get("kind")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let reject = |kind_of_problem, detail: String| {
+            Rejection::new(kind_of_problem, detail).about(job_id, message_id, kind.clone())
+        };
+
+        let version = envelope.get("version").ok_or_else(|| {
+            reject(
+                RejectionKind::MissingField,
+                "missing field `version`".into(),
+            )
+        })?;
+        if version.as_u64() != Some(u64::from(SCHEMA_VERSION)) {
+            return Err(reject(
+                RejectionKind::UnsupportedVersion,
+                format!(
+                    "version {version} is not supported; this worker reads version {SCHEMA_VERSION}"
+                ),
+            ));
+        }
+        let meta = CommandMeta {
+            job_id: job_id
+                .ok_or_else(|| reject(field_problem(&envelope, "job_id"), uuid_detail("job_id")))?,
+            message_id: message_id.ok_or_else(|| {
+                reject(
+                    field_problem(&envelope, "message_id"),
+                    uuid_detail("message_id"),
+                )
+            })?,
+            connection: match envelope.get("connection") {
+                Some(Value::String(name)) if !name.is_empty() => name.clone(),
+                Some(_) => {
+                    return Err(reject(
+                        RejectionKind::InvalidField,
+                        "`connection` must be a non-empty string".into(),
+                    ));
+                }
+                None => {
+                    return Err(reject(
+                        RejectionKind::MissingField,
+                        "missing field `connection`".into(),
+                    ));
+                }
+            },
+        };
+        let kind_name = kind.clone().ok_or_else(|| {
+            reject(
+                field_problem(&envelope, "kind"),
+                "`kind` must be a string".into(),
+            )
+        })?;
+        let body = envelope
+            .remove("body")
+            .ok_or_else(|| reject(RejectionKind::MissingField, "missing field `body`".into()))?;
+        let body = match kind_name.as_str() {
+            "ds.sync" => typed_body(body).map(CommandBody::DsSync),
+            "ds.page" => typed_body(body).map(CommandBody::DsPage),
+            other => {
+                return Err(reject(
+                    RejectionKind::UnknownKind,
+                    format!("unknown command kind `{other}`"),
+                ));
+            }
+        }
+        .map_err(|detail| reject(RejectionKind::InvalidBody, detail))?;
+        Ok(Command { meta, body })
+    }
+}
+
+fn optional_uuid(envelope: &Map<String, Value>, field: &str) -> Option<Uuid> {
+    envelope.get(field)?.as_str()?.parse().ok()
+}
+
+fn field_problem(envelope: &Map<String, Value>, field: &str) -> RejectionKind {
+    if envelope.contains_key(field) {
+        RejectionKind::InvalidField
+    } else {
+        RejectionKind::MissingField
+    }
+}
+
+fn uuid_detail(field: &str) -> String {
+    format!("`{field}` must be a UUID string")
+}
+
+fn typed_body<T: DeserializeOwned>(body: Value) -> Result<T, String> {
+    serde_json::from_value(body).map_err(|e| format!("invalid body: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn sync_command() -> Command {
+        let job_id = JobId(Uuid::from_u128(1));
+        Command {
+            meta: CommandMeta {
+                job_id,
+                message_id: MessageId::for_job(job_id, "sync"),
+                connection: "sandbox".into(),
+            },
+            body: CommandBody::DsSync(DsSync {
+                demarche: NonZeroU32::new(4242).expect("non-zero"),
+                updated_since: None,
+                state: Some(DsDossierState::Accepte),
+            }),
+        }
+    }
+
+    fn envelope_with(change: impl FnOnce(&mut Map<String, Value>)) -> Vec<u8> {
+        let mut value: Value = serde_json::from_slice(&sync_command().to_json()).expect("json");
+        change(value.as_object_mut().expect("object"));
+        serde_json::to_vec(&value).expect("json")
+    }
+
+    #[test]
+    fn a_command_survives_a_round_trip() {
+        let command = sync_command();
+        assert_eq!(Command::from_json(&command.to_json()), Ok(command));
+    }
+
+    #[test]
+    fn each_kind_of_bad_input_is_rejected_with_its_own_reason() {
+        let cases: Vec<(&str, Vec<u8>, RejectionKind)> = vec![
+            (
+                "not json",
+                b"{not json".to_vec(),
+                RejectionKind::MalformedJson,
+            ),
+            ("an array", b"[1,2]".to_vec(), RejectionKind::MalformedJson),
+            (
+                "huge",
+                vec![b' '; MAX_COMMAND_BYTES + 1],
+                RejectionKind::TooLarge,
+            ),
+            (
+                "no version",
+                envelope_with(|e| {
+                    e.remove("version");
+                }),
+                RejectionKind::MissingField,
+            ),
+            (
+                "version 2",
+                envelope_with(|e| {
+                    e.insert("version".into(), json!(2));
+                }),
+                RejectionKind::UnsupportedVersion,
+            ),
+            (
+                "no job id",
+                envelope_with(|e| {
+                    e.remove("job_id");
+                }),
+                RejectionKind::MissingField,
+            ),
+            (
+                "bad job id",
+                envelope_with(|e| {
+                    e.insert("job_id".into(), json!("nope"));
+                }),
+                RejectionKind::InvalidField,
+            ),
+            (
+                "no connection",
+                envelope_with(|e| {
+                    e.remove("connection");
+                }),
+                RejectionKind::MissingField,
+            ),
+            (
+                "empty connection",
+                envelope_with(|e| {
+                    e.insert("connection".into(), json!(""));
+                }),
+                RejectionKind::InvalidField,
+            ),
+            (
+                "unknown kind",
+                envelope_with(|e| {
+                    e.insert("kind".into(), json!("ds.explode"));
+                }),
+                RejectionKind::UnknownKind,
+            ),
+            (
+                "no body",
+                envelope_with(|e| {
+                    e.remove("body");
+                }),
+                RejectionKind::MissingField,
+            ),
+            (
+                "no demarche",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+            (
+                "demarche 0",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({"demarche": 0}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+            (
+                "negative demarche",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({"demarche": -4}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+            (
+                "typo in body",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({"demarche": 4, "updatedSince": "x"}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+            (
+                "unknown state",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({"demarche": 4, "state": "brouillon"}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+        ];
+        for (case, bytes, expected) in cases {
+            let rejection = Command::from_json(&bytes).expect_err(case);
+            assert_eq!(rejection.kind, expected, "{case}: {rejection}");
+        }
+    }
+
+    #[test]
+    fn a_rejection_keeps_the_ids_it_could_read() {
+        let bytes = envelope_with(|e| {
+            e.insert("kind".into(), json!("ds.explode"));
+        });
+        let rejection = Command::from_json(&bytes).expect_err("unknown kind");
+        let command = sync_command();
+        assert_eq!(rejection.job_id, Some(command.meta.job_id));
+        assert_eq!(rejection.message_id, Some(command.meta.message_id));
+        assert_eq!(rejection.command_kind.as_deref(), Some("ds.explode"));
+    }
+}

@@ -1,0 +1,223 @@
+//! Events: what workers report, on the topic exchange, routed by their `type`.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{JobId, Listing, MessageId, SCHEMA_VERSION};
+
+/// Every event on the wire: common fields plus the event itself, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Always [`SCHEMA_VERSION`] when written by this build.
+    pub version: u16,
+    /// The job the event belongs to; absent only for a command too broken to name one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<JobId>,
+    /// Deterministic id: a replayed command produces events with the same ids.
+    pub message_id: MessageId,
+    /// The event itself.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// The events Estafette publishes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// One page of an upstream listing was read.
+    #[serde(rename = "page.fetched")]
+    PageFetched(PageFetched),
+    /// A sync walked every page and ended.
+    #[serde(rename = "sync.completed")]
+    SyncCompleted(SyncCompleted),
+    /// A command was refused or failed for good; it is in the dead letters.
+    #[serde(rename = "command.failed")]
+    CommandFailed(CommandFailed),
+}
+
+/// Payload of `page.fetched`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageFetched {
+    /// The connection the page was read through.
+    pub connection: String,
+    /// The démarche the page belongs to.
+    pub demarche: NonZeroU32,
+    /// Which listing the page belongs to.
+    pub listing: Listing,
+    /// Index of the page within the job, from 0.
+    pub page: u32,
+    /// Number of records in `records`.
+    pub record_count: u32,
+    /// The records exactly as the upstream returned them.
+    pub records: Vec<Value>,
+    /// Whether this listing has another page after this one.
+    pub has_next_page: bool,
+}
+
+/// Payload of `sync.completed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncCompleted {
+    /// The connection the sync used.
+    pub connection: String,
+    /// The démarche that was synced.
+    pub demarche: NonZeroU32,
+    /// Pages fetched, every listing included.
+    pub pages: u32,
+    /// Dossiers published in `page.fetched` events.
+    pub records: u64,
+    /// Deleted dossiers published in `page.fetched` events.
+    pub deleted_records: u64,
+    /// Milliseconds from the start of the sync to its last page.
+    pub elapsed_ms: u64,
+    /// Pass this as `updated_since` next time: the moment the sync started, never later.
+    pub resume_point: DateTime<Utc>,
+    /// Why the walk stopped.
+    pub end: SyncEnd,
+}
+
+/// Why a sync stopped walking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncEnd {
+    /// Every listing reported no next page.
+    Exhausted,
+    /// The upstream served the previous page again; it was not published twice.
+    RepeatedPage,
+    /// The upstream claimed a next page but its cursor did not move; stopped to avoid a loop.
+    StalledCursor,
+}
+
+/// Payload of `command.failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandFailed {
+    /// The failed command's `kind`, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_kind: Option<String>,
+    /// The failed command's id, when it had a readable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<MessageId>,
+    /// The failure class; a closed set.
+    pub reason: FailureReason,
+    /// The upstream's own error code, when it gave one (e.g. a GraphQL `extensions.code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// A human-readable explanation; never contains a credential.
+    pub message: String,
+}
+
+/// Why a command failed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The message was not a JSON object.
+    MalformedJson,
+    /// The message was larger than the limit.
+    TooLarge,
+    /// A required envelope field was missing.
+    MissingField,
+    /// An envelope field had the wrong type or form.
+    InvalidField,
+    /// The envelope version is not supported.
+    UnsupportedVersion,
+    /// The command kind is unknown.
+    UnknownKind,
+    /// The body did not match its kind's schema.
+    InvalidBody,
+    /// The command names a connection this worker does not have.
+    UnknownConnection,
+    /// The connection exists but serves another upstream API.
+    WrongConnectionApi,
+    /// The upstream refused the credentials (401).
+    UpstreamUnauthorized,
+    /// The upstream refused access (403).
+    UpstreamForbidden,
+    /// The upstream refused the request as malformed (400 and the like).
+    UpstreamBadRequest,
+    /// The upstream answered with an application-level error (GraphQL `errors`).
+    UpstreamError,
+    /// The upstream's answer could not be understood.
+    UpstreamInvalidResponse,
+    /// The upstream answered with a redirect, which is never followed for writes or reads.
+    UpstreamRedirect,
+    /// A transient failure did not clear within the retry budget.
+    RetriesExhausted,
+}
+
+impl EventEnvelope {
+    /// Wraps an event with the current schema version.
+    pub fn new(job_id: Option<JobId>, message_id: MessageId, event: Event) -> Self {
+        EventEnvelope {
+            version: SCHEMA_VERSION,
+            job_id,
+            message_id,
+            event,
+        }
+    }
+
+    /// The JSON form of the event.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events are plain data and always serialise")
+    }
+
+    /// The routing key on the events exchange: the event's `type`.
+    pub fn routing_key(&self) -> &'static str {
+        self.event.type_name()
+    }
+}
+
+impl Event {
+    /// The `type` string of the event, also its routing key.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::PageFetched(_) => "page.fetched",
+            Event::SyncCompleted(_) => "sync.completed",
+            Event::CommandFailed(_) => "command.failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JobId;
+
+    #[test]
+    fn an_event_round_trips_with_its_type_tag() {
+        let job = JobId::new_random();
+        let envelope = EventEnvelope::new(
+            Some(job),
+            MessageId::for_job(job, "sync.completed"),
+            Event::CommandFailed(CommandFailed {
+                command_kind: Some("ds.sync".into()),
+                command_id: None,
+                reason: FailureReason::UpstreamForbidden,
+                code: Some("forbidden".into()),
+                message: "refused".into(),
+            }),
+        );
+        let json: Value = serde_json::from_slice(&envelope.to_json()).expect("json");
+        assert_eq!(json["type"], "command.failed");
+        assert_eq!(json["reason"], "upstream_forbidden");
+        let back: EventEnvelope = serde_json::from_value(json).expect("parse");
+        assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn the_routing_key_is_the_type_name() {
+        let event = Event::SyncCompleted(SyncCompleted {
+            connection: "sandbox".into(),
+            demarche: NonZeroU32::new(1).expect("non-zero"),
+            pages: 1,
+            records: 2,
+            deleted_records: 0,
+            elapsed_ms: 5,
+            resume_point: Utc::now(),
+            end: SyncEnd::Exhausted,
+        });
+        let envelope = EventEnvelope::new(None, MessageId(uuid::Uuid::nil()), event);
+        assert_eq!(envelope.routing_key(), "sync.completed");
+    }
+}

@@ -1,0 +1,46 @@
+//! The wire contract: every command and event Estafette sends or receives, and nothing else.
+//!
+//! Commands arrive as JSON envelopes (see [`Command`]); events leave as JSON envelopes
+//! (see [`EventEnvelope`]). Both carry [`SCHEMA_VERSION`]. No other crate defines a type
+//! that is serialised onto the broker.
+
+mod command;
+mod event;
+mod ids;
+mod rejection;
+
+pub use command::{
+    Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Listing, SyncProgress,
+};
+pub use event::{
+    CommandFailed, Event, EventEnvelope, FailureReason, PageFetched, SyncCompleted, SyncEnd,
+};
+pub use ids::{JobId, MessageId};
+pub use rejection::{Rejection, RejectionKind};
+
+/// Version of the envelope format this build writes and accepts.
+pub const SCHEMA_VERSION: u16 = 1;
+
+/// Largest command body accepted, in bytes. Anything bigger is rejected unread.
+pub const MAX_COMMAND_BYTES: usize = 256 * 1024;
+
+/// The AMQP header that carries the W3C `traceparent` of the producer.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
+/// The AMQP header that carries the W3C `tracestate` of the producer.
+pub const TRACESTATE_HEADER: &str = "tracestate";
+
+/// The kind of worker a command is routed to; also the name of its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkerKind {
+    /// Reads one page of an upstream listing per command.
+    FetchPage,
+}
+
+impl WorkerKind {
+    /// The routing key and queue suffix of this worker kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerKind::FetchPage => "fetch-page",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Client for the demarches-simplifiees GraphQL API v2: our documents, page reads and error classification.

@@ -1,0 +1,1 @@
+//! Tracing subscriber and OpenTelemetry export, configured from the environment.
