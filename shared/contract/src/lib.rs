@@ -29,6 +29,11 @@ pub const TRACEPARENT_HEADER: &str = "traceparent";
 /// The AMQP header that carries the W3C `tracestate` of the producer.
 pub const TRACESTATE_HEADER: &str = "tracestate";
 
+/// Header a worker sets on a message it dead-letters: the closed-set reason code.
+pub const DEAD_LETTER_REASON_HEADER: &str = "x-estafette-reason";
+/// Header a worker sets on a message it dead-letters: the reason in words.
+pub const DEAD_LETTER_DETAIL_HEADER: &str = "x-estafette-detail";
+
 /// The kind of worker a command is routed to; also the name of its queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WorkerKind {

@@ -1,0 +1,152 @@
+//! The consumer loop: prefetch-bounded deliveries, one task each, settled only after
+//! every publish they caused is confirmed; on shutdown, stop consuming and drain.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use contract::WorkerKind;
+use futures_util::StreamExt;
+use lapin::{
+    Acker,
+    message::Delivery,
+    options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions},
+    types::FieldTable,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{Broker, BrokerError, Incoming, Outcome, Publisher, Settlement};
+
+/// How long a delivery whose publishes failed waits before going back to its queue.
+const REQUEUE_AFTER_PUBLISH_FAILURE: Duration = Duration::from_secs(1);
+
+/// Decides what a delivery causes. Implemented by each worker.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one delivery. Never fails: every failure is expressed as a [`Settlement`].
+    fn handle(&self, message: Incoming) -> impl Future<Output = Outcome> + Send;
+}
+
+/// How a worker consumes its queue.
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// Which queue to consume.
+    pub worker: WorkerKind,
+    /// Unacknowledged deliveries the broker may hand over at once; also the
+    /// bound on handlers running at once.
+    pub prefetch: u16,
+    /// How long in-flight handlers may run once shutdown is asked for.
+    pub drain_grace: Duration,
+}
+
+/// Consumes the worker's queue until `shutdown` is cancelled or the connection fails.
+///
+/// On shutdown the consumer is cancelled first, so no new delivery arrives; handlers
+/// in flight then get `drain_grace` to finish and settle. Anything not settled by
+/// then goes back to the queue when the channel closes, so nothing is lost.
+pub async fn run_consumer<H: Handler>(
+    broker: &Broker,
+    options: ConsumerOptions,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
+    let queue = broker.topology().work_queue(options.worker);
+    let channel = broker
+        .connection
+        .create_channel()
+        .await
+        .map_err(BrokerError::Connection)?;
+    channel
+        .basic_qos(options.prefetch, Default::default())
+        .await
+        .map_err(BrokerError::Connection)?;
+    let mut consumer = channel
+        .basic_consume(
+            queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(BrokerError::Connection)?;
+    tracing::info!(queue, prefetch = options.prefetch, "consuming");
+
+    let tracker = TaskTracker::new();
+    let outcome = loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break Ok(()),
+            next = consumer.next() => match next {
+                Some(Ok(delivery)) => {
+                    let handler = Arc::clone(&handler);
+                    let publisher = broker.publisher();
+                    let shutdown = shutdown.clone();
+                    tracker.spawn(async move { process(delivery, &*handler, &publisher, &shutdown).await });
+                }
+                Some(Err(error)) => break Err(BrokerError::Connection(error)),
+                None => break Ok(()),
+            },
+        }
+    };
+
+    if let Err(error) = channel
+        .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+        .await
+    {
+        tracing::debug!(%error, "consumer was already cancelled");
+    }
+    tracker.close();
+    if tokio::time::timeout(options.drain_grace, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(grace = ?options.drain_grace, "handlers still running after the drain grace; their deliveries return to the queue");
+    }
+    let _ = channel.close(200, "consumer stopped".into()).await;
+    outcome
+}
+
+async fn process<H: Handler>(
+    delivery: Delivery,
+    handler: &H,
+    publisher: &Publisher,
+    shutdown: &CancellationToken,
+) {
+    let (incoming, acker) = Incoming::from_delivery(delivery);
+    let outcome = handler.handle(incoming.clone()).await;
+    if let Err(error) = publisher.publish_all(&outcome.publish).await {
+        tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
+        requeue_after(&acker, REQUEUE_AFTER_PUBLISH_FAILURE, shutdown).await;
+        return;
+    }
+    match outcome.settlement {
+        Settlement::Ack => ack(&acker).await,
+        Settlement::DeadLetter { reason, detail } => {
+            match publisher.dead_letter(&incoming, reason, &detail).await {
+                Ok(()) => ack(&acker).await,
+                Err(error) => {
+                    tracing::warn!(%error, "dead letter was not confirmed; returning the delivery to its queue");
+                    requeue_after(&acker, REQUEUE_AFTER_PUBLISH_FAILURE, shutdown).await;
+                }
+            }
+        }
+        Settlement::Retry { after } => requeue_after(&acker, after, shutdown).await,
+    }
+}
+
+async fn ack(acker: &Acker) {
+    if let Err(error) = acker.ack(BasicAckOptions::default()).await {
+        tracing::warn!(%error, "ack failed; the broker will redeliver this message");
+    }
+}
+
+/// Holds the delivery for `after` (less if shutdown comes first), then returns it.
+async fn requeue_after(acker: &Acker, after: Duration, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = tokio::time::sleep(after) => {}
+        () = shutdown.cancelled() => {}
+    }
+    let options = BasicNackOptions {
+        requeue: true,
+        ..Default::default()
+    };
+    if let Err(error) = acker.nack(options).await {
+        tracing::warn!(%error, "nack failed; the broker will redeliver this message");
+    }
+}

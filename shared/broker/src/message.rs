@@ -1,0 +1,116 @@
+//! Messages as workers see them, free of AMQP types.
+
+use std::time::Duration;
+
+use contract::{MessageId, WorkerKind};
+
+/// A delivery handed to a [`crate::Handler`].
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The raw body.
+    pub body: Vec<u8>,
+    /// The `message_id` property, if the producer set one.
+    pub message_id: Option<String>,
+    /// Headers whose values are strings (trace context, retry bookkeeping).
+    pub headers: Vec<(String, String)>,
+    /// Whether the broker delivered this message before (to this or another consumer).
+    pub redelivered: bool,
+    /// The routing key it was published with.
+    pub routing_key: String,
+}
+
+impl Incoming {
+    /// Splits a lapin delivery into our view of it and the handle that settles it.
+    pub(crate) fn from_delivery(delivery: lapin::message::Delivery) -> (Incoming, lapin::Acker) {
+        let incoming = Incoming {
+            message_id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|id| id.to_string()),
+            headers: crate::publisher::read_string_headers(&delivery.properties),
+            redelivered: delivery.redelivered,
+            routing_key: delivery.routing_key.to_string(),
+            body: delivery.data,
+        };
+        (incoming, delivery.acker)
+    }
+
+    /// The value of a string header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Where an outgoing message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The commands exchange, routed to a worker kind's queue. Unroutable is an error.
+    Command(WorkerKind),
+    /// The events topic exchange, with the event type as routing key.
+    Event(&'static str),
+}
+
+/// A message a handler wants published before its delivery is settled.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Where it goes.
+    pub target: Target,
+    /// Its deterministic id, set as the AMQP `message_id` property.
+    pub message_id: MessageId,
+    /// The AMQP `type` property: the command kind or event type.
+    pub kind: &'static str,
+    /// JSON body.
+    pub body: Vec<u8>,
+    /// String headers, typically the W3C trace context.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What a handler decided for its delivery, and what must be published first.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Messages to publish and have confirmed before the delivery is settled.
+    pub publish: Vec<Outgoing>,
+    /// How to settle the delivery once they are confirmed.
+    pub settlement: Settlement,
+}
+
+/// How a delivery is settled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// Done: ack.
+    Ack,
+    /// Failed for good: copy the delivery to the dead letters with the reason, then ack.
+    DeadLetter {
+        /// A short, closed-set reason code (`invalid_body`, `upstream_forbidden`, …).
+        reason: &'static str,
+        /// A human-readable explanation, without credentials.
+        detail: String,
+    },
+    /// Failed for now: return it to its queue after `after`, for another try.
+    Retry {
+        /// How long to hold it before returning it.
+        after: Duration,
+    },
+}
+
+impl Outcome {
+    /// Publish these messages, then ack.
+    pub fn ack(publish: Vec<Outgoing>) -> Self {
+        Outcome {
+            publish,
+            settlement: Settlement::Ack,
+        }
+    }
+
+    /// Publish nothing; return the delivery to its queue after `after`.
+    pub fn retry(after: Duration) -> Self {
+        Outcome {
+            publish: Vec::new(),
+            settlement: Settlement::Retry { after },
+        }
+    }
+}

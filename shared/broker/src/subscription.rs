@@ -1,0 +1,87 @@
+//! Reading events and dead letters, for people and tests following a job.
+
+use futures_util::StreamExt;
+use lapin::{
+    options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions},
+    types::FieldTable,
+};
+
+use crate::{BrokerError, Incoming, Topology};
+
+/// A stream of messages taken off a queue (auto-acknowledged: reading removes them).
+pub struct Subscription {
+    consumer: lapin::Consumer,
+    _channel: lapin::Channel,
+}
+
+impl Subscription {
+    pub(crate) async fn events(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        binding: &str,
+    ) -> Result<Self, BrokerError> {
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(BrokerError::Connection)?;
+        let options = QueueDeclareOptions {
+            exclusive: true,
+            auto_delete: true,
+            ..Default::default()
+        };
+        let queue = channel
+            .queue_declare("".into(), options, FieldTable::default())
+            .await
+            .map_err(|source| BrokerError::Topology {
+                what: "event subscription queue".into(),
+                source,
+            })?;
+        let exchange = topology.events_exchange();
+        channel
+            .queue_bind(
+                queue.name().clone(),
+                exchange.as_str().into(),
+                binding.into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|source| BrokerError::Topology {
+                what: format!("binding {exchange} -> subscription"),
+                source,
+            })?;
+        Self::consume(channel, queue.name().as_str()).await
+    }
+
+    pub(crate) async fn dead_letters(
+        connection: &lapin::Connection,
+        topology: &Topology,
+    ) -> Result<Self, BrokerError> {
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(BrokerError::Connection)?;
+        Self::consume(channel, &topology.dead_letters()).await
+    }
+
+    async fn consume(channel: lapin::Channel, queue: &str) -> Result<Self, BrokerError> {
+        let options = BasicConsumeOptions {
+            no_ack: true,
+            ..Default::default()
+        };
+        let consumer = channel
+            .basic_consume(queue.into(), "".into(), options, FieldTable::default())
+            .await
+            .map_err(BrokerError::Connection)?;
+        Ok(Subscription {
+            consumer,
+            _channel: channel,
+        })
+    }
+
+    /// The next message, or `None` once the subscription or its connection has ended.
+    pub async fn next(&mut self) -> Option<Incoming> {
+        let delivery = self.consumer.next().await?.ok()?;
+        Some(Incoming::from_delivery(delivery).0)
+    }
+}
