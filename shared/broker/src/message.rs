@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::{MessageId, WorkerKind};
+use contract::{Command, EventEnvelope, MessageId, WorkerKind};
 
 /// A delivery handed to a [`crate::Handler`].
 #[derive(Debug, Clone)]
@@ -67,6 +67,30 @@ pub struct Outgoing {
     pub body: Vec<u8>,
     /// String headers, typically the W3C trace context.
     pub headers: Vec<(String, String)>,
+}
+
+impl Outgoing {
+    /// A command for the worker kind that handles it.
+    pub fn command(command: &Command, headers: Vec<(String, String)>) -> Self {
+        Outgoing {
+            target: Target::Command(command.body.worker()),
+            message_id: command.meta.message_id,
+            kind: command.body.kind(),
+            body: command.to_json(),
+            headers,
+        }
+    }
+
+    /// An event, routed by its type.
+    pub fn event(event: &EventEnvelope, headers: Vec<(String, String)>) -> Self {
+        Outgoing {
+            target: Target::Event(event.routing_key()),
+            message_id: event.message_id,
+            kind: event.routing_key(),
+            body: event.to_json(),
+            headers,
+        }
+    }
 }
 
 /// What a handler decided for its delivery, and what must be published first.

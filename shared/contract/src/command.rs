@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    JobId, MAX_COMMAND_BYTES, MessageId, Rejection, RejectionKind, SCHEMA_VERSION, WorkerKind,
+    JobId, MAX_COMMAND_BYTES, MessageId, Rejection, RejectionKind, SCHEMA_VERSION, SyncEnd,
+    WorkerKind,
 };
 
 /// A validated command: the envelope's metadata plus a typed body.
@@ -103,6 +104,9 @@ pub struct SyncProgress {
     pub records: u64,
     /// Deleted dossiers published so far.
     pub deleted_records: u64,
+    /// Set when a listing stopped on a loop guard rather than on its last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<SyncEnd>,
 }
 
 /// A dossier state as the demarches-simplifiees API names it.

@@ -128,8 +128,6 @@ pub enum FailureReason {
     InvalidBody,
     /// The command names a connection this worker does not have.
     UnknownConnection,
-    /// The connection exists but serves another upstream API.
-    WrongConnectionApi,
     /// The upstream refused the credentials (401).
     UpstreamUnauthorized,
     /// The upstream refused access (403).
@@ -140,10 +138,36 @@ pub enum FailureReason {
     UpstreamError,
     /// The upstream's answer could not be understood.
     UpstreamInvalidResponse,
-    /// The upstream answered with a redirect, which is never followed for writes or reads.
+    /// The upstream answered with a redirect, which is never followed.
     UpstreamRedirect,
-    /// A transient failure did not clear within the retry budget.
-    RetriesExhausted,
+    /// The upstream answered with a status that has no documented meaning here (404, …).
+    UpstreamUnexpectedStatus,
+    /// The connection's settings cannot reach the upstream (bad base URL or token form).
+    ConnectionMisconfigured,
+}
+
+impl FailureReason {
+    /// The reason's wire name, also used as a bounded metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::MalformedJson => "malformed_json",
+            FailureReason::TooLarge => "too_large",
+            FailureReason::MissingField => "missing_field",
+            FailureReason::InvalidField => "invalid_field",
+            FailureReason::UnsupportedVersion => "unsupported_version",
+            FailureReason::UnknownKind => "unknown_kind",
+            FailureReason::InvalidBody => "invalid_body",
+            FailureReason::UnknownConnection => "unknown_connection",
+            FailureReason::UpstreamUnauthorized => "upstream_unauthorized",
+            FailureReason::UpstreamForbidden => "upstream_forbidden",
+            FailureReason::UpstreamBadRequest => "upstream_bad_request",
+            FailureReason::UpstreamError => "upstream_error",
+            FailureReason::UpstreamInvalidResponse => "upstream_invalid_response",
+            FailureReason::UpstreamRedirect => "upstream_redirect",
+            FailureReason::UpstreamUnexpectedStatus => "upstream_unexpected_status",
+            FailureReason::ConnectionMisconfigured => "connection_misconfigured",
+        }
+    }
 }
 
 impl EventEnvelope {
@@ -203,6 +227,13 @@ mod tests {
         assert_eq!(json["reason"], "upstream_forbidden");
         let back: EventEnvelope = serde_json::from_value(json).expect("parse");
         assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn the_reason_label_is_its_wire_name() {
+        for reason in [FailureReason::MalformedJson, FailureReason::UpstreamUnexpectedStatus] {
+            assert_eq!(serde_json::to_value(reason).expect("json"), reason.as_str());
+        }
     }
 
     #[test]

@@ -16,7 +16,10 @@ const BODY_EXCERPT_CHARS: usize = 200;
 /// GraphQL error codes that a later retry may clear; any other code is final.
 const TRANSIENT_CODES: [(&str, TransientReason); 2] = [
     ("timeout", TransientReason::GraphqlTimeout),
-    ("internal_server_error", TransientReason::GraphqlInternalError),
+    (
+        "internal_server_error",
+        TransientReason::GraphqlInternalError,
+    ),
 ];
 
 /// The GraphQL response envelope, success or failure.
@@ -100,7 +103,10 @@ fn graphql_data(body: &[u8]) -> Result<Value, DsError> {
         DsError::permanent(
             PermanentReason::InvalidResponse,
             None,
-            format!("response body is not graphql json ({error}): {}", excerpt(body)),
+            format!(
+                "response body is not graphql json ({error}): {}",
+                excerpt(body)
+            ),
         )
     })?;
     if let Some(failure) = graphql_errors(&envelope.errors) {
@@ -123,7 +129,10 @@ fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
         0 => String::new(),
         count => format!(" (and {count} more errors)"),
     };
-    match errors.iter().find(|error| error.transient_reason().is_none()) {
+    match errors
+        .iter()
+        .find(|error| error.transient_reason().is_none())
+    {
         Some(fatal) => Some(DsError::permanent(
             PermanentReason::GraphqlError,
             fatal.code().map(str::to_owned),
@@ -202,4 +211,261 @@ fn excerpt(body: &[u8]) -> String {
         cut.push('…');
     }
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+    use serde_json::json;
+
+    /// A fixed "now" so relative headers give exact instants.
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).expect("a valid instant")
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).expect("a valid instant")
+    }
+
+    fn headers(pairs: &[Header]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    fn run(status: u16, pairs: &[Header], body: &str) -> Result<Value, DsError> {
+        let status = StatusCode::from_u16(status).expect("a valid status");
+        classify(status, &headers(pairs), body.as_bytes(), now())
+    }
+
+    /// What a case must come out as, without pinning the wording of messages.
+    #[derive(Debug, PartialEq)]
+    enum Outcome<'a> {
+        Data,
+        Transient(TransientReason),
+        RateLimited(Option<DateTime<Utc>>),
+        Permanent(PermanentReason, Option<&'a str>),
+    }
+
+    fn outcome(result: &Result<Value, DsError>) -> Outcome<'_> {
+        match result {
+            Ok(_) => Outcome::Data,
+            Err(DsError::Transient { reason, .. }) => Outcome::Transient(*reason),
+            Err(DsError::RateLimited { reset_at }) => Outcome::RateLimited(*reset_at),
+            Err(DsError::Permanent { reason, code, .. }) => {
+                Outcome::Permanent(*reason, code.as_deref())
+            }
+        }
+    }
+
+    /// name, status, headers, body, expected outcome
+    type Case = (&'static str, u16, Vec<Header>, String, Outcome<'static>);
+    type Header = (&'static str, &'static str);
+
+    const COWBOY: &str =
+        "Calme toi, cowboy ! / Calm down, cowboy! You're making too many requests.";
+    const DATA: &str = r#"{"data":{"demarche":{"number":1}}}"#;
+
+    #[test]
+    fn every_documented_answer_shape_gets_its_decision() {
+        use Outcome::*;
+        use PermanentReason as P;
+        use TransientReason as T;
+        let cases: Vec<Case> = vec![
+            ("plain success", 200, vec![], DATA.into(), Data),
+            (
+                "success with an empty errors list",
+                200,
+                vec![],
+                r#"{"data":{"a":1},"errors":[]}"#.into(),
+                Data,
+            ),
+            (
+                "not found error",
+                200,
+                vec![],
+                json!({"data": null, "errors": [{"message": "Demarche not found", "extensions": {"code": "not_found"}}]}).to_string(),
+                Permanent(P::GraphqlError, Some("not_found")),
+            ),
+            (
+                "hidden by permissions, with partial data",
+                200,
+                vec![],
+                json!({"data": {"demarche": null}, "errors": [{"message": "An object of type Demarche was hidden due to permissions", "extensions": {"code": "unauthorized"}}]}).to_string(),
+                Permanent(P::GraphqlError, Some("unauthorized")),
+            ),
+            (
+                "parse error without a code",
+                200,
+                vec![],
+                json!({"errors": [{"message": "Parse error on \"}\"", "locations": [{"line": 1, "column": 2}]}]}).to_string(),
+                Permanent(P::GraphqlError, None),
+            ),
+            (
+                "timeout with partial data",
+                200,
+                vec![],
+                json!({"data": {"demarche": {"connection": null}}, "errors": [{"message": "Timeout on Demarche.dossiers", "extensions": {"code": "timeout"}}]}).to_string(),
+                Transient(T::GraphqlTimeout),
+            ),
+            (
+                "internal error inside a 200",
+                200,
+                vec![],
+                json!({"data": null, "errors": [{"message": "Internal Server Error", "extensions": {"code": "internal_server_error"}}]}).to_string(),
+                Transient(T::GraphqlInternalError),
+            ),
+            (
+                "timeout beside invalid_null: the final one wins",
+                200,
+                vec![],
+                json!({"data": null, "errors": [
+                    {"message": "Timeout", "extensions": {"code": "timeout"}},
+                    {"message": "Cannot return null", "extensions": {"code": "invalid_null"}}
+                ]}).to_string(),
+                Permanent(P::GraphqlError, Some("invalid_null")),
+            ),
+            ("200 with a body that is not json", 200, vec![], "<html>ok</html>".into(), Permanent(P::InvalidResponse, None)),
+            ("200 without data nor errors", 200, vec![], "{}".into(), Permanent(P::InvalidResponse, None)),
+            ("200 with null data and no errors", 200, vec![], r#"{"data":null}"#.into(), Permanent(P::InvalidResponse, None)),
+            ("200 with an empty body", 200, vec![], String::new(), Permanent(P::InvalidResponse, None)),
+            (
+                "400 graphql_parse_failed",
+                400,
+                vec![],
+                json!({"errors": [{"message": "unexpected token", "extensions": {"code": "graphql_parse_failed"}}], "data": null}).to_string(),
+                Permanent(P::BadRequest, Some("graphql_parse_failed")),
+            ),
+            (
+                "400 bad_request",
+                400,
+                vec![],
+                json!({"errors": [{"message": "bad request", "extensions": {"code": "bad_request"}}], "data": null}).to_string(),
+                Permanent(P::BadRequest, Some("bad_request")),
+            ),
+            (
+                "401 expired token",
+                401,
+                vec![],
+                json!({"errors": [{"message": "Token expired", "extensions": {"code": "unauthorized"}}], "data": null}).to_string(),
+                Permanent(P::Unauthorized, Some("unauthorized")),
+            ),
+            (
+                "403 without a valid token",
+                403,
+                vec![],
+                json!({"errors": [{"message": "Without a token, only persisted queries are allowed", "extensions": {"code": "forbidden"}}], "data": null}).to_string(),
+                Permanent(P::Forbidden, Some("forbidden")),
+            ),
+            ("403 with a plain body", 403, vec![], "Forbidden".into(), Permanent(P::Forbidden, None)),
+            ("404 from a wrong base url", 404, vec![], "Not Found".into(), Permanent(P::UnexpectedStatus, None)),
+            ("408 request timeout", 408, vec![], String::new(), Transient(T::Timeout)),
+            (
+                "429 with its reset header",
+                429,
+                vec![("ratelimit-remaining", "0"), ("ratelimit-reset", "1767225660")],
+                COWBOY.into(),
+                RateLimited(Some(at(1_767_225_660))),
+            ),
+            ("429 without headers", 429, vec![], COWBOY.into(), RateLimited(None)),
+            ("429 with an unreadable reset", 429, vec![("ratelimit-reset", "soon")], COWBOY.into(), RateLimited(None)),
+            (
+                "429 with retry-after in seconds",
+                429,
+                vec![("retry-after", "30")],
+                COWBOY.into(),
+                RateLimited(Some(at(1_767_225_630))),
+            ),
+            (
+                "429 with an http-date retry-after",
+                429,
+                vec![("retry-after", "Thu, 01 Jan 2026 00:02:00 GMT")],
+                COWBOY.into(),
+                RateLimited(Some(at(1_767_225_720))),
+            ),
+            (
+                "429 with both headers: the later instant",
+                429,
+                vec![("ratelimit-reset", "1767225660"), ("retry-after", "90")],
+                COWBOY.into(),
+                RateLimited(Some(at(1_767_225_690))),
+            ),
+            (
+                "500 with the api's json body",
+                500,
+                vec![],
+                json!({"errors": [{"message": "Internal Server Error", "extensions": {"code": "internal_server_error", "exception_id": "d2c5"}}], "data": null}).to_string(),
+                Transient(T::ServerError),
+            ),
+            ("502 with an html body", 502, vec![], "<html>Bad Gateway</html>".into(), Transient(T::ServerError)),
+            ("503 with an empty body", 503, vec![], String::new(), Transient(T::ServerError)),
+            ("504 gateway timeout", 504, vec![], "upstream timed out".into(), Transient(T::ServerError)),
+            (
+                "301 towards another host",
+                301,
+                vec![("location", "https://demarche.numerique.gouv.fr/api/v2/graphql")],
+                String::new(),
+                Permanent(P::Redirect, None),
+            ),
+            ("307 without a location", 307, vec![], String::new(), Permanent(P::Redirect, None)),
+        ];
+        for (name, status, pairs, body, expected) in cases {
+            let result = run(status, &pairs, &body);
+            assert_eq!(outcome(&result), expected, "{name}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn success_hands_back_the_data_member_untouched() {
+        assert_eq!(run(200, &[], DATA), Ok(json!({"demarche": {"number": 1}})));
+    }
+
+    #[test]
+    fn a_graphql_error_keeps_its_code_and_message() {
+        let body = json!({"errors": [
+            {"message": "Demarche not found", "extensions": {"code": "not_found"}},
+            {"message": "second", "extensions": {"code": "not_found"}}
+        ]});
+        assert_eq!(
+            run(200, &[], &body.to_string()),
+            Err(DsError::Permanent {
+                reason: PermanentReason::GraphqlError,
+                code: Some("not_found".into()),
+                message: "Demarche not found (and 1 more errors)".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_redirect_names_its_target() {
+        let result = run(
+            302,
+            &[("location", "https://elsewhere.example/api/v2/graphql")],
+            "",
+        );
+        let Err(DsError::Permanent { message, .. }) = result else {
+            panic!("a redirect is permanent: {result:?}");
+        };
+        assert!(
+            message.contains("https://elsewhere.example/api/v2/graphql"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_long_non_json_body_is_cut_in_the_error() {
+        let body = "x".repeat(10_000);
+        let Err(DsError::Transient { detail, .. }) = run(502, &[], &body) else {
+            panic!("a 502 is transient");
+        };
+        assert!(detail.len() < 300, "{detail}");
+        assert!(detail.starts_with("http 502 Bad Gateway: xxx"), "{detail}");
+    }
 }

@@ -158,3 +158,167 @@ fn decode_node<T: Node>(index: usize, node: Option<Value>) -> Result<T, DsError>
 fn invalid(message: String) -> DsError {
     DsError::permanent(PermanentReason::InvalidResponse, None, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn page_data(nodes: Value, has_next_page: bool, end_cursor: Option<&str>) -> Value {
+        json!({"demarche": {"connection": {
+            "pageInfo": {"hasNextPage": has_next_page, "endCursor": end_cursor},
+            "nodes": nodes,
+        }}})
+    }
+
+    fn dossier_node(number: i64, modified: &str) -> Value {
+        json!({
+            "id": "RG9zc2llci05Mzk5MTkw",
+            "number": number,
+            "state": "en_construction",
+            "archived": false,
+            "dateDepot": "2024-03-01T09:00:00+01:00",
+            "dateDerniereModification": modified,
+            "dateTraitement": null,
+            "groupeInstructeur": {"id": "R3JvdXBlSW5zdHJ1Y3RldXItMQ==", "number": 1, "label": "défaut"},
+            "labels": [{"id": "TGFiZWwtMzA0MzQw", "name": "urgent", "color": "red_marianne"}],
+        })
+    }
+
+    fn page_of(numbers: &[i64], has_next_page: bool, end_cursor: Option<&str>) -> Page<i64> {
+        Page {
+            nodes: numbers.to_vec(),
+            end_cursor: end_cursor.map(Cursor::new),
+            has_next_page,
+        }
+    }
+
+    #[test]
+    fn a_dossier_keeps_its_node_whole_and_reads_its_key_in_utc() {
+        let node = dossier_node(9_399_190, "2024-03-01T10:15:30+01:00");
+        let data = page_data(json!([node.clone()]), true, Some("Y3Vyc29y"));
+
+        let page: Page<Dossier> = decode_page(data).expect("a well-formed page");
+
+        assert_eq!(page.end_cursor, Some(Cursor::new("Y3Vyc29y")));
+        assert!(page.has_next_page);
+        let dossier = &page.nodes[0];
+        assert_eq!(dossier.number, 9_399_190);
+        assert_eq!(dossier.updated_at.to_rfc3339(), "2024-03-01T09:15:30+00:00");
+        assert_eq!(dossier.record, node);
+    }
+
+    #[test]
+    fn a_deleted_dossier_reads_the_api_spelling_of_its_deletion_date() {
+        let node = json!({
+            "id": "RG9zc2llci0x",
+            "number": 17,
+            "state": "en_construction",
+            "reason": "user_request",
+            "dateSupression": "2024-05-02T12:00:00+02:00",
+        });
+        let page: Page<DeletedDossier> =
+            decode_page(page_data(json!([node.clone()]), false, Some("ZA==")))
+                .expect("a well-formed page");
+        assert_eq!(page.nodes[0].number, 17);
+        assert_eq!(
+            page.nodes[0].deleted_at.to_rfc3339(),
+            "2024-05-02T10:00:00+00:00"
+        );
+        assert_eq!(page.nodes[0].record, node);
+    }
+
+    #[test]
+    fn the_empty_end_page_decodes_with_no_cursor() {
+        let page: Page<Dossier> =
+            decode_page(page_data(json!([]), false, None)).expect("a well-formed page");
+        assert_eq!(
+            page,
+            Page {
+                nodes: vec![],
+                end_cursor: None,
+                has_next_page: false
+            }
+        );
+        assert!(page.is_end());
+    }
+
+    #[test]
+    fn malformed_pages_are_invalid_responses() {
+        let cases = [
+            ("no demarche", json!({})),
+            ("null demarche", json!({"demarche": null})),
+            ("null nodes", page_data(Value::Null, false, None)),
+            ("a null node", page_data(json!([null]), false, None)),
+            (
+                "a node without number",
+                page_data(
+                    json!([{"dateDerniereModification": "2024-01-01T00:00:00Z"}]),
+                    false,
+                    None,
+                ),
+            ),
+            (
+                "an unreadable date",
+                page_data(json!([dossier_node(1, "yesterday")]), false, None),
+            ),
+            (
+                "no pageInfo",
+                json!({"demarche": {"connection": {"nodes": []}}}),
+            ),
+        ];
+        for (name, data) in cases {
+            let result = decode_page::<Dossier>(data);
+            assert!(
+                matches!(
+                    result,
+                    Err(DsError::Permanent {
+                        reason: PermanentReason::InvalidResponse,
+                        ..
+                    })
+                ),
+                "{name}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listing_ends_on_the_last_page_and_on_any_empty_page() {
+        let cases = [
+            ("middle page", page_of(&[1, 2], true, Some("b")), false),
+            (
+                "last page with records",
+                page_of(&[3], false, Some("c")),
+                true,
+            ),
+            (
+                "empty page after the last cursor",
+                page_of(&[], false, None),
+                true,
+            ),
+            (
+                "last page served again",
+                page_of(&[3], false, Some("c")),
+                true,
+            ),
+            ("empty page claiming more", page_of(&[], true, None), true),
+        ];
+        for (name, page, end) in cases {
+            assert_eq!(page.is_end(), end, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_null_end_cursor_never_replaces_a_known_one() {
+        let known = Cursor::new("known");
+        let empty = page_of(&[], false, None);
+        assert_eq!(empty.resume_cursor(Some(&known)), Some(known.clone()));
+        assert_eq!(empty.resume_cursor(None), None);
+
+        let fresh = page_of(&[4], false, Some("fresh"));
+        assert_eq!(
+            fresh.resume_cursor(Some(&known)),
+            Some(Cursor::new("fresh"))
+        );
+    }
+}

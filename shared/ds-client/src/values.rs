@@ -184,9 +184,16 @@ mod tests {
         let from_schema = schema
             .get_enum("DossierState")
             .expect("the schema defines DossierState");
-        let mut values: Vec<&str> = from_schema.values.keys().map(|name| name.as_str()).collect();
+        let mut values: Vec<&str> = from_schema
+            .values
+            .keys()
+            .map(|name| name.as_str())
+            .collect();
         values.sort_unstable();
-        let mut ours: Vec<&str> = DossierState::ALL.iter().map(|state| state.as_str()).collect();
+        let mut ours: Vec<&str> = DossierState::ALL
+            .iter()
+            .map(|state| state.as_str())
+            .collect();
         ours.sort_unstable();
         assert_eq!(values, ours);
     }

@@ -1,1 +1,87 @@
-//! Test harness shared by the integration tests: broker isolation, sandbox start-up, event collection.
+//! Test harness shared by the integration tests: broker isolation and event collection.
+//!
+//! Every test gets its own topology prefix, so tests share nothing on the broker and
+//! run in parallel. Every receive is bounded by a timeout.
+
+use std::time::Duration;
+
+use broker::{Broker, Incoming, Subscription, Topology, TopologyOptions};
+use contract::{Event, EventEnvelope};
+
+/// The broker the tests use: `AMQP_URL`, or the local default.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://127.0.0.1:5672/%2f".to_owned())
+}
+
+/// A topology prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("test-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Topology options for a test: queues that vanish ten minutes after their last
+/// consumer left, so a failed test leaves nothing behind for long.
+pub fn test_topology(prefix: &str) -> Topology {
+    Topology::new(TopologyOptions {
+        queue_expires: Some(Duration::from_secs(600)),
+        ..TopologyOptions::named(prefix)
+    })
+}
+
+/// A connection to the test broker under `prefix`.
+pub async fn connect(prefix: &str) -> Broker {
+    let url = amqp_url();
+    Broker::connect(&url, test_topology(prefix))
+        .await
+        .unwrap_or_else(|e| panic!("no broker answers at {url} (set AMQP_URL): {e}"))
+}
+
+/// Every event of a test's topology, as the worker published them.
+pub struct EventLog {
+    subscription: Subscription,
+}
+
+impl EventLog {
+    /// Subscribes to every event under the broker's prefix. Subscribe before
+    /// publishing the command, or early events are missed.
+    pub async fn subscribe(broker: &Broker) -> EventLog {
+        let subscription = broker.subscribe_events("#").await.expect("subscribe to events");
+        EventLog { subscription }
+    }
+
+    /// The next event, failing the test if none comes within `within`.
+    pub async fn next(&mut self, within: Duration) -> EventEnvelope {
+        let message = tokio::time::timeout(within, self.subscription.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within {within:?}"))
+            .expect("the event subscription ended");
+        serde_json::from_slice(&message.body).expect("events are valid envelopes")
+    }
+
+    /// The next event if one comes within `within`.
+    pub async fn try_next(&mut self, within: Duration) -> Option<EventEnvelope> {
+        let message = tokio::time::timeout(within, self.subscription.next()).await.ok()??;
+        Some(serde_json::from_slice(&message.body).expect("events are valid envelopes"))
+    }
+
+    /// Events up to and including the first `sync.completed` or `command.failed`,
+    /// each arriving within `gap` of the one before.
+    pub async fn until_job_ends(&mut self, gap: Duration) -> Vec<EventEnvelope> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next(gap).await;
+            let ends = matches!(event.event, Event::SyncCompleted(_) | Event::CommandFailed(_));
+            events.push(event);
+            if ends {
+                return events;
+            }
+        }
+    }
+}
+
+/// The next dead letter of the broker's prefix, failing the test if none comes in time.
+pub async fn next_dead_letter(dead_letters: &mut Subscription, within: Duration) -> Incoming {
+    tokio::time::timeout(within, dead_letters.next())
+        .await
+        .unwrap_or_else(|_| panic!("no dead letter within {within:?}"))
+        .expect("the dead-letter subscription ended")
+}

@@ -1,0 +1,317 @@
+//! A démarche sync on demarches-simplifiees: a sequential chain of page commands per
+//! cursor, first over `dossiers`, then over `deletedDossiers`, then `sync.completed`.
+
+use broker::{Outcome, Outgoing};
+use chrono::Utc;
+use contract::{
+    Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Event, EventEnvelope,
+    Listing, MessageId, PageFetched, SyncCompleted, SyncEnd, SyncProgress,
+};
+use ds_client::{
+    Cursor, DeletedDossiersPageRequest, DemarcheNumber, DossierState, DossiersPageRequest, DsError,
+    Page,
+};
+use serde_json::Value;
+
+use crate::upstreams::DsUpstream;
+
+/// Starts a sync: its first page command carries the start time, which becomes the
+/// resume point, so nothing updated during the sync can be missed next time.
+pub(crate) fn start(meta: &CommandMeta, sync: &DsSync) -> Outcome {
+    let first = DsPage {
+        demarche: sync.demarche,
+        updated_since: sync.updated_since,
+        state: sync.state,
+        listing: Listing::Dossiers,
+        page: 0,
+        after: None,
+        started_at: Utc::now(),
+        progress: SyncProgress::default(),
+        previous_page: None,
+    };
+    tracing::info!(demarche = sync.demarche.get(), "sync started");
+    let headers = telemetry::propagation::inject_current();
+    Outcome::ack(vec![Outgoing::command(&page_command(meta, first), headers)])
+}
+
+/// Reads one page and returns what it causes: its `page.fetched` event, then the next
+/// page command or the `sync.completed` event.
+pub(crate) async fn fetch(
+    meta: &CommandMeta,
+    page: &DsPage,
+    upstream: &DsUpstream,
+) -> Result<Outcome, DsError> {
+    let fetched = read(page, upstream).await?;
+    let step = plan(page, &fetched);
+    let headers = telemetry::propagation::inject_current();
+    let mut publish = Vec::with_capacity(2);
+    let mut progress = page.progress;
+    if step.publish_records {
+        progress.pages += 1;
+        let count = fetched.records.len() as u64;
+        match page.listing {
+            Listing::Dossiers => progress.records += count,
+            Listing::DeletedDossiers => progress.deleted_records += count,
+        }
+        let event = Event::PageFetched(PageFetched {
+            connection: meta.connection.clone(),
+            demarche: page.demarche,
+            listing: page.listing,
+            page: page.page,
+            record_count: fetched.records.len() as u32,
+            records: fetched.records,
+            has_next_page: fetched.has_next_page,
+        });
+        let id = MessageId::for_job(meta.job_id, &format!("page.fetched/{}", page.page));
+        publish.push(Outgoing::event(&EventEnvelope::new(Some(meta.job_id), id, event), headers.clone()));
+        tracing::info!(job_id = %meta.job_id, page = page.page, records = count, "page fetched");
+    }
+    if let Some(stop) = step.stopped_early {
+        tracing::warn!(job_id = %meta.job_id, page = page.page, ?stop, "listing stopped by a loop guard");
+        progress.stopped_early.get_or_insert(stop);
+    }
+    let following = |listing, after, previous_page| DsPage {
+        listing,
+        page: page.page + 1,
+        after,
+        progress,
+        previous_page,
+        ..page.clone()
+    };
+    match step.next {
+        Next::Page(after) => {
+            let next = following(page.listing, Some(after), Some(step.fingerprint));
+            publish.push(Outgoing::command(&page_command(meta, next), headers));
+        }
+        Next::Listing(listing) => {
+            publish.push(Outgoing::command(&page_command(meta, following(listing, None, None)), headers));
+        }
+        Next::Done => {
+            let completed = completion(meta, page, progress);
+            tracing::info!(job_id = %meta.job_id, pages = progress.pages, records = progress.records, "sync completed");
+            publish.push(Outgoing::event(&completed, headers));
+        }
+    }
+    Ok(Outcome::ack(publish))
+}
+
+fn page_command(meta: &CommandMeta, page: DsPage) -> Command {
+    Command {
+        meta: CommandMeta {
+            job_id: meta.job_id,
+            message_id: MessageId::for_job(meta.job_id, &format!("page/{}", page.page)),
+            connection: meta.connection.clone(),
+        },
+        body: CommandBody::DsPage(page),
+    }
+}
+
+fn completion(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> EventEnvelope {
+    let elapsed = (Utc::now() - page.started_at).to_std().unwrap_or_default();
+    let event = Event::SyncCompleted(SyncCompleted {
+        connection: meta.connection.clone(),
+        demarche: page.demarche,
+        pages: progress.pages,
+        records: progress.records,
+        deleted_records: progress.deleted_records,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        resume_point: page.started_at,
+        end: progress.stopped_early.unwrap_or(SyncEnd::Exhausted),
+    });
+    EventEnvelope::new(Some(meta.job_id), MessageId::for_job(meta.job_id, "sync.completed"), event)
+}
+
+/// One page, whatever its listing.
+struct Fetched {
+    records: Vec<Value>,
+    numbers: Vec<i64>,
+    end_cursor: Option<String>,
+    has_next_page: bool,
+}
+
+impl Fetched {
+    fn from_page<T>(page: Page<T>, split: impl Fn(T) -> (i64, Value)) -> Self {
+        let (numbers, records) = page.nodes.into_iter().map(split).unzip();
+        Fetched {
+            records,
+            numbers,
+            end_cursor: page.end_cursor.map(Cursor::into_string),
+            has_next_page: page.has_next_page,
+        }
+    }
+
+    /// Identifies the page's content, to recognise the same page served twice.
+    fn fingerprint(&self) -> String {
+        match (self.numbers.first(), self.numbers.last()) {
+            (Some(first), Some(last)) => format!("{first}..{last}/{}", self.numbers.len()),
+            _ => "empty".to_owned(),
+        }
+    }
+}
+
+async fn read(page: &DsPage, upstream: &DsUpstream) -> Result<Fetched, DsError> {
+    let demarche = DemarcheNumber::new(page.demarche.get()).map_err(|e| DsError::Permanent {
+        reason: ds_client::PermanentReason::BadRequest,
+        code: None,
+        message: e.to_string(),
+    })?;
+    let after = page.after.clone().map(Cursor::new);
+    match page.listing {
+        Listing::Dossiers => {
+            let request = DossiersPageRequest {
+                demarche,
+                first: upstream.page_size,
+                after,
+                updated_since: page.updated_since,
+                state: page.state.map(dossier_state),
+            };
+            let result = upstream.client.dossiers_page(&request).await?;
+            Ok(Fetched::from_page(result, |d| (d.number, d.record)))
+        }
+        Listing::DeletedDossiers => {
+            let request = DeletedDossiersPageRequest {
+                demarche,
+                first: upstream.page_size,
+                after,
+                deleted_since: page.updated_since,
+            };
+            let result = upstream.client.deleted_dossiers_page(&request).await?;
+            Ok(Fetched::from_page(result, |d| (d.number, d.record)))
+        }
+    }
+}
+
+fn dossier_state(state: DsDossierState) -> DossierState {
+    match state {
+        DsDossierState::EnConstruction => DossierState::EnConstruction,
+        DsDossierState::EnInstruction => DossierState::EnInstruction,
+        DsDossierState::Accepte => DossierState::Accepte,
+        DsDossierState::Refuse => DossierState::Refuse,
+        DsDossierState::SansSuite => DossierState::SansSuite,
+    }
+}
+
+/// What comes after a page.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// The same listing goes on after this cursor.
+    Page(String),
+    /// This listing is done; start this one.
+    Listing(Listing),
+    /// Every listing is done.
+    Done,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Step {
+    publish_records: bool,
+    stopped_early: Option<SyncEnd>,
+    next: Next,
+    fingerprint: String,
+}
+
+/// Decides what a page means for the chain. Handles both end-of-list forms: an empty
+/// page with no cursor, and the last page served again; and never follows a cursor
+/// that did not move, which would loop forever.
+fn plan(page: &DsPage, fetched: &Fetched) -> Step {
+    let fingerprint = fetched.fingerprint();
+    let repeated = !fetched.numbers.is_empty() && page.previous_page.as_deref() == Some(&fingerprint);
+    let (stopped_early, goes_on) = if repeated {
+        (Some(SyncEnd::RepeatedPage), None)
+    } else if !fetched.has_next_page {
+        (None, None)
+    } else {
+        match &fetched.end_cursor {
+            Some(cursor) if page.after.as_ref() != Some(cursor) => (None, Some(cursor.clone())),
+            _ => (Some(SyncEnd::StalledCursor), None),
+        }
+    };
+    let next = match (goes_on, page.listing) {
+        (Some(cursor), _) => Next::Page(cursor),
+        (None, Listing::Dossiers) => Next::Listing(Listing::DeletedDossiers),
+        (None, Listing::DeletedDossiers) => Next::Done,
+    };
+    Step { publish_records: !repeated, stopped_early, next, fingerprint }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    fn page(listing: Listing, after: Option<&str>, previous_page: Option<&str>) -> DsPage {
+        DsPage {
+            demarche: NonZeroU32::new(1).expect("non-zero"),
+            updated_since: None,
+            state: None,
+            listing,
+            page: 3,
+            after: after.map(str::to_owned),
+            started_at: Utc::now(),
+            progress: SyncProgress::default(),
+            previous_page: previous_page.map(str::to_owned),
+        }
+    }
+
+    fn fetched(numbers: &[i64], end_cursor: Option<&str>, has_next_page: bool) -> Fetched {
+        Fetched {
+            records: numbers.iter().map(|n| Value::from(*n)).collect(),
+            numbers: numbers.to_vec(),
+            end_cursor: end_cursor.map(str::to_owned),
+            has_next_page,
+        }
+    }
+
+    #[test]
+    fn a_full_page_with_a_new_cursor_continues_the_listing() {
+        let step = plan(&page(Listing::Dossiers, Some("a"), None), &fetched(&[1, 2], Some("b"), true));
+        assert_eq!(step.next, Next::Page("b".into()));
+        assert!(step.publish_records);
+        assert_eq!(step.stopped_early, None);
+    }
+
+    #[test]
+    fn the_last_page_of_dossiers_moves_on_to_deleted_dossiers() {
+        let step = plan(&page(Listing::Dossiers, Some("a"), None), &fetched(&[1], Some("b"), false));
+        assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
+        assert!(step.publish_records);
+    }
+
+    #[test]
+    fn the_last_page_of_deleted_dossiers_ends_the_sync() {
+        let step = plan(&page(Listing::DeletedDossiers, None, None), &fetched(&[], None, false));
+        assert_eq!(step.next, Next::Done);
+        assert_eq!(step.stopped_early, None);
+    }
+
+    #[test]
+    fn an_empty_page_with_a_null_cursor_ends_the_listing_without_a_guard() {
+        let step = plan(&page(Listing::Dossiers, Some("z"), Some("1..2/2")), &fetched(&[], None, false));
+        assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
+        assert_eq!(step.stopped_early, None);
+    }
+
+    #[test]
+    fn the_previous_page_served_again_is_not_published_twice() {
+        let step = plan(&page(Listing::Dossiers, Some("b"), Some("1..2/2")), &fetched(&[1, 2], Some("b"), true));
+        assert!(!step.publish_records);
+        assert_eq!(step.stopped_early, Some(SyncEnd::RepeatedPage));
+        assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
+    }
+
+    #[test]
+    fn a_next_page_claimed_with_the_same_cursor_stops_instead_of_looping() {
+        let step = plan(&page(Listing::Dossiers, Some("b"), None), &fetched(&[3, 4], Some("b"), true));
+        assert_eq!(step.stopped_early, Some(SyncEnd::StalledCursor));
+        assert!(step.publish_records);
+        assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
+    }
+
+    #[test]
+    fn a_next_page_claimed_without_a_cursor_stops_instead_of_looping() {
+        let step = plan(&page(Listing::DeletedDossiers, Some("b"), None), &fetched(&[3], None, true));
+        assert_eq!(step.stopped_early, Some(SyncEnd::StalledCursor));
+        assert_eq!(step.next, Next::Done);
+    }
+}

@@ -1,0 +1,124 @@
+//! Failures: which become a `command.failed` event plus a dead letter, which a retry.
+
+use std::time::Duration;
+
+use broker::{Outcome, Outgoing, Settlement};
+use chrono::Utc;
+use contract::{
+    Command, CommandFailed, Event, EventEnvelope, FailureReason, JobId, MessageId, Rejection,
+    RejectionKind,
+};
+use ds_client::{DsError, PermanentReason};
+use settings::WorkerSettings;
+
+/// Margin added to a rate-limit reset so the retry lands in the new window.
+const RESET_MARGIN: Duration = Duration::from_millis(200);
+
+/// A command that failed for good, ready to be reported.
+pub(crate) struct Failure {
+    job_id: Option<JobId>,
+    event_id: MessageId,
+    failed: CommandFailed,
+}
+
+impl Failure {
+    pub(crate) fn of_command(
+        command: &Command,
+        reason: FailureReason,
+        code: Option<String>,
+        message: String,
+    ) -> Self {
+        Failure {
+            job_id: Some(command.meta.job_id),
+            event_id: command.meta.message_id.caused_by("command.failed"),
+            failed: CommandFailed {
+                command_kind: Some(command.body.kind().to_owned()),
+                command_id: Some(command.meta.message_id),
+                reason,
+                code,
+                message,
+            },
+        }
+    }
+
+    /// A command that could not be read; its raw bytes name the event when it had no id.
+    pub(crate) fn of_rejection(rejection: &Rejection, raw: &[u8]) -> Self {
+        let event_id = match rejection.message_id {
+            Some(id) => id.caused_by("command.failed"),
+            None => MessageId::for_unparsed(raw).caused_by("command.failed"),
+        };
+        Failure {
+            job_id: rejection.job_id,
+            event_id,
+            failed: CommandFailed {
+                command_kind: rejection.command_kind.clone(),
+                command_id: rejection.message_id,
+                reason: rejection_reason(rejection.kind),
+                code: None,
+                message: rejection.detail.clone(),
+            },
+        }
+    }
+}
+
+/// Reports the failure as a `command.failed` event and dead-letters the command.
+pub(crate) fn dead_letter(failure: Failure) -> Outcome {
+    let Failure { job_id, event_id, failed } = failure;
+    tracing::warn!(
+        job_id = job_id.map(tracing::field::display),
+        reason = failed.reason.as_str(),
+        code = failed.code.as_deref(),
+        message = %failed.message,
+        "command failed; dead-lettering it"
+    );
+    let settlement = Settlement::DeadLetter { reason: failed.reason.as_str(), detail: failed.message.clone() };
+    let event = EventEnvelope::new(job_id, event_id, Event::CommandFailed(failed));
+    Outcome { publish: vec![Outgoing::event(&event, telemetry::propagation::inject_current())], settlement }
+}
+
+/// Decides what an upstream failure does to the command: retry later or fail for good.
+pub(crate) fn from_upstream(command: &Command, error: DsError, worker: &WorkerSettings) -> Outcome {
+    match error {
+        DsError::Transient { reason, detail } => {
+            tracing::info!(reason = reason.as_str(), %detail, "transient upstream failure; will retry");
+            Outcome::retry(worker.transient_retry_delay)
+        }
+        DsError::RateLimited { reset_at } => {
+            let wait = match reset_at {
+                Some(reset_at) => (reset_at - Utc::now()).to_std().unwrap_or_default() + RESET_MARGIN,
+                None => worker.transient_retry_delay,
+            };
+            let wait = wait.min(worker.max_rate_limit_wait);
+            tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited by upstream; will retry");
+            Outcome::retry(wait)
+        }
+        DsError::Permanent { reason, code, message } => {
+            dead_letter(Failure::of_command(command, permanent_reason(reason), code, message))
+        }
+    }
+}
+
+fn rejection_reason(kind: RejectionKind) -> FailureReason {
+    match kind {
+        RejectionKind::MalformedJson => FailureReason::MalformedJson,
+        RejectionKind::TooLarge => FailureReason::TooLarge,
+        RejectionKind::MissingField => FailureReason::MissingField,
+        RejectionKind::InvalidField => FailureReason::InvalidField,
+        RejectionKind::UnsupportedVersion => FailureReason::UnsupportedVersion,
+        RejectionKind::UnknownKind => FailureReason::UnknownKind,
+        RejectionKind::InvalidBody => FailureReason::InvalidBody,
+    }
+}
+
+fn permanent_reason(reason: PermanentReason) -> FailureReason {
+    match reason {
+        PermanentReason::Unauthorized => FailureReason::UpstreamUnauthorized,
+        PermanentReason::Forbidden => FailureReason::UpstreamForbidden,
+        PermanentReason::BadRequest => FailureReason::UpstreamBadRequest,
+        PermanentReason::GraphqlError => FailureReason::UpstreamError,
+        PermanentReason::InvalidResponse => FailureReason::UpstreamInvalidResponse,
+        PermanentReason::Redirect => FailureReason::UpstreamRedirect,
+        PermanentReason::UnexpectedStatus => FailureReason::UpstreamUnexpectedStatus,
+        PermanentReason::Configuration => FailureReason::ConnectionMisconfigured,
+    }
+}

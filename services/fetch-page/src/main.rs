@@ -1,0 +1,64 @@
+//! The fetch-page worker binary: wires settings, telemetry, the broker and signals.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use broker::{Broker, Topology, TopologyOptions};
+use secrecy::ExposeSecret;
+use settings::Settings;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let telemetry = match telemetry::init("fetch-page") {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("cannot start telemetry: {error}");
+            return ExitCode::from(70);
+        }
+    };
+    let settings = match Settings::from_process_env() {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprintln!("invalid settings:\n{errors}");
+            return ExitCode::from(64);
+        }
+    };
+    let result = serve(settings).await;
+    telemetry.shutdown();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "fetch-page stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
+    let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
+        .await
+        .context("connecting to the broker")?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let result = fetch_page::run(&settings, &broker, shutdown).await;
+    broker.close(settings.worker.drain_grace).await;
+    result.context("running the consumer")
+}
+
+/// Cancels `shutdown` on the first SIGTERM or SIGINT.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM received; draining"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; draining"),
+    }
+    shutdown.cancel();
+}

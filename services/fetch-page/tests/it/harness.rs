@@ -1,0 +1,184 @@
+//! `spawn_worker`: the real worker `run`, its own topology prefix, a sandbox on port 0.
+
+use std::{collections::HashMap, num::NonZeroU32, time::Duration};
+
+use broker::{Broker, Outgoing, Subscription};
+use contract::{
+    Command, CommandBody, CommandMeta, DsSync, Event, EventEnvelope, JobId, MessageId,
+    WorkerKind,
+};
+use sandbox::{Sandbox, SandboxConfig};
+use settings::Settings;
+use testkit::EventLog;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The seeded démarche with 2,350 dossiers and 40 deleted ones.
+pub const DEMARCHE: u32 = 4242;
+/// Longest pause between two events of a running sync.
+pub const EVENT_GAP: Duration = Duration::from_secs(20);
+
+pub struct TestApp {
+    pub prefix: String,
+    pub broker: Broker,
+    pub events: EventLog,
+    pub sandbox: Sandbox,
+    pub settings: Settings,
+    worker: Option<RunningWorker>,
+}
+
+struct RunningWorker {
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// Settings for the test: the sandbox connection (plus any extra variables) and the
+/// test broker, with short retry delays.
+pub fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
+    let mut env = vec![
+        ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(), sandbox.base_url()),
+        ("ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_MS".to_owned(), "50".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Settings::load(None, env).expect("test settings are valid")
+}
+
+pub async fn spawn_app(config: SandboxConfig) -> TestApp {
+    spawn_app_with(config, &[]).await
+}
+
+pub async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
+    telemetry::init_for_tests();
+    let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("sandbox starts");
+    let settings = settings_for(&sandbox, extra);
+    let prefix = testkit::unique_prefix();
+    let broker = testkit::connect(&prefix).await;
+    broker.declare(&[WorkerKind::FetchPage]).await.expect("topology");
+    let events = EventLog::subscribe(&broker).await;
+    let mut app = TestApp { prefix, broker, events, sandbox, settings, worker: None };
+    app.start_worker().await;
+    app
+}
+
+impl TestApp {
+    /// Starts a worker (the real `run`) on its own connection.
+    pub async fn start_worker(&mut self) {
+        let shutdown = CancellationToken::new();
+        let worker_broker = testkit::connect(&self.prefix).await;
+        let settings = self.settings.clone();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            fetch_page::run(&settings, &worker_broker, token).await.expect("worker runs");
+            worker_broker.close(Duration::from_secs(1)).await;
+        });
+        self.worker = Some(RunningWorker { shutdown, task });
+    }
+
+    /// Asks the worker to drain and waits until it has stopped.
+    pub async fn stop_worker(&mut self) {
+        let worker = self.worker.take().expect("a worker is running");
+        worker.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), worker.task)
+            .await
+            .expect("the worker drains in time")
+            .expect("the worker task did not panic");
+    }
+
+    pub async fn publish(&self, command: &Command) {
+        let outgoing = Outgoing::command(command, Vec::new());
+        self.broker.publisher().publish(&outgoing).await.expect("command confirmed");
+    }
+
+    pub async fn publish_raw(&self, body: &[u8]) {
+        let outgoing = Outgoing {
+            target: broker::Target::Command(WorkerKind::FetchPage),
+            message_id: MessageId::for_unparsed(body),
+            kind: "garbage",
+            body: body.to_vec(),
+            headers: Vec::new(),
+        };
+        self.broker.publisher().publish(&outgoing).await.expect("garbage confirmed");
+    }
+
+    pub async fn dead_letters(&self) -> Subscription {
+        self.broker.dead_letters().await.expect("dead letters readable")
+    }
+
+    pub async fn shutdown(mut self) {
+        if self.worker.is_some() {
+            self.stop_worker().await;
+        }
+        self.sandbox.shutdown().await;
+    }
+}
+
+/// A sync command for the seeded démarche on the `sandbox` connection.
+pub fn sync_command(updated_since: Option<chrono::DateTime<chrono::Utc>>) -> Command {
+    sync_command_on("sandbox", updated_since)
+}
+
+pub fn sync_command_on(connection: &str, updated_since: Option<chrono::DateTime<chrono::Utc>>) -> Command {
+    let job_id = JobId::new_random();
+    Command {
+        meta: CommandMeta {
+            job_id,
+            message_id: MessageId::for_job(job_id, "sync"),
+            connection: connection.to_owned(),
+        },
+        body: CommandBody::DsSync(DsSync {
+            demarche: NonZeroU32::new(DEMARCHE).expect("non-zero"),
+            updated_since,
+            state: None,
+        }),
+    }
+}
+
+/// What a finished sync published, checked for duplicates on the way.
+pub struct SyncReport {
+    pub dossiers: HashMap<i64, u32>,
+    pub deleted: HashMap<i64, u32>,
+    pub completions: Vec<contract::SyncCompleted>,
+    pub page_events: usize,
+}
+
+impl SyncReport {
+    /// Counts every record of every distinct `page.fetched` (events repeated under the
+    /// same message id are at-least-once redeliveries and are counted once).
+    pub fn from_events(events: &[EventEnvelope]) -> SyncReport {
+        let mut seen = std::collections::HashSet::new();
+        let mut report = SyncReport {
+            dossiers: HashMap::new(),
+            deleted: HashMap::new(),
+            completions: Vec::new(),
+            page_events: 0,
+        };
+        for envelope in events {
+            if !seen.insert(envelope.message_id) {
+                continue;
+            }
+            match &envelope.event {
+                Event::PageFetched(page) => {
+                    report.page_events += 1;
+                    let counts = match page.listing {
+                        contract::Listing::Dossiers => &mut report.dossiers,
+                        contract::Listing::DeletedDossiers => &mut report.deleted,
+                    };
+                    for record in &page.records {
+                        let number = record["number"].as_i64().expect("records carry their number");
+                        *counts.entry(number).or_default() += 1;
+                    }
+                }
+                Event::SyncCompleted(completed) => report.completions.push(completed.clone()),
+                Event::CommandFailed(failed) => panic!("unexpected command.failed: {failed:?}"),
+            }
+        }
+        report
+    }
+
+    pub fn duplicated_dossiers(&self) -> Vec<i64> {
+        self.dossiers.iter().filter(|(_, n)| **n > 1).map(|(k, _)| *k).collect()
+    }
+}

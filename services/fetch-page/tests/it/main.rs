@@ -1,0 +1,7 @@
+//! Integration tests of the fetch-page worker against a real RabbitMQ and the sandbox.
+
+mod bad_input;
+mod drain;
+mod harness;
+mod sync;
+mod upstream_failures;

@@ -1,0 +1,244 @@
+//! The HTTP side: one rate-limited POST per page to the GraphQL endpoint.
+
+use crate::classify::classify;
+use crate::documents::Document;
+use crate::error::{DsError, PermanentReason, TransientReason};
+use crate::request::{DeletedDossiersPageRequest, DossiersPageRequest, PageQuery};
+use crate::response::{DeletedDossier, Dossier, Page, decode_page};
+use chrono::Utc;
+use governor::DefaultDirectRateLimiter;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::{Url, redirect};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use std::error::Error as _;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Path of the GraphQL API under the base URL.
+const GRAPHQL_PATH: &str = "api/v2/graphql";
+
+/// Where and as whom to call the API.
+#[derive(Debug, Clone)]
+pub struct DsEndpoint {
+    /// Scheme and host, with or without a trailing slash, such as
+    /// `https://demarche.numerique.gouv.fr`.
+    pub base_url: String,
+    /// The API token, sent as `Authorization: Bearer <token>`.
+    pub token: SecretString,
+    /// Limit for one whole call: connecting, sending and reading the answer.
+    pub timeout: Duration,
+}
+
+/// A client of the GraphQL API v2; cheap to clone, clones share one connection pool
+/// and one rate limiter.
+#[derive(Clone)]
+pub struct DsClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    url: Url,
+    /// `Bearer <token>`, marked sensitive so no debug output shows it.
+    authorization: HeaderValue,
+    limiter: Arc<DefaultDirectRateLimiter>,
+}
+
+/// The JSON body of a GraphQL POST.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphqlRequest<V> {
+    query: &'static str,
+    variables: V,
+    operation_name: &'static str,
+}
+
+impl DsClient {
+    /// Builds a client for `endpoint`; every call waits on `limiter` first. Fails with a
+    /// [`PermanentReason::Configuration`] error when the base URL or the token is unusable.
+    pub fn new(
+        endpoint: DsEndpoint,
+        limiter: Arc<DefaultDirectRateLimiter>,
+    ) -> Result<Self, DsError> {
+        let url = graphql_url(&endpoint.base_url)?;
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", endpoint.token.expose_secret()))
+                .map_err(|_| configuration("the token is not a valid http header value"))?;
+        authorization.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(endpoint.timeout)
+            .redirect(redirect::Policy::none())
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()
+            .map_err(|error| configuration(format!("http client: {}", describe(&error))))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                url,
+                authorization,
+                limiter,
+            }),
+        })
+    }
+
+    /// One page of dossiers; waits on the rate limiter before the request.
+    pub async fn dossiers_page(
+        &self,
+        request: &DossiersPageRequest,
+    ) -> Result<Page<Dossier>, DsError> {
+        self.page(request).await
+    }
+
+    /// One page of deleted dossiers; waits on the rate limiter before the request.
+    pub async fn deleted_dossiers_page(
+        &self,
+        request: &DeletedDossiersPageRequest,
+    ) -> Result<Page<DeletedDossier>, DsError> {
+        self.page(request).await
+    }
+
+    #[tracing::instrument(
+        name = "ds_client.page",
+        skip_all,
+        fields(operation = R::DOCUMENT.operation_name)
+    )]
+    async fn page<R: PageQuery>(&self, request: &R) -> Result<Page<R::Node>, DsError> {
+        let data = self.post(R::DOCUMENT, request.variables()).await?;
+        decode_page(data)
+    }
+
+    async fn post(
+        &self,
+        document: Document,
+        variables: impl Serialize,
+    ) -> Result<serde_json::Value, DsError> {
+        self.inner.limiter.until_ready().await;
+        let body = GraphqlRequest {
+            query: document.source,
+            variables,
+            operation_name: document.operation_name,
+        };
+        let response = self
+            .inner
+            .http
+            .post(self.inner.url.clone())
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .json(&body)
+            .send()
+            .await
+            .map_err(transport_failure)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(transport_failure)?;
+        tracing::debug!(
+            status = status.as_u16(),
+            bytes = bytes.len(),
+            "ds answer received"
+        );
+        classify(status, &headers, &bytes, Utc::now())
+    }
+}
+
+impl fmt::Debug for DsClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DsClient")
+            .field("url", &self.inner.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `{base_url}/api/v2/graphql`, refusing what cannot be a plain http(s) base.
+fn graphql_url(base_url: &str) -> Result<Url, DsError> {
+    let base = Url::parse(&format!("{}/", base_url.trim_end_matches('/')))
+        .map_err(|error| configuration(format!("base url {base_url:?}: {error}")))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(configuration(format!(
+            "base url {base_url:?} is not http or https"
+        )));
+    }
+    if !base.username().is_empty() || base.password().is_some() {
+        return Err(configuration("base url must not carry credentials"));
+    }
+    if base.query().is_some() || base.fragment().is_some() {
+        return Err(configuration(format!(
+            "base url {base_url:?} must not carry a query or a fragment"
+        )));
+    }
+    base.join(GRAPHQL_PATH)
+        .map_err(|error| configuration(format!("base url {base_url:?}: {error}")))
+}
+
+fn configuration(message: impl Into<String>) -> DsError {
+    DsError::permanent(PermanentReason::Configuration, None, message)
+}
+
+/// No answer was read: the request may not even have left, so a retry is safe.
+fn transport_failure(error: reqwest::Error) -> DsError {
+    let reason = if error.is_timeout() {
+        TransientReason::Timeout
+    } else {
+        TransientReason::Connection
+    };
+    DsError::transient(reason, describe(&error))
+}
+
+/// The error and its causes on one line; reqwest's own message alone hides the cause.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_graphql_path_is_appended_with_or_without_a_trailing_slash() {
+        for base in [
+            "https://demarche.numerique.gouv.fr",
+            "https://demarche.numerique.gouv.fr/",
+        ] {
+            assert_eq!(
+                graphql_url(base).map(String::from),
+                Ok("https://demarche.numerique.gouv.fr/api/v2/graphql".to_owned())
+            );
+        }
+        assert_eq!(
+            graphql_url("http://127.0.0.1:8080/prefix/").map(String::from),
+            Ok("http://127.0.0.1:8080/prefix/api/v2/graphql".to_owned())
+        );
+    }
+
+    #[test]
+    fn unusable_base_urls_are_configuration_errors() {
+        for base in [
+            "not a url",
+            "ftp://example.org",
+            "https://user:secret@example.org",
+            "https://example.org/?x=1",
+        ] {
+            assert!(
+                matches!(
+                    graphql_url(base),
+                    Err(DsError::Permanent {
+                        reason: PermanentReason::Configuration,
+                        ..
+                    })
+                ),
+                "{base}"
+            );
+        }
+    }
+}
