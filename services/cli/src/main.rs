@@ -1,3 +1,43 @@
 //! The estafette command-line tool: run the demo, publish commands and follow their jobs.
 
-fn main() {}
+mod demo;
+mod follow;
+mod sync;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Publish Estafette commands and follow their jobs.
+#[derive(Parser)]
+#[command(name = "estafette", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Start a sandbox upstream and a fetch-page worker in this process, sync the seeded
+    /// démarche through the broker at AMQP_URL, and show its progress.
+    Demo(demo::DemoArgs),
+    /// Publish a sync command and follow it until it completes.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Commands::Demo(args) => demo::run(args).await,
+        Commands::Sync(command) => sync::run(command).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `estafette demo`: a sandbox upstream and a fetch-page worker in this process, a real
+//! broker, and a full sync of the seeded démarche followed to its end.
+
+use std::{num::NonZeroU32, process::ExitCode, time::Duration};
+
+use anyhow::Context;
+use broker::{Broker, Outgoing, Topology, TopologyOptions};
+use clap::Args;
+use contract::{Command, CommandBody, CommandMeta, DsSync, JobId, MessageId, WorkerKind};
+use sandbox::{Sandbox, SandboxConfig};
+use settings::Settings;
+use tokio_util::sync::CancellationToken;
+
+use crate::follow;
+
+/// The démarche the sandbox seeds with 2,350 dossiers.
+const SEEDED_DEMARCHE: u32 = 4242;
+
+#[derive(Args)]
+pub(crate) struct DemoArgs {
+    /// The broker to use.
+    #[arg(long, env = "AMQP_URL", default_value = "amqp://127.0.0.1:5672/%2f")]
+    amqp_url: String,
+    /// Latency the sandbox adds to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Print the summary as JSON instead of a progress bar and a sentence.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let sandbox_config = SandboxConfig { latency: Duration::from_millis(args.latency_ms), ..Default::default() };
+    let sandbox = Sandbox::start(sandbox_config, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
+    let env = [
+        ("AMQP_URL".to_owned(), args.amqp_url.clone()),
+        ("ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(), sandbox.base_url()),
+    ];
+    let settings = Settings::load(None, env).map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let prefix = format!("estafette-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let topology = Topology::new(TopologyOptions {
+        queue_expires: Some(Duration::from_secs(300)),
+        ..TopologyOptions::named(prefix)
+    });
+    let broker = connect(&args.amqp_url, topology.clone()).await?;
+    broker.declare(&[WorkerKind::FetchPage]).await?;
+    let worker_broker = connect(&args.amqp_url, topology).await?;
+    let shutdown = CancellationToken::new();
+    let worker = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let result = fetch_page::run(&settings, &worker_broker, shutdown).await;
+            worker_broker.close(Duration::from_secs(1)).await;
+            result
+        })
+    };
+
+    let job_id = JobId::new_random();
+    let command = Command {
+        meta: CommandMeta { job_id, message_id: MessageId::for_job(job_id, "sync"), connection: "sandbox".into() },
+        body: CommandBody::DsSync(DsSync {
+            demarche: NonZeroU32::new(SEEDED_DEMARCHE).context("seeded démarche")?,
+            updated_since: None,
+            state: None,
+        }),
+    };
+    let mut events = broker.subscribe_events("#").await?;
+    broker.publisher().publish(&Outgoing::command(&command, Vec::new())).await.context("publishing the sync")?;
+    if !args.json {
+        eprintln!("syncing démarche {SEEDED_DEMARCHE} from the sandbox at {} (job {job_id})", sandbox.base_url());
+    }
+    let outcome = follow::follow_job(&mut events, job_id, args.json).await;
+
+    shutdown.cancel();
+    worker.await.context("the worker task panicked")?.context("the worker stopped")?;
+    broker.close(Duration::from_secs(1)).await;
+    sandbox.shutdown().await;
+    outcome?.print(args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Connects to the broker, or explains how to get one.
+pub(crate) async fn connect(url: &str, topology: Topology) -> anyhow::Result<Broker> {
+    Broker::connect(url, topology).await.with_context(|| {
+        format!(
+            "no RabbitMQ answers at {}.\n\
+             Start one with `docker compose up -d rabbitmq`, or install Debian's `rabbitmq-server` \
+             package and run `rabbitmq-server -detached`; then set AMQP_URL if it is not on 127.0.0.1:5672",
+            redact_password(url)
+        )
+    })
+}
+
+/// The URL with its password, if any, replaced by `***`.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn a_broker_password_is_never_printed() {
+        assert_eq!(redact_password("amqp://guest:s3cret@host:5672/%2f"), "amqp://guest:***@host:5672/%2f");
+        assert_eq!(redact_password("amqp://127.0.0.1:5672/%2f"), "amqp://127.0.0.1:5672/%2f");
+    }
+}

@@ -1,0 +1,58 @@
+//! `estafette sync ds`: publish a sync command to the configured broker and follow it.
+
+use std::{num::NonZeroU32, process::ExitCode};
+
+use anyhow::Context;
+use broker::{Broker, Outgoing, Topology, TopologyOptions};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use contract::{Command, CommandBody, CommandMeta, DsSync, JobId, MessageId, WorkerKind};
+use secrecy::ExposeSecret;
+use settings::Settings;
+
+use crate::follow;
+
+#[derive(Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Sync the dossiers of a démarche on demarches-simplifiees.
+    Ds(DsArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct DsArgs {
+    /// Name of a configured connection.
+    #[arg(long)]
+    connection: String,
+    /// The démarche number.
+    #[arg(long)]
+    demarche: NonZeroU32,
+    /// Only dossiers updated since this instant (RFC 3339), e.g. a previous resume point.
+    #[arg(long)]
+    since: Option<DateTime<Utc>>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
+    let SyncCommand::Ds(args) = command;
+    let settings = Settings::from_process_env().map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
+    let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
+    broker.declare(&[WorkerKind::FetchPage]).await?;
+    let job_id = JobId::new_random();
+    let command = Command {
+        meta: CommandMeta {
+            job_id,
+            message_id: MessageId::for_job(job_id, "sync"),
+            connection: args.connection,
+        },
+        body: CommandBody::DsSync(DsSync { demarche: args.demarche, updated_since: args.since, state: None }),
+    };
+    let mut events = broker.subscribe_events("#").await?;
+    broker.publisher().publish(&Outgoing::command(&command, Vec::new())).await.context("publishing the command")?;
+    eprintln!("published job {job_id}");
+    let summary = follow::follow_job(&mut events, job_id, args.json).await?;
+    summary.print(args.json)?;
+    Ok(ExitCode::SUCCESS)
+}
