@@ -30,14 +30,26 @@ pub(crate) struct DemoArgs {
 }
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let sandbox_config = SandboxConfig { latency: Duration::from_millis(args.latency_ms), ..Default::default() };
-    let sandbox = Sandbox::start(sandbox_config, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
+    let sandbox_config = SandboxConfig {
+        latency: Duration::from_millis(args.latency_ms),
+        ..Default::default()
+    };
+    let sandbox = Sandbox::start(sandbox_config, "127.0.0.1:0".parse()?)
+        .await
+        .context("starting the sandbox")?;
     let env = [
         ("AMQP_URL".to_owned(), args.amqp_url.clone()),
-        ("ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(), sandbox.base_url()),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
+            sandbox.base_url(),
+        ),
     ];
-    let settings = Settings::load(None, env).map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
-    let prefix = format!("estafette-demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let settings = Settings::load(None, env)
+        .map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let prefix = format!(
+        "estafette-demo-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let topology = Topology::new(TopologyOptions {
         queue_expires: Some(Duration::from_secs(300)),
         ..TopologyOptions::named(prefix)
@@ -57,7 +69,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let job_id = JobId::new_random();
     let command = Command {
-        meta: CommandMeta { job_id, message_id: MessageId::for_job(job_id, "sync"), connection: "sandbox".into() },
+        meta: CommandMeta {
+            job_id,
+            message_id: MessageId::for_job(job_id, "sync"),
+            connection: "sandbox".into(),
+        },
         body: CommandBody::DsSync(DsSync {
             demarche: NonZeroU32::new(SEEDED_DEMARCHE).context("seeded démarche")?,
             updated_since: None,
@@ -65,14 +81,24 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }),
     };
     let mut events = broker.subscribe_events("#").await?;
-    broker.publisher().publish(&Outgoing::command(&command, Vec::new())).await.context("publishing the sync")?;
+    broker
+        .publisher()
+        .publish(&Outgoing::command(&command, Vec::new()))
+        .await
+        .context("publishing the sync")?;
     if !args.json {
-        eprintln!("syncing démarche {SEEDED_DEMARCHE} from the sandbox at {} (job {job_id})", sandbox.base_url());
+        eprintln!(
+            "syncing démarche {SEEDED_DEMARCHE} from the sandbox at {} (job {job_id})",
+            sandbox.base_url()
+        );
     }
     let outcome = follow::follow_job(&mut events, job_id, args.json).await;
 
     shutdown.cancel();
-    worker.await.context("the worker task panicked")?.context("the worker stopped")?;
+    worker
+        .await
+        .context("the worker task panicked")?
+        .context("the worker stopped")?;
     broker.close(Duration::from_secs(1)).await;
     sandbox.shutdown().await;
     outcome?.print(args.json)?;
@@ -111,7 +137,13 @@ mod tests {
 
     #[test]
     fn a_broker_password_is_never_printed() {
-        assert_eq!(redact_password("amqp://guest:s3cret@host:5672/%2f"), "amqp://guest:***@host:5672/%2f");
-        assert_eq!(redact_password("amqp://127.0.0.1:5672/%2f"), "amqp://127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact_password("amqp://guest:s3cret@host:5672/%2f"),
+            "amqp://guest:***@host:5672/%2f"
+        );
+        assert_eq!(
+            redact_password("amqp://127.0.0.1:5672/%2f"),
+            "amqp://127.0.0.1:5672/%2f"
+        );
     }
 }

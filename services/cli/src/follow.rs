@@ -65,7 +65,11 @@ pub(crate) async fn follow_job(
     quiet: bool,
 ) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
             .context("progress template")?,
@@ -75,9 +79,14 @@ pub(crate) async fn follow_job(
     loop {
         let message = tokio::time::timeout(EVENT_TIMEOUT, events.next())
             .await
-            .with_context(|| format!("no news of job {job_id} for {EVENT_TIMEOUT:?}; is a fetch-page worker running?"))?
+            .with_context(|| {
+                format!(
+                    "no news of job {job_id} for {EVENT_TIMEOUT:?}; is a fetch-page worker running?"
+                )
+            })?
             .context("the broker connection closed")?;
-        let envelope: EventEnvelope = serde_json::from_slice(&message.body).context("reading an event")?;
+        let envelope: EventEnvelope =
+            serde_json::from_slice(&message.body).context("reading an event")?;
         if envelope.job_id != Some(job_id) {
             continue;
         }
@@ -86,15 +95,25 @@ pub(crate) async fn follow_job(
                 pages += 1;
                 dossiers += u64::from(page.record_count);
                 let rate = f64::from(pages) / started.elapsed().as_secs_f64().max(f64::EPSILON);
-                bar.set_message(format!("{pages} pages, {dossiers} records, {rate:.1} pages/s"));
+                bar.set_message(format!(
+                    "{pages} pages, {dossiers} records, {rate:.1} pages/s"
+                ));
             }
             Event::SyncCompleted(completed) => {
                 bar.finish_and_clear();
-                return Ok(Summary::from_completion(job_id, &completed, started.elapsed()));
+                return Ok(Summary::from_completion(
+                    job_id,
+                    &completed,
+                    started.elapsed(),
+                ));
             }
             Event::CommandFailed(failed) => {
                 bar.finish_and_clear();
-                bail!("job {job_id} failed ({}): {}", failed.reason.as_str(), failed.message);
+                bail!(
+                    "job {job_id} failed ({}): {}",
+                    failed.reason.as_str(),
+                    failed.message
+                );
             }
         }
     }

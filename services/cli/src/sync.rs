@@ -36,7 +36,8 @@ pub(crate) struct DsArgs {
 
 pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
     let SyncCommand::Ds(args) = command;
-    let settings = Settings::from_process_env().map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let settings = Settings::from_process_env()
+        .map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
     let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
@@ -47,10 +48,18 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
             message_id: MessageId::for_job(job_id, "sync"),
             connection: args.connection,
         },
-        body: CommandBody::DsSync(DsSync { demarche: args.demarche, updated_since: args.since, state: None }),
+        body: CommandBody::DsSync(DsSync {
+            demarche: args.demarche,
+            updated_since: args.since,
+            state: None,
+        }),
     };
     let mut events = broker.subscribe_events("#").await?;
-    broker.publisher().publish(&Outgoing::command(&command, Vec::new())).await.context("publishing the command")?;
+    broker
+        .publisher()
+        .publish(&Outgoing::command(&command, Vec::new()))
+        .await
+        .context("publishing the command")?;
     eprintln!("published job {job_id}");
     let summary = follow::follow_job(&mut events, job_id, args.json).await?;
     summary.print(args.json)?;

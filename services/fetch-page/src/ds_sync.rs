@@ -63,7 +63,10 @@ pub(crate) async fn fetch(
             has_next_page: fetched.has_next_page,
         });
         let id = MessageId::for_job(meta.job_id, &format!("page.fetched/{}", page.page));
-        publish.push(Outgoing::event(&EventEnvelope::new(Some(meta.job_id), id, event), headers.clone()));
+        publish.push(Outgoing::event(
+            &EventEnvelope::new(Some(meta.job_id), id, event),
+            headers.clone(),
+        ));
         tracing::info!(job_id = %meta.job_id, page = page.page, records = count, "page fetched");
     }
     if let Some(stop) = step.stopped_early {
@@ -84,7 +87,10 @@ pub(crate) async fn fetch(
             publish.push(Outgoing::command(&page_command(meta, next), headers));
         }
         Next::Listing(listing) => {
-            publish.push(Outgoing::command(&page_command(meta, following(listing, None, None)), headers));
+            publish.push(Outgoing::command(
+                &page_command(meta, following(listing, None, None)),
+                headers,
+            ));
         }
         Next::Done => {
             let completed = completion(meta, page, progress);
@@ -118,7 +124,11 @@ fn completion(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> Even
         resume_point: page.started_at,
         end: progress.stopped_early.unwrap_or(SyncEnd::Exhausted),
     });
-    EventEnvelope::new(Some(meta.job_id), MessageId::for_job(meta.job_id, "sync.completed"), event)
+    EventEnvelope::new(
+        Some(meta.job_id),
+        MessageId::for_job(meta.job_id, "sync.completed"),
+        event,
+    )
 }
 
 /// One page, whatever its listing.
@@ -215,7 +225,8 @@ struct Step {
 /// that did not move, which would loop forever.
 fn plan(page: &DsPage, fetched: &Fetched) -> Step {
     let fingerprint = fetched.fingerprint();
-    let repeated = !fetched.numbers.is_empty() && page.previous_page.as_deref() == Some(&fingerprint);
+    let repeated =
+        !fetched.numbers.is_empty() && page.previous_page.as_deref() == Some(&fingerprint);
     let (stopped_early, goes_on) = if repeated {
         (Some(SyncEnd::RepeatedPage), None)
     } else if !fetched.has_next_page {
@@ -231,7 +242,12 @@ fn plan(page: &DsPage, fetched: &Fetched) -> Step {
         (None, Listing::Dossiers) => Next::Listing(Listing::DeletedDossiers),
         (None, Listing::DeletedDossiers) => Next::Done,
     };
-    Step { publish_records: !repeated, stopped_early, next, fingerprint }
+    Step {
+        publish_records: !repeated,
+        stopped_early,
+        next,
+        fingerprint,
+    }
 }
 
 #[cfg(test)]
@@ -265,7 +281,10 @@ mod tests {
 
     #[test]
     fn a_full_page_with_a_new_cursor_continues_the_listing() {
-        let step = plan(&page(Listing::Dossiers, Some("a"), None), &fetched(&[1, 2], Some("b"), true));
+        let step = plan(
+            &page(Listing::Dossiers, Some("a"), None),
+            &fetched(&[1, 2], Some("b"), true),
+        );
         assert_eq!(step.next, Next::Page("b".into()));
         assert!(step.publish_records);
         assert_eq!(step.stopped_early, None);
@@ -273,28 +292,40 @@ mod tests {
 
     #[test]
     fn the_last_page_of_dossiers_moves_on_to_deleted_dossiers() {
-        let step = plan(&page(Listing::Dossiers, Some("a"), None), &fetched(&[1], Some("b"), false));
+        let step = plan(
+            &page(Listing::Dossiers, Some("a"), None),
+            &fetched(&[1], Some("b"), false),
+        );
         assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
         assert!(step.publish_records);
     }
 
     #[test]
     fn the_last_page_of_deleted_dossiers_ends_the_sync() {
-        let step = plan(&page(Listing::DeletedDossiers, None, None), &fetched(&[], None, false));
+        let step = plan(
+            &page(Listing::DeletedDossiers, None, None),
+            &fetched(&[], None, false),
+        );
         assert_eq!(step.next, Next::Done);
         assert_eq!(step.stopped_early, None);
     }
 
     #[test]
     fn an_empty_page_with_a_null_cursor_ends_the_listing_without_a_guard() {
-        let step = plan(&page(Listing::Dossiers, Some("z"), Some("1..2/2")), &fetched(&[], None, false));
+        let step = plan(
+            &page(Listing::Dossiers, Some("z"), Some("1..2/2")),
+            &fetched(&[], None, false),
+        );
         assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
         assert_eq!(step.stopped_early, None);
     }
 
     #[test]
     fn the_previous_page_served_again_is_not_published_twice() {
-        let step = plan(&page(Listing::Dossiers, Some("b"), Some("1..2/2")), &fetched(&[1, 2], Some("b"), true));
+        let step = plan(
+            &page(Listing::Dossiers, Some("b"), Some("1..2/2")),
+            &fetched(&[1, 2], Some("b"), true),
+        );
         assert!(!step.publish_records);
         assert_eq!(step.stopped_early, Some(SyncEnd::RepeatedPage));
         assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
@@ -302,7 +333,10 @@ mod tests {
 
     #[test]
     fn a_next_page_claimed_with_the_same_cursor_stops_instead_of_looping() {
-        let step = plan(&page(Listing::Dossiers, Some("b"), None), &fetched(&[3, 4], Some("b"), true));
+        let step = plan(
+            &page(Listing::Dossiers, Some("b"), None),
+            &fetched(&[3, 4], Some("b"), true),
+        );
         assert_eq!(step.stopped_early, Some(SyncEnd::StalledCursor));
         assert!(step.publish_records);
         assert_eq!(step.next, Next::Listing(Listing::DeletedDossiers));
@@ -310,7 +344,10 @@ mod tests {
 
     #[test]
     fn a_next_page_claimed_without_a_cursor_stops_instead_of_looping() {
-        let step = plan(&page(Listing::DeletedDossiers, Some("b"), None), &fetched(&[3], None, true));
+        let step = plan(
+            &page(Listing::DeletedDossiers, Some("b"), None),
+            &fetched(&[3], None, true),
+        );
         assert_eq!(step.stopped_early, Some(SyncEnd::StalledCursor));
         assert_eq!(step.next, Next::Done);
     }

@@ -63,7 +63,11 @@ impl Failure {
 
 /// Reports the failure as a `command.failed` event and dead-letters the command.
 pub(crate) fn dead_letter(failure: Failure) -> Outcome {
-    let Failure { job_id, event_id, failed } = failure;
+    let Failure {
+        job_id,
+        event_id,
+        failed,
+    } = failure;
     tracing::warn!(
         job_id = job_id.map(tracing::field::display),
         reason = failed.reason.as_str(),
@@ -71,9 +75,18 @@ pub(crate) fn dead_letter(failure: Failure) -> Outcome {
         message = %failed.message,
         "command failed; dead-lettering it"
     );
-    let settlement = Settlement::DeadLetter { reason: failed.reason.as_str(), detail: failed.message.clone() };
+    let settlement = Settlement::DeadLetter {
+        reason: failed.reason.as_str(),
+        detail: failed.message.clone(),
+    };
     let event = EventEnvelope::new(job_id, event_id, Event::CommandFailed(failed));
-    Outcome { publish: vec![Outgoing::event(&event, telemetry::propagation::inject_current())], settlement }
+    Outcome {
+        publish: vec![Outgoing::event(
+            &event,
+            telemetry::propagation::inject_current(),
+        )],
+        settlement,
+    }
 }
 
 /// Decides what an upstream failure does to the command: retry later or fail for good.
@@ -85,16 +98,28 @@ pub(crate) fn from_upstream(command: &Command, error: DsError, worker: &WorkerSe
         }
         DsError::RateLimited { reset_at } => {
             let wait = match reset_at {
-                Some(reset_at) => (reset_at - Utc::now()).to_std().unwrap_or_default() + RESET_MARGIN,
+                Some(reset_at) => {
+                    (reset_at - Utc::now()).to_std().unwrap_or_default() + RESET_MARGIN
+                }
                 None => worker.transient_retry_delay,
             };
             let wait = wait.min(worker.max_rate_limit_wait);
-            tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited by upstream; will retry");
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "rate limited by upstream; will retry"
+            );
             Outcome::retry(wait)
         }
-        DsError::Permanent { reason, code, message } => {
-            dead_letter(Failure::of_command(command, permanent_reason(reason), code, message))
-        }
+        DsError::Permanent {
+            reason,
+            code,
+            message,
+        } => dead_letter(Failure::of_command(
+            command,
+            permanent_reason(reason),
+            code,
+            message,
+        )),
     }
 }
 

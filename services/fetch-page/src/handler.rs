@@ -28,7 +28,10 @@ impl FetchPage {
 
     async fn handle_command(&self, command: Command) -> Outcome {
         let Some(upstream) = self.upstreams.ds(&command.meta.connection) else {
-            let message = format!("no connection named `{}` is configured", command.meta.connection);
+            let message = format!(
+                "no connection named `{}` is configured",
+                command.meta.connection
+            );
             return failure::dead_letter(Failure::of_command(
                 &command,
                 FailureReason::UnknownConnection,
@@ -64,7 +67,9 @@ impl Handler for FetchPage {
         async {
             match Command::from_json(&message.body) {
                 Ok(command) => self.handle_command(command).await,
-                Err(rejection) => failure::dead_letter(Failure::of_rejection(&rejection, &message.body)),
+                Err(rejection) => {
+                    failure::dead_letter(Failure::of_rejection(&rejection, &message.body))
+                }
             }
         }
         .instrument(span)

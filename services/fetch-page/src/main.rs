@@ -49,13 +49,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 /// Cancels `shutdown` on the first SIGTERM or SIGINT.
 async fn cancel_on_signal(shutdown: CancellationToken) {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM");
-            return;
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                return;
+            }
+        };
     tokio::select! {
         _ = terminate.recv() => tracing::info!("SIGTERM received; draining"),
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; draining"),

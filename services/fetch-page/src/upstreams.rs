@@ -45,7 +45,10 @@ impl Upstreams {
 }
 
 fn ds_upstream(name: &str, connection: &Connection) -> Result<DsUpstream, UpstreamSetupError> {
-    let setup_error = |reason: String| UpstreamSetupError { name: name.to_owned(), reason };
+    let setup_error = |reason: String| UpstreamSetupError {
+        name: name.to_owned(),
+        reason,
+    };
     let limit = &connection.rate_limit;
     let period = limit.per / limit.requests.get();
     let quota = Quota::with_period(period)
@@ -58,6 +61,7 @@ fn ds_upstream(name: &str, connection: &Connection) -> Result<DsUpstream, Upstre
     };
     let client = DsClient::new(endpoint, Arc::new(RateLimiter::direct(quota)))
         .map_err(|e| setup_error(e.to_string()))?;
-    let page_size = PageSize::new(connection.page_size.get()).map_err(|e| setup_error(e.to_string()))?;
+    let page_size =
+        PageSize::new(connection.page_size.get()).map_err(|e| setup_error(e.to_string()))?;
     Ok(DsUpstream { client, page_size })
 }

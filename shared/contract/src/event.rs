@@ -231,7 +231,10 @@ mod tests {
 
     #[test]
     fn the_reason_label_is_its_wire_name() {
-        for reason in [FailureReason::MalformedJson, FailureReason::UpstreamUnexpectedStatus] {
+        for reason in [
+            FailureReason::MalformedJson,
+            FailureReason::UpstreamUnexpectedStatus,
+        ] {
             assert_eq!(serde_json::to_value(reason).expect("json"), reason.as_str());
         }
     }

@@ -1,1 +1,75 @@
 //! Tracing subscriber and OpenTelemetry export, configured from the environment.
+//!
+//! Two verbs: [`init`] for a service's `main`, [`init_for_tests`] for test
+//! harnesses; and [`propagation`] to carry W3C trace context across messages.
+//!
+//! Both verbs install the same stack: an `EnvFilter` from `RUST_LOG`
+//! (default `info`), a `fmt` layer, and a `tracing-opentelemetry` layer over
+//! an SDK tracer provider. The provider is always there, so every span has a
+//! trace id that propagates; it exports spans over OTLP (http/protobuf) only
+//! when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+//! is set, and the standard `OTEL_*` variables configure the rest
+//! (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, headers, timeout,
+//! sampler, batch sizes). Only the http/protobuf protocol is built in
+//! (collector port 4318); asking for grpc is an error, not a silent mismatch.
+
+mod install;
+pub mod propagation;
+mod provider;
+
+use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+pub use install::{init, init_for_tests};
+
+/// Telemetry could not be set up; the service should report it and exit.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// `RUST_LOG` holds a directive that does not parse.
+    #[error("invalid RUST_LOG")]
+    LogFilter(#[from] tracing_subscriber::filter::FromEnvError),
+    /// `ESTAFETTE_LOG_FORMAT` is neither `text` nor `json`.
+    #[error("ESTAFETTE_LOG_FORMAT must be text or json, found {0:?}")]
+    LogFormat(String),
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` asks for a protocol other than
+    /// http/protobuf, the only one built in.
+    #[error("only the http/protobuf otlp protocol is supported, found {0:?}")]
+    UnsupportedProtocol(String),
+    /// The OTLP exporter rejected its `OTEL_*` configuration.
+    #[error("cannot build the otlp span exporter")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// A global subscriber was installed earlier.
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
+    /// Spans still buffered could not be exported at shutdown.
+    #[error("cannot flush and shut down the tracer provider")]
+    Shutdown(#[from] OTelSdkError),
+}
+
+/// Keeps the tracer provider alive; flush it before the process exits with
+/// [`TelemetryGuard::shutdown`], or let `Drop` do it.
+#[derive(Debug)]
+#[must_use = "dropping the guard shuts telemetry down at once"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Exports every buffered span, then stops the exporter.
+    pub fn shutdown(mut self) -> Result<(), TelemetryError> {
+        match self.provider.take() {
+            Some(provider) => Ok(provider.shutdown()?),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(error) = provider.shutdown() {
+                tracing::warn!(%error, "spans may be lost: tracer provider shutdown failed");
+            }
+        }
+    }
+}

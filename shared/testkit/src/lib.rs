@@ -44,7 +44,10 @@ impl EventLog {
     /// Subscribes to every event under the broker's prefix. Subscribe before
     /// publishing the command, or early events are missed.
     pub async fn subscribe(broker: &Broker) -> EventLog {
-        let subscription = broker.subscribe_events("#").await.expect("subscribe to events");
+        let subscription = broker
+            .subscribe_events("#")
+            .await
+            .expect("subscribe to events");
         EventLog { subscription }
     }
 
@@ -59,7 +62,9 @@ impl EventLog {
 
     /// The next event if one comes within `within`.
     pub async fn try_next(&mut self, within: Duration) -> Option<EventEnvelope> {
-        let message = tokio::time::timeout(within, self.subscription.next()).await.ok()??;
+        let message = tokio::time::timeout(within, self.subscription.next())
+            .await
+            .ok()??;
         Some(serde_json::from_slice(&message.body).expect("events are valid envelopes"))
     }
 
@@ -69,7 +74,10 @@ impl EventLog {
         let mut events = Vec::new();
         loop {
             let event = self.next(gap).await;
-            let ends = matches!(event.event, Event::SyncCompleted(_) | Event::CommandFailed(_));
+            let ends = matches!(
+                event.event,
+                Event::SyncCompleted(_) | Event::CommandFailed(_)
+            );
             events.push(event);
             if ends {
                 return events;

@@ -31,30 +31,89 @@ async fn every_kind_of_bad_input_is_reported_and_dead_lettered_and_the_worker_go
     let mut app = spawn_app(SandboxConfig::default()).await;
     let mut dead_letters = app.dead_letters().await;
     let cases: Vec<(&str, Vec<u8>, FailureReason)> = vec![
-        ("malformed json", b"{\"version\": 1, ".to_vec(), FailureReason::MalformedJson),
-        ("huge message", vec![b'{'; MAX_COMMAND_BYTES + 10], FailureReason::TooLarge),
-        ("unknown version", envelope(|e| { e.insert("version".into(), json!(7)); }), FailureReason::UnsupportedVersion),
-        ("unknown kind", envelope(|e| { e.insert("kind".into(), json!("ds.teleport")); }), FailureReason::UnknownKind),
-        ("missing job id", envelope(|e| { e.remove("job_id"); }), FailureReason::MissingField),
-        ("missing démarche", envelope(|e| { e.insert("body".into(), json!({})); }), FailureReason::InvalidBody),
-        ("negative démarche", envelope(|e| { e.insert("body".into(), json!({"demarche": -3})); }), FailureReason::InvalidBody),
-        ("unknown connection", envelope(|e| { e.insert("connection".into(), json!("nowhere")); }), FailureReason::UnknownConnection),
+        (
+            "malformed json",
+            b"{\"version\": 1, ".to_vec(),
+            FailureReason::MalformedJson,
+        ),
+        (
+            "huge message",
+            vec![b'{'; MAX_COMMAND_BYTES + 10],
+            FailureReason::TooLarge,
+        ),
+        (
+            "unknown version",
+            envelope(|e| {
+                e.insert("version".into(), json!(7));
+            }),
+            FailureReason::UnsupportedVersion,
+        ),
+        (
+            "unknown kind",
+            envelope(|e| {
+                e.insert("kind".into(), json!("ds.teleport"));
+            }),
+            FailureReason::UnknownKind,
+        ),
+        (
+            "missing job id",
+            envelope(|e| {
+                e.remove("job_id");
+            }),
+            FailureReason::MissingField,
+        ),
+        (
+            "missing démarche",
+            envelope(|e| {
+                e.insert("body".into(), json!({}));
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "negative démarche",
+            envelope(|e| {
+                e.insert("body".into(), json!({"demarche": -3}));
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "unknown connection",
+            envelope(|e| {
+                e.insert("connection".into(), json!("nowhere"));
+            }),
+            FailureReason::UnknownConnection,
+        ),
     ];
 
     for (case, body, reason) in &cases {
         app.publish_raw(body).await;
         let event = app.events.next(WAIT).await;
-        let Event::CommandFailed(failed) = &event.event else { panic!("{case}: expected command.failed, got {event:?}") };
+        let Event::CommandFailed(failed) = &event.event else {
+            panic!("{case}: expected command.failed, got {event:?}")
+        };
         assert_eq!(failed.reason, *reason, "{case}: {}", failed.message);
-        assert!(!failed.message.is_empty(), "{case}: the reason is explained");
+        assert!(
+            !failed.message.is_empty(),
+            "{case}: the reason is explained"
+        );
         let dead = testkit::next_dead_letter(&mut dead_letters, WAIT).await;
-        assert_eq!(dead.body, *body, "{case}: the dead letter keeps the original message");
-        assert_eq!(dead.header(DEAD_LETTER_REASON_HEADER), Some(reason.as_str()), "{case}");
+        assert_eq!(
+            dead.body, *body,
+            "{case}: the dead letter keeps the original message"
+        );
+        assert_eq!(
+            dead.header(DEAD_LETTER_REASON_HEADER),
+            Some(reason.as_str()),
+            "{case}"
+        );
     }
 
     app.publish(&sync_command(None)).await;
     let events = app.events.until_job_ends(EVENT_GAP).await;
-    assert!(matches!(events.last().map(|e| &e.event), Some(Event::SyncCompleted(_))));
+    assert!(matches!(
+        events.last().map(|e| &e.event),
+        Some(Event::SyncCompleted(_))
+    ));
     app.shutdown().await;
 }
 
@@ -67,8 +126,13 @@ async fn a_command_for_an_unknown_connection_names_its_job_in_the_failure() {
     let event = app.events.next(WAIT).await;
 
     assert_eq!(event.job_id, Some(command.meta.job_id));
-    assert_eq!(event.message_id, command.meta.message_id.caused_by("command.failed"));
-    let Event::CommandFailed(failed) = event.event else { panic!("expected command.failed") };
+    assert_eq!(
+        event.message_id,
+        command.meta.message_id.caused_by("command.failed")
+    );
+    let Event::CommandFailed(failed) = event.event else {
+        panic!("expected command.failed")
+    };
     assert_eq!(failed.reason, FailureReason::UnknownConnection);
     assert_eq!(failed.command_id, Some(command.meta.message_id));
     app.shutdown().await;

@@ -9,26 +9,42 @@ use crate::harness::{EVENT_GAP, SyncReport, spawn_app, sync_command};
 
 #[tokio::test]
 async fn a_worker_stopped_mid_sync_loses_no_page_and_a_new_worker_completes_the_job() {
-    let config = SandboxConfig { latency: Duration::from_millis(40), ..Default::default() };
+    let config = SandboxConfig {
+        latency: Duration::from_millis(40),
+        ..Default::default()
+    };
     let mut app = spawn_app(config).await;
 
     app.publish(&sync_command(None)).await;
     let mut events = Vec::new();
-    while events.iter().filter(|e: &&contract::EventEnvelope| matches!(e.event, Event::PageFetched(_))).count() < 5 {
+    while events
+        .iter()
+        .filter(|e: &&contract::EventEnvelope| matches!(e.event, Event::PageFetched(_)))
+        .count()
+        < 5
+    {
         events.push(app.events.next(EVENT_GAP).await);
     }
     app.stop_worker().await;
     while let Some(event) = app.events.try_next(Duration::from_millis(300)).await {
         events.push(event);
     }
-    assert!(!events.iter().any(|e| matches!(e.event, Event::SyncCompleted(_))), "stopped before the end");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.event, Event::SyncCompleted(_))),
+        "stopped before the end"
+    );
     app.start_worker().await;
     events.extend(app.events.until_job_ends(EVENT_GAP).await);
 
     let report = SyncReport::from_events(&events);
     let numbers: HashSet<i64> = report.dossiers.keys().copied().collect();
     assert_eq!(numbers.len(), 2_350, "every dossier arrived");
-    assert!(report.duplicated_dossiers().is_empty(), "repeats only ever share a message id");
+    assert!(
+        report.duplicated_dossiers().is_empty(),
+        "repeats only ever share a message id"
+    );
     assert_eq!(report.completions.len(), 1);
     app.shutdown().await;
 }

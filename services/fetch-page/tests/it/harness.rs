@@ -4,8 +4,7 @@ use std::{collections::HashMap, num::NonZeroU32, time::Duration};
 
 use broker::{Broker, Outgoing, Subscription};
 use contract::{
-    Command, CommandBody, CommandMeta, DsSync, Event, EventEnvelope, JobId, MessageId,
-    WorkerKind,
+    Command, CommandBody, CommandMeta, DsSync, Event, EventEnvelope, JobId, MessageId, WorkerKind,
 };
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
@@ -37,10 +36,20 @@ struct RunningWorker {
 pub fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
     let mut env = vec![
         ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(), sandbox.base_url()),
-        ("ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_MS".to_owned(), "50".to_owned()),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
+            sandbox.base_url(),
+        ),
+        (
+            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
+            "0.05".to_owned(),
+        ),
     ];
-    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     Settings::load(None, env).expect("test settings are valid")
 }
 
@@ -56,9 +65,19 @@ pub async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> Te
     let settings = settings_for(&sandbox, extra);
     let prefix = testkit::unique_prefix();
     let broker = testkit::connect(&prefix).await;
-    broker.declare(&[WorkerKind::FetchPage]).await.expect("topology");
+    broker
+        .declare(&[WorkerKind::FetchPage])
+        .await
+        .expect("topology");
     let events = EventLog::subscribe(&broker).await;
-    let mut app = TestApp { prefix, broker, events, sandbox, settings, worker: None };
+    let mut app = TestApp {
+        prefix,
+        broker,
+        events,
+        sandbox,
+        settings,
+        worker: None,
+    };
     app.start_worker().await;
     app
 }
@@ -71,7 +90,9 @@ impl TestApp {
         let settings = self.settings.clone();
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
-            fetch_page::run(&settings, &worker_broker, token).await.expect("worker runs");
+            fetch_page::run(&settings, &worker_broker, token)
+                .await
+                .expect("worker runs");
             worker_broker.close(Duration::from_secs(1)).await;
         });
         self.worker = Some(RunningWorker { shutdown, task });
@@ -89,7 +110,11 @@ impl TestApp {
 
     pub async fn publish(&self, command: &Command) {
         let outgoing = Outgoing::command(command, Vec::new());
-        self.broker.publisher().publish(&outgoing).await.expect("command confirmed");
+        self.broker
+            .publisher()
+            .publish(&outgoing)
+            .await
+            .expect("command confirmed");
     }
 
     pub async fn publish_raw(&self, body: &[u8]) {
@@ -100,11 +125,18 @@ impl TestApp {
             body: body.to_vec(),
             headers: Vec::new(),
         };
-        self.broker.publisher().publish(&outgoing).await.expect("garbage confirmed");
+        self.broker
+            .publisher()
+            .publish(&outgoing)
+            .await
+            .expect("garbage confirmed");
     }
 
     pub async fn dead_letters(&self) -> Subscription {
-        self.broker.dead_letters().await.expect("dead letters readable")
+        self.broker
+            .dead_letters()
+            .await
+            .expect("dead letters readable")
     }
 
     pub async fn shutdown(mut self) {
@@ -120,7 +152,10 @@ pub fn sync_command(updated_since: Option<chrono::DateTime<chrono::Utc>>) -> Com
     sync_command_on("sandbox", updated_since)
 }
 
-pub fn sync_command_on(connection: &str, updated_since: Option<chrono::DateTime<chrono::Utc>>) -> Command {
+pub fn sync_command_on(
+    connection: &str,
+    updated_since: Option<chrono::DateTime<chrono::Utc>>,
+) -> Command {
     let job_id = JobId::new_random();
     Command {
         meta: CommandMeta {
@@ -167,7 +202,9 @@ impl SyncReport {
                         contract::Listing::DeletedDossiers => &mut report.deleted,
                     };
                     for record in &page.records {
-                        let number = record["number"].as_i64().expect("records carry their number");
+                        let number = record["number"]
+                            .as_i64()
+                            .expect("records carry their number");
                         *counts.entry(number).or_default() += 1;
                     }
                 }
@@ -179,6 +216,10 @@ impl SyncReport {
     }
 
     pub fn duplicated_dossiers(&self) -> Vec<i64> {
-        self.dossiers.iter().filter(|(_, n)| **n > 1).map(|(k, _)| *k).collect()
+        self.dossiers
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, _)| *k)
+            .collect()
     }
 }

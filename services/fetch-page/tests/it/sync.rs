@@ -11,22 +11,50 @@ use crate::harness::{DEMARCHE, EVENT_GAP, SyncReport, spawn_app, sync_command};
 #[tokio::test]
 async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
     let mut app = spawn_app(SandboxConfig::default()).await;
-    let expected: HashSet<i64> = app.sandbox.dataset().dossier_numbers(DEMARCHE).into_iter().collect();
-    let expected_deleted: HashSet<i64> =
-        app.sandbox.dataset().deleted_dossier_numbers(DEMARCHE).into_iter().collect();
+    let expected: HashSet<i64> = app
+        .sandbox
+        .dataset()
+        .dossier_numbers(DEMARCHE)
+        .into_iter()
+        .collect();
+    let expected_deleted: HashSet<i64> = app
+        .sandbox
+        .dataset()
+        .deleted_dossier_numbers(DEMARCHE)
+        .into_iter()
+        .collect();
     let before = Utc::now();
 
     app.publish(&sync_command(None)).await;
     let mut events = app.events.until_job_ends(EVENT_GAP).await;
-    events.extend(app.events.try_next(std::time::Duration::from_millis(500)).await);
+    events.extend(
+        app.events
+            .try_next(std::time::Duration::from_millis(500))
+            .await,
+    );
 
     let report = SyncReport::from_events(&events);
     assert_eq!(expected.len(), 2_350);
-    assert_eq!(report.dossiers.keys().copied().collect::<HashSet<_>>(), expected);
-    assert!(report.duplicated_dossiers().is_empty(), "dossiers published twice");
-    assert_eq!(report.deleted.keys().copied().collect::<HashSet<_>>(), expected_deleted);
-    assert_eq!(events.len(), report.page_events + 1, "no event repeated, nothing after completion");
-    let [completed] = report.completions.as_slice() else { panic!("one sync.completed expected") };
+    assert_eq!(
+        report.dossiers.keys().copied().collect::<HashSet<_>>(),
+        expected
+    );
+    assert!(
+        report.duplicated_dossiers().is_empty(),
+        "dossiers published twice"
+    );
+    assert_eq!(
+        report.deleted.keys().copied().collect::<HashSet<_>>(),
+        expected_deleted
+    );
+    assert_eq!(
+        events.len(),
+        report.page_events + 1,
+        "no event repeated, nothing after completion"
+    );
+    let [completed] = report.completions.as_slice() else {
+        panic!("one sync.completed expected")
+    };
     assert_eq!(completed.records, 2_350);
     assert_eq!(completed.deleted_records, expected_deleted.len() as u64);
     assert_eq!(completed.pages as usize, report.page_events);
@@ -38,31 +66,53 @@ async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
 #[tokio::test]
 async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark() {
     let mut app = spawn_app(SandboxConfig::default()).await;
-    let since = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).single().expect("date");
+    let since = Utc
+        .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
+        .single()
+        .expect("date");
     let expected: HashSet<i64> = app
         .sandbox
         .dataset()
         .dossiers_updated_since(DEMARCHE, since)
         .into_iter()
         .collect();
-    assert!(!expected.is_empty() && expected.len() < 2_350, "the watermark splits the data");
+    assert!(
+        !expected.is_empty() && expected.len() < 2_350,
+        "the watermark splits the data"
+    );
 
     app.publish(&sync_command(Some(since))).await;
     let events = app.events.until_job_ends(EVENT_GAP).await;
 
     let report = SyncReport::from_events(&events);
-    assert_eq!(report.dossiers.keys().copied().collect::<HashSet<_>>(), expected);
+    assert_eq!(
+        report.dossiers.keys().copied().collect::<HashSet<_>>(),
+        expected
+    );
     assert!(report.duplicated_dossiers().is_empty());
-    let expected_deleted: HashSet<i64> =
-        app.sandbox.dataset().dossiers_deleted_since(DEMARCHE, since).into_iter().collect();
-    assert_eq!(report.deleted.keys().copied().collect::<HashSet<_>>(), expected_deleted);
+    let expected_deleted: HashSet<i64> = app
+        .sandbox
+        .dataset()
+        .dossiers_deleted_since(DEMARCHE, since)
+        .into_iter()
+        .collect();
+    assert_eq!(
+        report.deleted.keys().copied().collect::<HashSet<_>>(),
+        expected_deleted
+    );
     assert_eq!(report.completions[0].records, expected.len() as u64);
     app.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_server_that_serves_the_last_page_again_ends_the_sync_without_duplicates() {
-    let config = SandboxConfig { ds: sandbox::DsConfig { end_of_list: EndOfList::RepeatLastPage, ..Default::default() }, ..Default::default() };
+    let config = SandboxConfig {
+        ds: sandbox::DsConfig {
+            end_of_list: EndOfList::RepeatLastPage,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     let mut app = spawn_app(config).await;
 
     app.publish(&sync_command(None)).await;

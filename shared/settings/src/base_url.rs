@@ -1,0 +1,108 @@
+//! The validated root URL of an upstream.
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+/// An absolute `http` or `https` URL (so one with a host), without credentials, query
+/// or fragment.
+///
+/// It is kept in the URL standard's normal form (lowercase scheme and host,
+/// default port dropped) with every trailing `/` removed, so
+/// `http://127.0.0.1:8080/` and `http://127.0.0.1:8080` are the same base and
+/// a path is always appended with a leading slash:
+/// `format!("{base}/api/v2/graphql")`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// The URL without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for BaseUrl {
+    type Err = BaseUrlError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let url = Url::parse(text).map_err(BaseUrlError::Malformed)?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BaseUrlError::Scheme(url.scheme().to_owned()));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(BaseUrlError::Credentials);
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(BaseUrlError::QueryOrFragment);
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+}
+
+/// Why a text is not a usable base URL; never repeats the text, which could
+/// hold credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlError {
+    /// Not a URL at all.
+    #[error("not a valid url: {0}")]
+    Malformed(url::ParseError),
+    /// A scheme other than http or https.
+    #[error("must use http or https, found {0}")]
+    Scheme(String),
+    /// A user name or password in the URL.
+    #[error("must not hold credentials: put them in the token")]
+    Credentials,
+    /// A `?query` or `#fragment`.
+    #[error("must not have a query or fragment")]
+    QueryOrFragment,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_slashes_are_removed_and_the_url_normalised() {
+        let cases = [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("HTTPS://Example.TEST:443/api/", "https://example.test/api"),
+            ("https://example.test/api//", "https://example.test/api"),
+        ];
+        for (given, kept) in cases {
+            assert_eq!(given.parse::<BaseUrl>().unwrap().as_str(), kept, "{given}");
+        }
+    }
+
+    #[test]
+    fn unusable_urls_are_refused_with_their_reason() {
+        let cases = [
+            ("not a url", "not a valid url: relative URL without a base"),
+            ("ftp://example.test", "must use http or https, found ftp"),
+            (
+                "https://me:pw@example.test",
+                "must not hold credentials: put them in the token",
+            ),
+            (
+                "https://example.test/?a=1",
+                "must not have a query or fragment",
+            ),
+            (
+                "https://example.test/#top",
+                "must not have a query or fragment",
+            ),
+        ];
+        for (given, reason) in cases {
+            let error = given.parse::<BaseUrl>().unwrap_err();
+            assert_eq!(error.to_string(), reason, "{given}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Named upstream connections that commands refer to by name.
+
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::collections::btree_map;
+use std::fmt;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use toml::Value;
+
+use crate::api::{Api, PageSize, RateLimit};
+use crate::base_url::BaseUrl;
+use crate::fields::{Fields, in_range, positive_seconds, text, whole_number};
+use crate::problem::Problems;
+use crate::token;
+
+/// Every configured connection, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Connections(BTreeMap<ConnectionName, Connection>);
+
+impl Connections {
+    /// The connection called `name`, if configured.
+    pub fn get(&self, name: &str) -> Option<&Connection> {
+        self.0.get(name)
+    }
+
+    /// Every connection, in name order.
+    pub fn iter(&self) -> btree_map::Iter<'_, ConnectionName, Connection> {
+        self.0.iter()
+    }
+
+    /// Reads every entry of the `connections` table.
+    pub(crate) fn read(
+        fields: Fields,
+        env: &BTreeMap<String, String>,
+        problems: &mut Problems,
+    ) -> Option<Self> {
+        let mut connections = BTreeMap::new();
+        let mut complete = true;
+        for (name, value) in fields.into_entries() {
+            match read_connection(name, value, env, problems) {
+                Some((name, connection)) => {
+                    connections.insert(name, connection);
+                }
+                None => complete = false,
+            }
+        }
+        complete.then_some(Self(connections))
+    }
+}
+
+impl<'a> IntoIterator for &'a Connections {
+    type Item = (&'a ConnectionName, &'a Connection);
+    type IntoIter = btree_map::Iter<'a, ConnectionName, Connection>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl FromIterator<(ConnectionName, Connection)> for Connections {
+    fn from_iter<I: IntoIterator<Item = (ConnectionName, Connection)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+/// A connection's name: 1 to 64 characters of `a-z`, `0-9`, `_` and `-`.
+///
+/// Environment overrides are lowercased and split on `__`, so a name holding
+/// `-` or `__` cannot be addressed from the environment; set it in the file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionName(String);
+
+impl ConnectionName {
+    /// `name` if it is 1 to 64 characters of `a-z`, `0-9`, `_` and `-`.
+    pub fn new(name: impl Into<String>) -> Result<Self, InvalidConnectionName> {
+        let name = name.into();
+        let allowed =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+        if (1..=64).contains(&name.len()) && name.chars().all(allowed) {
+            Ok(Self(name))
+        } else {
+            Err(InvalidConnectionName)
+        }
+    }
+
+    /// The name as written in settings.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ConnectionName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConnectionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A connection name with a character outside `a-z0-9_-`, empty, or too long.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("connection names are 1 to 64 characters of a-z, 0-9, _ and -")]
+pub struct InvalidConnectionName;
+
+/// Everything needed to call one upstream account.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Which API the upstream speaks.
+    pub api: Api,
+    /// Root URL the API paths are appended to.
+    pub base_url: BaseUrl,
+    /// Credential sent with every request; `Debug` prints it redacted.
+    pub token: SecretString,
+    /// How fast requests may be sent.
+    pub rate_limit: RateLimit,
+    /// Records asked for per page.
+    pub page_size: PageSize,
+    /// How long one request may take before it is abandoned as transient.
+    pub request_timeout: Duration,
+}
+
+impl Connection {
+    /// Request timeout when the settings name none.
+    pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+}
+
+fn read_connection(
+    name: String,
+    value: Value,
+    env: &BTreeMap<String, String>,
+    problems: &mut Problems,
+) -> Option<(ConnectionName, Connection)> {
+    let path = format!("connections.{name}");
+    let valid_name = ConnectionName::new(name)
+        .map_err(|error| problems.push(&path, error.to_string()))
+        .ok();
+    let mut fields = Fields::of(path, value, problems)?;
+
+    let api = fields.required("api", problems, |value| {
+        text(value)?
+            .parse::<Api>()
+            .map_err(|error| error.to_string())
+    });
+    let base_url = fields.required("base_url", problems, |value| {
+        text(value)?
+            .parse::<BaseUrl>()
+            .map_err(|error| error.to_string())
+    });
+    let token = token::read(&mut fields, env, problems);
+    let rate_limit = match fields.take("rate_limit") {
+        Some(value) => read_rate_limit(fields.key("rate_limit"), value, problems),
+        None => api.map(Api::default_rate_limit),
+    };
+    let page_size = match (fields.optional("page_size", problems, whole_number), api) {
+        (Some(size), Some(api)) => fields.checked("page_size", read_page_size(api, size), problems),
+        (None, Some(api)) => Some(PageSize::max(api)),
+        (_, None) => None,
+    };
+    let request_timeout = fields
+        .optional("request_timeout_seconds", problems, positive_seconds)
+        .unwrap_or(Connection::DEFAULT_REQUEST_TIMEOUT);
+    fields.finish(problems);
+
+    Some((
+        valid_name?,
+        Connection {
+            api: api?,
+            base_url: base_url?,
+            token: token?,
+            rate_limit: rate_limit?,
+            page_size: page_size?,
+            request_timeout,
+        },
+    ))
+}
+
+fn read_page_size(api: Api, size: i64) -> Result<PageSize, String> {
+    let size = u32::try_from(size).map_err(|_| {
+        format!(
+            "must be between 1 and {}, found {size}",
+            api.max_page_size()
+        )
+    })?;
+    PageSize::new(api, size).map_err(|error| error.to_string())
+}
+
+fn read_rate_limit(path: String, value: Value, problems: &mut Problems) -> Option<RateLimit> {
+    let mut fields = Fields::of(path, value, problems)?;
+    let count = |value: Value| {
+        in_range(whole_number(value)?, 1, u32::MAX)
+            .and_then(|count| NonZeroU32::try_from(count).map_err(|error| error.to_string()))
+    };
+    let requests = fields.required("requests", problems, count);
+    let per = fields.required("per_seconds", problems, positive_seconds);
+    let burst = fields
+        .optional("burst", problems, count)
+        .unwrap_or(NonZeroU32::MIN);
+    if requests.is_some_and(|requests| burst > requests) {
+        problems.push(fields.key("burst"), "must not exceed requests");
+    }
+    fields.finish(problems);
+    Some(RateLimit {
+        requests: requests?,
+        per: per?,
+        burst,
+    })
+}
