@@ -52,7 +52,7 @@ impl FetchPage {
 }
 
 impl Handler for FetchPage {
-    async fn handle(&self, message: Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming) -> Outcome {
         let span = tracing::info_span!(
             "fetch-page process",
             otel.kind = "consumer",

@@ -25,7 +25,9 @@ async fn main() -> ExitCode {
         }
     };
     let result = serve(settings).await;
-    telemetry.shutdown();
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("telemetry did not flush: {error}");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -21,7 +21,7 @@ const REQUEUE_AFTER_PUBLISH_FAILURE: Duration = Duration::from_secs(1);
 /// Decides what a delivery causes. Implemented by each worker.
 pub trait Handler: Send + Sync + 'static {
     /// Handles one delivery. Never fails: every failure is expressed as a [`Settlement`].
-    fn handle(&self, message: Incoming) -> impl Future<Output = Outcome> + Send;
+    fn handle(&self, message: &Incoming) -> impl Future<Output = Outcome> + Send;
 }
 
 /// How a worker consumes its queue.
@@ -109,7 +109,7 @@ async fn process<H: Handler>(
     shutdown: &CancellationToken,
 ) {
     let (incoming, acker) = Incoming::from_delivery(delivery);
-    let outcome = handler.handle(incoming.clone()).await;
+    let outcome = handler.handle(&incoming).await;
     if let Err(error) = publisher.publish_all(&outcome.publish).await {
         tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
         requeue_after(&acker, REQUEUE_AFTER_PUBLISH_FAILURE, shutdown).await;

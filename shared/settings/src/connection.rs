@@ -92,6 +92,12 @@ impl ConnectionName {
     }
 }
 
+impl AsRef<str> for ConnectionName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl Borrow<str> for ConnectionName {
     fn borrow(&self) -> &str {
         &self.0

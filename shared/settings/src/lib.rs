@@ -19,7 +19,7 @@
 //! A connection's credential is exactly one of `token` (literal),
 //! `token_env` (name of a variable holding it) or `token_file` (a file
 //! holding it, trimmed); a layer that sets one replaces whichever a lower
-//! layer set. Secrets are [`SecretString`](secrecy::SecretString)s, and no
+//! layer set. Secrets are [`SecretString`]s, and no
 //! problem message repeats a value that may be secret.
 
 mod api;
@@ -40,3 +40,6 @@ pub use connection::{Connection, ConnectionName, Connections, InvalidConnectionN
 pub use problem::{Problem, SettingsError};
 pub use settings::Settings;
 pub use worker::WorkerSettings;
+
+/// Re-exported so callers can read secrets without depending on `secrecy`.
+pub use secrecy::{ExposeSecret, SecretString};

@@ -12,8 +12,8 @@ pub struct WorkerSettings {
     pub drain_grace: Duration,
     /// Pause before a transient failure is requeued.
     pub transient_retry_delay: Duration,
-    /// Longest wait for an upstream rate-limit window to reset; a longer
-    /// reset is a failure rather than a wait.
+    /// Longest a message is held waiting for an upstream rate-limit window to
+    /// reset; after that it goes back to its queue and is tried again.
     pub max_rate_limit_wait: Duration,
 }
 

@@ -66,10 +66,10 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(error) = provider.shutdown() {
-                tracing::warn!(%error, "spans may be lost: tracer provider shutdown failed");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            tracing::warn!(%error, "spans may be lost: tracer provider shutdown failed");
         }
     }
 }
