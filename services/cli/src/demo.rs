@@ -44,8 +44,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             sandbox.base_url(),
         ),
     ];
-    let settings = Settings::load(None, env)
-        .map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let settings = Settings::load(None, env)?;
     let prefix = format!(
         "estafette-demo-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]

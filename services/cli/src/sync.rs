@@ -36,8 +36,14 @@ pub(crate) struct DsArgs {
 
 pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
     let SyncCommand::Ds(args) = command;
-    let settings = Settings::from_process_env()
-        .map_err(|errors| anyhow::anyhow!("invalid settings:\n{errors}"))?;
+    let settings = Settings::from_process_env()?;
+    if settings.connections.get(&args.connection).is_none() {
+        anyhow::bail!(
+            "no connection named `{}` is configured; workers and this tool read the same settings \
+             (ESTAFETTE_CONFIG and ESTAFETTE__CONNECTIONS__<NAME>__* variables)",
+            args.connection
+        );
+    }
     let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;

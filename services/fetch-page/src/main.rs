@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     let settings = match Settings::from_process_env() {
         Ok(settings) => settings,
         Err(errors) => {
-            eprintln!("invalid settings:\n{errors}");
+            eprintln!("{errors}");
             return ExitCode::from(64);
         }
     };

@@ -36,7 +36,9 @@ pub struct FaultPlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fault {
     /// HTTP 500 carrying this exception id.
-    ServerError { exception_id: uuid::Uuid },
+    ServerError {
+        exception_id: uuid::Uuid,
+    },
     RateLimited,
     DroppedConnection,
 }
@@ -111,10 +113,15 @@ mod tests {
             dropped_connection_rate: 0.05,
             plan: FaultPlan::default(),
         };
-        let run = || (1..=10_000).map(|n| config.fault_for(n)).collect::<Vec<_>>();
+        let run = || {
+            (1..=10_000)
+                .map(|n| config.fault_for(n))
+                .collect::<Vec<_>>()
+        };
         let faults = run();
         assert_eq!(faults, run());
-        let count = |wanted: fn(&Option<Fault>) -> bool| faults.iter().filter(|f| wanted(f)).count();
+        let count =
+            |wanted: fn(&Option<Fault>) -> bool| faults.iter().filter(|f| wanted(f)).count();
         let errors = count(|f| matches!(f, Some(Fault::ServerError { .. })));
         let throttled = count(|f| matches!(f, Some(Fault::RateLimited)));
         let dropped = count(|f| matches!(f, Some(Fault::DroppedConnection)));

@@ -29,7 +29,9 @@ impl Default for RateLimitConfig {
 pub(crate) enum Admission {
     Allowed,
     /// Over the limit until the window ends at `reset_epoch_seconds`.
-    Throttled { reset_epoch_seconds: u64 },
+    Throttled {
+        reset_epoch_seconds: u64,
+    },
 }
 
 /// Counters for the current window of every key.
@@ -114,10 +116,10 @@ mod tests {
     fn the_request_after_the_limit_is_throttled_until_the_window_ends() {
         let limiter = limiter(3, 60);
         for _ in 0..3 {
-            assert_eq!(limiter.admit("a", at(1_000_010)), Admission::Allowed);
+            assert_eq!(limiter.admit("a", at(1_000_005)), Admission::Allowed);
         }
         assert_eq!(
-            limiter.admit("a", at(1_000_030)),
+            limiter.admit("a", at(1_000_015)),
             Admission::Throttled {
                 reset_epoch_seconds: 1_000_020
             }

@@ -55,7 +55,11 @@ mod tests {
     #[test]
     fn unit_draws_stay_in_the_half_open_interval() {
         let mut rng = SplitMix64::new(42);
-        assert!((0..10_000).map(|_| rng.next_unit()).all(|u| (0.0..1.0).contains(&u)));
+        assert!(
+            (0..10_000)
+                .map(|_| rng.next_unit())
+                .all(|u| (0.0..1.0).contains(&u))
+        );
     }
 
     #[test]

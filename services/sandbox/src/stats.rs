@@ -113,7 +113,10 @@ mod tests {
 
     #[test]
     fn an_empty_log_has_no_busy_window() {
-        assert_eq!(RequestStats::default().max_in_any_window(Duration::from_secs(1)), 0);
+        assert_eq!(
+            RequestStats::default().max_in_any_window(Duration::from_secs(1)),
+            0
+        );
     }
 
     #[test]

@@ -1,6 +1,12 @@
 //! `spawn_worker`: the real worker `run`, its own topology prefix, a sandbox on port 0.
 
-use std::{collections::HashMap, num::NonZeroU32, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    num::NonZeroU32,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
 
 use broker::{Broker, Outgoing, Subscription};
 use contract::{
@@ -13,16 +19,16 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// The seeded démarche with 2,350 dossiers and 40 deleted ones.
-pub const DEMARCHE: u32 = 4242;
+pub(crate) const DEMARCHE: u32 = 4242;
 /// Longest pause between two events of a running sync.
-pub const EVENT_GAP: Duration = Duration::from_secs(20);
+pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
 
-pub struct TestApp {
-    pub prefix: String,
-    pub broker: Broker,
-    pub events: EventLog,
-    pub sandbox: Sandbox,
-    pub settings: Settings,
+pub(crate) struct TestApp {
+    pub(crate) prefix: String,
+    pub(crate) broker: Broker,
+    pub(crate) events: EventLog,
+    pub(crate) sandbox: Sandbox,
+    pub(crate) settings: Settings,
     worker: Option<RunningWorker>,
 }
 
@@ -33,7 +39,7 @@ struct RunningWorker {
 
 /// Settings for the test: the sandbox connection (plus any extra variables) and the
 /// test broker, with short retry delays.
-pub fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
     let mut env = vec![
         ("AMQP_URL".to_owned(), testkit::amqp_url()),
         (
@@ -53,11 +59,11 @@ pub fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
     Settings::load(None, env).expect("test settings are valid")
 }
 
-pub async fn spawn_app(config: SandboxConfig) -> TestApp {
+pub(crate) async fn spawn_app(config: SandboxConfig) -> TestApp {
     spawn_app_with(config, &[]).await
 }
 
-pub async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
     telemetry::init_for_tests();
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
@@ -84,7 +90,7 @@ pub async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> Te
 
 impl TestApp {
     /// Starts a worker (the real `run`) on its own connection.
-    pub async fn start_worker(&mut self) {
+    pub(crate) async fn start_worker(&mut self) {
         let shutdown = CancellationToken::new();
         let worker_broker = testkit::connect(&self.prefix).await;
         let settings = self.settings.clone();
@@ -99,7 +105,7 @@ impl TestApp {
     }
 
     /// Asks the worker to drain and waits until it has stopped.
-    pub async fn stop_worker(&mut self) {
+    pub(crate) async fn stop_worker(&mut self) {
         let worker = self.worker.take().expect("a worker is running");
         worker.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(30), worker.task)
@@ -108,7 +114,7 @@ impl TestApp {
             .expect("the worker task did not panic");
     }
 
-    pub async fn publish(&self, command: &Command) {
+    pub(crate) async fn publish(&self, command: &Command) {
         let outgoing = Outgoing::command(command, Vec::new());
         self.broker
             .publisher()
@@ -117,7 +123,7 @@ impl TestApp {
             .expect("command confirmed");
     }
 
-    pub async fn publish_raw(&self, body: &[u8]) {
+    pub(crate) async fn publish_raw(&self, body: &[u8]) {
         let outgoing = Outgoing {
             target: broker::Target::Command(WorkerKind::FetchPage),
             message_id: MessageId::for_unparsed(body),
@@ -132,14 +138,14 @@ impl TestApp {
             .expect("garbage confirmed");
     }
 
-    pub async fn dead_letters(&self) -> Subscription {
+    pub(crate) async fn dead_letters(&self) -> Subscription {
         self.broker
             .dead_letters()
             .await
             .expect("dead letters readable")
     }
 
-    pub async fn shutdown(mut self) {
+    pub(crate) async fn shutdown(mut self) {
         if self.worker.is_some() {
             self.stop_worker().await;
         }
@@ -148,11 +154,11 @@ impl TestApp {
 }
 
 /// A sync command for the seeded démarche on the `sandbox` connection.
-pub fn sync_command(updated_since: Option<chrono::DateTime<chrono::Utc>>) -> Command {
+pub(crate) fn sync_command(updated_since: Option<DateTime<Utc>>) -> Command {
     sync_command_on("sandbox", updated_since)
 }
 
-pub fn sync_command_on(
+pub(crate) fn sync_command_on(
     connection: &str,
     updated_since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Command {
@@ -171,18 +177,45 @@ pub fn sync_command_on(
     }
 }
 
+/// The seeded démarche's dossier numbers, optionally only those updated since `since`.
+pub(crate) fn seeded_dossiers(sandbox: &Sandbox, since: Option<DateTime<Utc>>) -> HashSet<i64> {
+    let demarche = sandbox
+        .dataset()
+        .demarche(i64::from(DEMARCHE))
+        .expect("seeded démarche");
+    demarche
+        .visible_dossiers()
+        .filter(|d| since.is_none_or(|since| d.updated_at >= since))
+        .map(|d| d.number)
+        .collect()
+}
+
+/// The seeded démarche's deleted dossier numbers, optionally only those deleted since `since`.
+pub(crate) fn seeded_deletions(sandbox: &Sandbox, since: Option<DateTime<Utc>>) -> HashSet<i64> {
+    let demarche = sandbox
+        .dataset()
+        .demarche(i64::from(DEMARCHE))
+        .expect("seeded démarche");
+    demarche
+        .deleted_dossiers
+        .iter()
+        .filter(|d| since.is_none_or(|since| d.deleted_at >= since))
+        .map(|d| d.number)
+        .collect()
+}
+
 /// What a finished sync published, checked for duplicates on the way.
-pub struct SyncReport {
-    pub dossiers: HashMap<i64, u32>,
-    pub deleted: HashMap<i64, u32>,
-    pub completions: Vec<contract::SyncCompleted>,
-    pub page_events: usize,
+pub(crate) struct SyncReport {
+    pub(crate) dossiers: HashMap<i64, u32>,
+    pub(crate) deleted: HashMap<i64, u32>,
+    pub(crate) completions: Vec<contract::SyncCompleted>,
+    pub(crate) page_events: usize,
 }
 
 impl SyncReport {
     /// Counts every record of every distinct `page.fetched` (events repeated under the
     /// same message id are at-least-once redeliveries and are counted once).
-    pub fn from_events(events: &[EventEnvelope]) -> SyncReport {
+    pub(crate) fn from_events(events: &[EventEnvelope]) -> SyncReport {
         let mut seen = std::collections::HashSet::new();
         let mut report = SyncReport {
             dossiers: HashMap::new(),
@@ -215,7 +248,7 @@ impl SyncReport {
         report
     }
 
-    pub fn duplicated_dossiers(&self) -> Vec<i64> {
+    pub(crate) fn duplicated_dossiers(&self) -> Vec<i64> {
         self.dossiers
             .iter()
             .filter(|(_, n)| **n > 1)

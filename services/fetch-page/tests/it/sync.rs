@@ -6,23 +6,15 @@ use chrono::{TimeZone, Utc};
 use contract::SyncEnd;
 use sandbox::{EndOfList, SandboxConfig};
 
-use crate::harness::{DEMARCHE, EVENT_GAP, SyncReport, spawn_app, sync_command};
+use crate::harness::{
+    EVENT_GAP, SyncReport, seeded_deletions, seeded_dossiers, spawn_app, sync_command,
+};
 
 #[tokio::test]
 async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
     let mut app = spawn_app(SandboxConfig::default()).await;
-    let expected: HashSet<i64> = app
-        .sandbox
-        .dataset()
-        .dossier_numbers(DEMARCHE)
-        .into_iter()
-        .collect();
-    let expected_deleted: HashSet<i64> = app
-        .sandbox
-        .dataset()
-        .deleted_dossier_numbers(DEMARCHE)
-        .into_iter()
-        .collect();
+    let expected = seeded_dossiers(&app.sandbox, None);
+    let expected_deleted = seeded_deletions(&app.sandbox, None);
     let before = Utc::now();
 
     app.publish(&sync_command(None)).await;
@@ -70,12 +62,7 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
         .with_ymd_and_hms(2026, 3, 1, 0, 0, 0)
         .single()
         .expect("date");
-    let expected: HashSet<i64> = app
-        .sandbox
-        .dataset()
-        .dossiers_updated_since(DEMARCHE, since)
-        .into_iter()
-        .collect();
+    let expected = seeded_dossiers(&app.sandbox, Some(since));
     assert!(
         !expected.is_empty() && expected.len() < 2_350,
         "the watermark splits the data"
@@ -90,12 +77,7 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
         expected
     );
     assert!(report.duplicated_dossiers().is_empty());
-    let expected_deleted: HashSet<i64> = app
-        .sandbox
-        .dataset()
-        .dossiers_deleted_since(DEMARCHE, since)
-        .into_iter()
-        .collect();
+    let expected_deleted = seeded_deletions(&app.sandbox, Some(since));
     assert_eq!(
         report.deleted.keys().copied().collect::<HashSet<_>>(),
         expected_deleted

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use contract::{Event, FailureReason};
-use sandbox::{FaultPlan, SandboxConfig};
+use sandbox::{DsConfig, FaultConfig, FaultPlan, RateLimitConfig, SandboxConfig};
 
 use crate::harness::{EVENT_GAP, SyncReport, spawn_app, spawn_app_with, sync_command};
 
@@ -27,7 +27,7 @@ async fn a_403_is_permanent_reported_once_and_never_retried() {
     );
     testkit::next_dead_letter(&mut dead_letters, Duration::from_secs(10)).await;
     assert_eq!(
-        app.sandbox.stats().total_requests(),
+        app.sandbox.stats().total,
         1,
         "a permanent failure is not retried"
     );
@@ -36,12 +36,26 @@ async fn a_403_is_permanent_reported_once_and_never_retried() {
 
 #[tokio::test]
 async fn injected_server_errors_rate_limits_and_dropped_connections_lose_no_page() {
-    let faults = FaultPlan::at_requests()
-        .server_error(2)
-        .rate_limited(5)
-        .dropped_connection(9)
-        .server_error(10);
+    let plan = FaultPlan {
+        server_errors: [2, 10].into(),
+        rate_limited: [5].into(),
+        dropped_connections: [9].into(),
+    };
+    let faults = FaultConfig {
+        plan,
+        ..Default::default()
+    };
+    // A short window keeps the injected 429's RateLimit-Reset close.
+    let rate_limit = RateLimitConfig {
+        limit: 400,
+        window: Duration::from_secs(2),
+    };
+    let ds = DsConfig {
+        rate_limit,
+        ..Default::default()
+    };
     let config = SandboxConfig {
+        ds,
         faults,
         ..Default::default()
     };
@@ -54,9 +68,17 @@ async fn injected_server_errors_rate_limits_and_dropped_connections_lose_no_page
     assert_eq!(report.dossiers.len(), 2_350);
     assert!(report.duplicated_dossiers().is_empty());
     assert_eq!(report.completions.len(), 1);
-    assert!(
-        app.sandbox.stats().total_requests() >= 25 + 4,
-        "the faults were served and retried"
+    let stats = app.sandbox.stats();
+    assert_eq!(
+        stats.with_status(500),
+        2,
+        "both planned server errors were served"
     );
+    assert_eq!(
+        stats.with_status(429),
+        1,
+        "the planned rate limit was served"
+    );
+    assert_eq!(stats.dropped_connections, 1, "the planned drop happened");
     app.shutdown().await;
 }

@@ -85,7 +85,9 @@ pub(crate) fn decode_cursor(cursor: &str) -> Option<SortKey> {
     let text = String::from_utf8(bytes).ok()?;
     let (timestamp, id) = text.split_once(';')?;
     Some(SortKey {
-        at: DateTime::parse_from_rfc3339(timestamp).ok()?.with_timezone(&Utc),
+        at: DateTime::parse_from_rfc3339(timestamp)
+            .ok()?
+            .with_timezone(&Utc),
         id: id.parse().ok()?,
     })
 }
@@ -103,8 +105,14 @@ pub(crate) fn paginate<T: Clone>(
         Direction::Descending => descending_page(rows, &bounds),
     };
     let past_the_end = page.rows.is_empty() && request.direction == Direction::Ascending;
-    match (end_of_list, bounds.after, past_the_end && bounds.before.is_none()) {
-        (EndOfList::RepeatLastPage, Some(after), true) => Ok(repeat_last_page(rows, after, &bounds)),
+    match (
+        end_of_list,
+        bounds.after,
+        past_the_end && bounds.before.is_none(),
+    ) {
+        (EndOfList::RepeatLastPage, Some(after), true) => {
+            Ok(repeat_last_page(rows, after, &bounds))
+        }
         _ => Ok(page),
     }
 }
@@ -177,14 +185,25 @@ fn window<T: Clone>(
         after.is_none_or(|cursor| row.0 > cursor) && before.is_none_or(|cursor| row.0 < cursor)
     };
     if inverted {
-        rows.iter().rev().filter(keep).take(limit).cloned().collect()
+        rows.iter()
+            .rev()
+            .filter(keep)
+            .take(limit)
+            .cloned()
+            .collect()
     } else {
         rows.iter().filter(keep).take(limit).cloned().collect()
     }
 }
 
 fn ascending_page<T: Clone>(rows: &[(SortKey, T)], bounds: &Bounds) -> Page<T> {
-    let mut found = window(rows, bounds.after, bounds.before, bounds.limit, bounds.inverted);
+    let mut found = window(
+        rows,
+        bounds.after,
+        bounds.before,
+        bounds.limit,
+        bounds.inverted,
+    );
     let full = found.len() == bounds.limit;
     let has_previous_page = bounds.after.is_some() || (full && bounds.inverted);
     let has_next_page = bounds.before.is_some() || (full && !bounds.inverted);
@@ -244,7 +263,9 @@ mod tests {
 
     fn key(second: i64, id: i64) -> SortKey {
         SortKey {
-            at: Utc.timestamp_opt(1_750_000_000 + second, 123_456_000).unwrap(),
+            at: Utc
+                .timestamp_opt(1_750_000_000 + second, 123_456_000)
+                .unwrap(),
             id,
         }
     }
@@ -293,28 +314,60 @@ mod tests {
     #[test]
     fn the_pages_follow_the_server_examples() {
         let cases: [(PageRequest, Vec<i64>, bool, bool); 6] = [
-            (PageRequest { first: Some(2), ..request() }, vec![1, 2], true, false),
             (
-                PageRequest { first: Some(2), after: cursor_of(2), ..request() },
-                vec![3, 4],
-                true,
-                true,
-            ),
-            (
-                PageRequest { first: Some(2), before: cursor_of(3), ..request() },
+                PageRequest {
+                    first: Some(2),
+                    ..request()
+                },
                 vec![1, 2],
                 true,
                 false,
             ),
-            (PageRequest { last: Some(2), ..request() }, vec![5, 6], false, true),
             (
-                PageRequest { last: Some(2), before: cursor_of(5), ..request() },
+                PageRequest {
+                    first: Some(2),
+                    after: cursor_of(2),
+                    ..request()
+                },
                 vec![3, 4],
                 true,
                 true,
             ),
             (
-                PageRequest { last: Some(2), after: cursor_of(4), ..request() },
+                PageRequest {
+                    first: Some(2),
+                    before: cursor_of(3),
+                    ..request()
+                },
+                vec![1, 2],
+                true,
+                false,
+            ),
+            (
+                PageRequest {
+                    last: Some(2),
+                    ..request()
+                },
+                vec![5, 6],
+                false,
+                true,
+            ),
+            (
+                PageRequest {
+                    last: Some(2),
+                    before: cursor_of(5),
+                    ..request()
+                },
+                vec![3, 4],
+                true,
+                true,
+            ),
+            (
+                PageRequest {
+                    last: Some(2),
+                    after: cursor_of(4),
+                    ..request()
+                },
                 vec![5, 6],
                 false,
                 true,
@@ -330,16 +383,28 @@ mod tests {
 
     #[test]
     fn ties_on_the_timestamp_are_broken_by_id() {
-        let page = run(PageRequest { first: Some(1), after: cursor_of(3), ..request() });
+        let page = run(PageRequest {
+            first: Some(1),
+            after: cursor_of(3),
+            ..request()
+        });
         assert_eq!(ids(&page), vec![4]);
     }
 
     #[test]
     fn the_last_page_has_no_next_page_and_the_one_after_it_is_empty() {
-        let last = run(PageRequest { first: Some(3), after: cursor_of(3), ..request() });
+        let last = run(PageRequest {
+            first: Some(3),
+            after: cursor_of(3),
+            ..request()
+        });
         assert_eq!(ids(&last), vec![4, 5, 6]);
         assert!(!last.has_next_page);
-        let after = run(PageRequest { first: Some(3), after: cursor_of(6), ..request() });
+        let after = run(PageRequest {
+            first: Some(3),
+            after: cursor_of(6),
+            ..request()
+        });
         assert!(after.rows.is_empty());
         assert!(!after.has_next_page);
         assert!(after.has_previous_page);
@@ -347,52 +412,110 @@ mod tests {
 
     #[test]
     fn repeat_last_page_serves_the_rows_up_to_the_cursor_again() {
-        let request = PageRequest { first: Some(3), after: cursor_of(6), ..request() };
+        let request = PageRequest {
+            first: Some(3),
+            after: cursor_of(6),
+            ..request()
+        };
         let page = paginate(&rows(), &request, EndOfList::RepeatLastPage).unwrap();
         assert_eq!(ids(&page), vec![4, 5, 6]);
         assert!(!page.has_next_page);
-        assert_eq!(page.rows.last().map(|row| encode_cursor(row.0)), cursor_of(6));
+        assert_eq!(
+            page.rows.last().map(|row| encode_cursor(row.0)),
+            cursor_of(6)
+        );
     }
 
     #[test]
     fn sizes_are_capped_at_100_and_default_to_100() {
         let many: Vec<(SortKey, i64)> = (0..250).map(|n| (key(n, n), n)).collect();
-        let capped = paginate(&many, &PageRequest { first: Some(500), ..request() }, EndOfList::EmptyPage);
+        let capped = paginate(
+            &many,
+            &PageRequest {
+                first: Some(500),
+                ..request()
+            },
+            EndOfList::EmptyPage,
+        );
         assert_eq!(capped.unwrap().rows.len(), 100);
         let default = paginate(&many, &request(), EndOfList::EmptyPage).unwrap();
         assert_eq!(default.rows.len(), 100);
         assert!(default.has_next_page);
-        let zero = paginate(&many, &PageRequest { first: Some(0), ..request() }, EndOfList::EmptyPage);
+        let zero = paginate(
+            &many,
+            &PageRequest {
+                first: Some(0),
+                ..request()
+            },
+            EndOfList::EmptyPage,
+        );
         assert!(zero.unwrap().rows.is_empty());
     }
 
     #[test]
     fn exclusive_and_invalid_arguments_are_refused() {
         let cases = [
-            (PageRequest { first: Some(1), last: Some(1), ..request() }, PaginationError::FirstAndLast),
             (
-                PageRequest { after: cursor_of(1), before: cursor_of(2), ..request() },
+                PageRequest {
+                    first: Some(1),
+                    last: Some(1),
+                    ..request()
+                },
+                PaginationError::FirstAndLast,
+            ),
+            (
+                PageRequest {
+                    after: cursor_of(1),
+                    before: cursor_of(2),
+                    ..request()
+                },
                 PaginationError::BeforeAndAfter,
             ),
-            (PageRequest { first: Some(-1), ..request() }, PaginationError::NegativeFirst),
-            (PageRequest { last: Some(-1), ..request() }, PaginationError::NegativeLast),
             (
-                PageRequest { last: Some(1), direction: Direction::Descending, ..request() },
+                PageRequest {
+                    first: Some(-1),
+                    ..request()
+                },
+                PaginationError::NegativeFirst,
+            ),
+            (
+                PageRequest {
+                    last: Some(-1),
+                    ..request()
+                },
+                PaginationError::NegativeLast,
+            ),
+            (
+                PageRequest {
+                    last: Some(1),
+                    direction: Direction::Descending,
+                    ..request()
+                },
                 PaginationError::LastWithDescendingOrder,
             ),
             (
-                PageRequest { after: Some("nope".into()), ..request() },
+                PageRequest {
+                    after: Some("nope".into()),
+                    ..request()
+                },
                 PaginationError::InvalidCursor("nope".into()),
             ),
         ];
         for (request, error) in cases {
-            assert_eq!(paginate(&rows(), &request, EndOfList::EmptyPage), Err(error));
+            assert_eq!(
+                paginate(&rows(), &request, EndOfList::EmptyPage),
+                Err(error)
+            );
         }
     }
 
     #[test]
     fn an_empty_cursor_counts_as_no_cursor() {
-        let page = run(PageRequest { first: Some(2), after: Some(String::new()), ..request() });
+        let page = run(PageRequest {
+            first: Some(2),
+            after: Some(String::new()),
+            ..request()
+        });
         assert_eq!(ids(&page), vec![1, 2]);
         assert!(!page.has_previous_page);
     }

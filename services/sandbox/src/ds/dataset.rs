@@ -202,7 +202,9 @@ impl Dataset {
 
     /// The démarche with this number.
     pub fn demarche(&self, number: i64) -> Option<&Demarche> {
-        self.demarches.iter().find(|demarche| demarche.number == number)
+        self.demarches
+            .iter()
+            .find(|demarche| demarche.number == number)
     }
 
     /// The visible dossier with this number, with its démarche.
@@ -361,7 +363,9 @@ impl DemarcheSpec {
     fn dossiers(&self, rng: &mut SplitMix64) -> Vec<Dossier> {
         let total = self.visible + self.brouillons;
         let mut created: Vec<i64> = (0..total)
-            .map(|_| PERIOD_START + rng.below((PERIOD_END - PERIOD_START - 3 * 86_400) as u64) as i64)
+            .map(|_| {
+                PERIOD_START + rng.below((PERIOD_END - PERIOD_START - 3 * 86_400) as u64) as i64
+            })
             .collect();
         created.sort_unstable();
         let brouillon_every = total / self.brouillons.max(1);
@@ -369,8 +373,8 @@ impl DemarcheSpec {
         let mut brouillons_made = 0;
         for (index, created_at) in created.into_iter().enumerate() {
             let number = self.first_dossier_number + index as i64;
-            let is_brouillon = index % brouillon_every == brouillon_every / 2
-                && brouillons_made < self.brouillons;
+            let is_brouillon =
+                index % brouillon_every == brouillon_every / 2 && brouillons_made < self.brouillons;
             let dossier = if is_brouillon {
                 brouillons_made += 1;
                 self.brouillon(number, created_at, rng)
@@ -409,10 +413,10 @@ impl DemarcheSpec {
             created_at + rng.below(3 * 86_400) as i64,
             rng.below(1_000_000),
         );
-        if let Some(previous_depose) = previous.and_then(|d| d.depose_at) {
-            if rng.below(50) == 0 {
-                depose_at = previous_depose;
-            }
+        if let Some(previous_depose) = previous.and_then(|d| d.depose_at)
+            && rng.below(50) == 0
+        {
+            depose_at = previous_depose;
         }
         let state = match rng.below(100) {
             0..20 => DossierState::EnConstruction,
@@ -429,19 +433,19 @@ impl DemarcheSpec {
             let later = rng.below(room.min(150 * 86_400) as u64) as i64;
             instant(depose_seconds + later, rng.below(1_000_000)).max(depose_at)
         };
-        if let Some(previous) = previous {
-            if rng.below(40) == 0 && previous.updated_at >= depose_at {
-                updated_at = previous.updated_at;
-            }
+        if let Some(previous) = previous
+            && rng.below(40) == 0
+            && previous.updated_at >= depose_at
+        {
+            updated_at = previous.updated_at;
         }
         let span = (updated_at - depose_at).num_seconds().max(0);
         let step = |rng: &mut SplitMix64, from: DateTime<Utc>| {
             let until = (updated_at - from).num_seconds().max(0);
             (from + chrono::Duration::seconds(rng.below(until as u64 + 1) as i64)).min(updated_at)
         };
-        let en_instruction_at = (state != DossierState::EnConstruction).then(|| {
-            depose_at + chrono::Duration::seconds(rng.below(span as u64 / 2 + 1) as i64)
-        });
+        let en_instruction_at = (state != DossierState::EnConstruction)
+            .then(|| depose_at + chrono::Duration::seconds(rng.below(span as u64 / 2 + 1) as i64));
         let processed_at = match (state.is_closed(), en_instruction_at) {
             (true, Some(from)) => Some(step(rng, from)),
             _ => None,
@@ -531,7 +535,11 @@ mod tests {
         for demarche in dataset.demarches() {
             for dossier in demarche.visible_dossiers() {
                 let depose = dossier.depose_at.expect("visible dossiers are submitted");
-                assert!(start <= depose && dossier.updated_at < end, "{}", dossier.number);
+                assert!(
+                    start <= depose && dossier.updated_at < end,
+                    "{}",
+                    dossier.number
+                );
                 assert!(dossier.updated_at >= depose, "{}", dossier.number);
                 assert_eq!(dossier.processed_at.is_some(), dossier.state.is_closed());
                 if dossier.archived {

@@ -4,11 +4,14 @@
 //! fragments, `@skip`/`@include`, `__typename`, lists and null propagation,
 //! and returns only the selected fields in selection order.
 
+use std::collections::HashSet;
+
 use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
+use apollo_compiler::parser::{LineColumn, Parser};
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use apollo_compiler::schema::{ExtendedType, Type};
 use apollo_compiler::validation::Valid;
-use apollo_compiler::{ExecutableDocument, Node, Schema, ast, parser::Parser};
+use apollo_compiler::{ExecutableDocument, Node, Schema, ast};
 
 /// An object value whose fields can be resolved.
 pub(crate) trait Resolve {
@@ -122,7 +125,9 @@ pub(crate) fn run(
     };
     let operation = match document.operations.get(request.operation_name) {
         Ok(operation) => operation,
-        Err(error) => return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]),
+        Err(error) => {
+            return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]);
+        }
     };
     let variables = match apollo_compiler::request::coerce_variable_values(
         schema,
@@ -130,7 +135,9 @@ pub(crate) fn run(
         request.variables,
     ) {
         Ok(variables) => variables,
-        Err(error) => return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]),
+        Err(error) => {
+            return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]);
+        }
     };
     let mut execution = Execution {
         schema,
@@ -144,7 +151,12 @@ pub(crate) fn run(
     }
     let mut path = Vec::new();
     let data = execution
-        .selection_set(&mut path, root, operation.object_type(), &[&operation.selection_set])
+        .selection_set(
+            &mut path,
+            root,
+            operation.object_type(),
+            &[&operation.selection_set],
+        )
         .ok();
     GraphqlOutcome::Executed {
         data,
@@ -156,14 +168,76 @@ fn parse_and_validate(
     schema: &Valid<Schema>,
     query: &str,
 ) -> Result<Valid<ExecutableDocument>, Vec<GraphQLError>> {
-    let as_errors = |list: apollo_compiler::validation::DiagnosticList| {
-        list.iter().map(|diagnostic| diagnostic.to_json()).collect::<Vec<_>>()
-    };
     let ast = Parser::new()
         .parse_ast(query, "query.graphql")
-        .map_err(|with_errors| as_errors(with_errors.errors))?;
-    ast.to_executable_validate(schema)
-        .map_err(|with_errors| as_errors(with_errors.errors))
+        .map_err(|with_errors| {
+            with_errors
+                .errors
+                .iter()
+                .map(|diagnostic| diagnostic.to_json())
+                .collect::<Vec<_>>()
+        })?;
+    ast.to_executable_validate(schema).map_err(|with_errors| {
+        let written = fields_written_with_selections(&ast);
+        with_errors
+            .errors
+            .iter()
+            .filter(|diagnostic| !is_follow_on_error(diagnostic, &written))
+            .map(|diagnostic| diagnostic.to_json())
+            .collect()
+    })
+}
+
+/// When every subfield of a field is unknown, apollo-compiler drops them
+/// and then also reports the field as missing its selection set; the
+/// document did have one, so only the unknown fields are worth reporting.
+fn is_follow_on_error(
+    diagnostic: &apollo_compiler::diagnostic::Diagnostic<
+        '_,
+        apollo_compiler::validation::DiagnosticData,
+    >,
+    written: &HashSet<LineColumn>,
+) -> bool {
+    diagnostic.error.unstable_error_name() == Some("MissingSubselection")
+        && diagnostic
+            .line_column_range()
+            .is_some_and(|range| written.contains(&range.start))
+}
+
+/// Where the fields that have a selection set in the source text start.
+fn fields_written_with_selections(document: &ast::Document) -> HashSet<LineColumn> {
+    fn walk(
+        selections: &[ast::Selection],
+        sources: &apollo_compiler::parser::SourceMap,
+        found: &mut HashSet<LineColumn>,
+    ) {
+        for selection in selections {
+            let nested = match selection {
+                ast::Selection::Field(field) => {
+                    if !field.selection_set.is_empty() {
+                        found.extend(field.location().and_then(|at| at.line_column(sources)));
+                    }
+                    &field.selection_set
+                }
+                ast::Selection::InlineFragment(inline) => &inline.selection_set,
+                ast::Selection::FragmentSpread(_) => continue,
+            };
+            walk(nested, sources, found);
+        }
+    }
+    let mut found = HashSet::new();
+    for definition in &document.definitions {
+        match definition {
+            ast::Definition::OperationDefinition(operation) => {
+                walk(&operation.selection_set, &document.sources, &mut found);
+            }
+            ast::Definition::FragmentDefinition(fragment) => {
+                walk(&fragment.selection_set, &document.sources, &mut found);
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// A non-null field failed: its parent must become null in turn.
@@ -219,10 +293,10 @@ impl<'d> Execution<'d> {
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name) {
-                        if self.applies(fragment.type_condition(), type_name) {
-                            self.collect_fields(type_name, &fragment.selection_set, grouped);
-                        }
+                    if let Some(fragment) = self.document.fragments.get(&spread.fragment_name)
+                        && self.applies(fragment.type_condition(), type_name)
+                    {
+                        self.collect_fields(type_name, &fragment.selection_set, grouped);
                     }
                 }
                 Selection::InlineFragment(inline) => {
@@ -314,7 +388,8 @@ impl<'d> Execution<'d> {
             Resolved::Object(object) => {
                 let selection_sets: Vec<&'d SelectionSet> =
                     fields.iter().map(|field| &field.selection_set).collect();
-                match self.selection_set(path, object.as_ref(), object.type_name(), &selection_sets) {
+                match self.selection_set(path, object.as_ref(), object.type_name(), &selection_sets)
+                {
                     Ok(map) => Ok(JsonValue::Object(map)),
                     Err(PropagateNull) => null_unless_required(ty),
                 }
@@ -346,7 +421,12 @@ impl<'d> Execution<'d> {
                 Some(literal) => Some(self.literal(literal)),
                 None => None,
             }
-            .or_else(|| definition.default_value.as_ref().map(|value| self.literal(value)));
+            .or_else(|| {
+                definition
+                    .default_value
+                    .as_ref()
+                    .map(|value| self.literal(value))
+            });
             if let Some(value) = value {
                 coerced.insert(definition.name.as_str(), value);
             }
@@ -359,7 +439,11 @@ impl<'d> Execution<'d> {
         match value {
             ast::Value::Null => JsonValue::Null,
             ast::Value::Enum(name) => name.as_str().into(),
-            ast::Value::Variable(name) => self.variables.get(name.as_str()).cloned().unwrap_or_default(),
+            ast::Value::Variable(name) => self
+                .variables
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or_default(),
             ast::Value::String(text) => text.as_str().into(),
             ast::Value::Float(float) => float.try_to_f64().map(JsonValue::from).unwrap_or_default(),
             ast::Value::Int(int) => int
@@ -383,7 +467,11 @@ impl<'d> Execution<'d> {
     /// Custom scalars accept any JSON during validation and variable
     /// coercion; check their values here, before execution, as the server
     /// does during its own validation.
-    fn check_custom_scalars(&self, operation: &'d Operation, check: ScalarCheck) -> Vec<GraphQLError> {
+    fn check_custom_scalars(
+        &self,
+        operation: &'d Operation,
+        check: ScalarCheck,
+    ) -> Vec<GraphQLError> {
         let mut errors = Vec::new();
         for definition in &operation.variables {
             let scalar = definition.ty.inner_named_type();
@@ -396,11 +484,20 @@ impl<'d> Execution<'d> {
                     "Variable ${} of type {} was provided invalid value",
                     definition.name, definition.ty
                 );
-                errors.push(GraphQLError::new(message, definition.location(), &self.document.sources));
+                errors.push(GraphQLError::new(
+                    message,
+                    definition.location(),
+                    &self.document.sources,
+                ));
             }
         }
         let mut selection_sets = vec![&operation.selection_set];
-        selection_sets.extend(self.document.fragments.values().map(|fragment| &fragment.selection_set));
+        selection_sets.extend(
+            self.document
+                .fragments
+                .values()
+                .map(|fragment| &fragment.selection_set),
+        );
         for selection_set in selection_sets {
             self.check_literal_scalars(selection_set, check, &mut errors);
         }
@@ -417,11 +514,13 @@ impl<'d> Execution<'d> {
             match selection {
                 Selection::Field(field) => {
                     for argument in &field.arguments {
-                        let Some(definition) = field.definition.argument_by_name(&argument.name) else {
+                        let Some(definition) = field.definition.argument_by_name(&argument.name)
+                        else {
                             continue;
                         };
                         let scalar = definition.ty.inner_named_type();
-                        if !self.is_custom_scalar(scalar) || argument.value.as_variable().is_some() {
+                        if !self.is_custom_scalar(scalar) || argument.value.as_variable().is_some()
+                        {
                             continue;
                         }
                         if !scalar_values_pass(&self.literal(&argument.value), scalar, check) {
@@ -429,7 +528,11 @@ impl<'d> Execution<'d> {
                                 "Argument '{}' on Field '{}' has an invalid value ({}). Expected type '{}'.",
                                 argument.name, field.name, argument.value, definition.ty
                             );
-                            errors.push(GraphQLError::new(message, argument.location(), &self.document.sources));
+                            errors.push(GraphQLError::new(
+                                message,
+                                argument.location(),
+                                &self.document.sources,
+                            ));
                         }
                     }
                     self.check_literal_scalars(&field.selection_set, check, errors);
@@ -450,7 +553,9 @@ impl<'d> Execution<'d> {
 fn scalar_values_pass(value: &JsonValue, scalar: &str, check: ScalarCheck) -> bool {
     match value {
         JsonValue::Null => true,
-        JsonValue::Array(items) => items.iter().all(|item| scalar_values_pass(item, scalar, check)),
+        JsonValue::Array(items) => items
+            .iter()
+            .all(|item| scalar_values_pass(item, scalar, check)),
         other => check(scalar, other),
     }
 }
@@ -476,10 +581,7 @@ impl GraphqlOutcome {
             ),
         };
         if !errors.is_empty() {
-            let errors = errors
-                .iter()
-                .map(|error| serde_json_bytes_value(error))
-                .collect();
+            let errors = errors.iter().map(serde_json_bytes_value).collect();
             body.insert("errors", JsonValue::Array(errors));
         }
         if let Some(data) = data {

@@ -111,13 +111,17 @@ async fn graphql(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    if let Some(key) = &authorization {
-        if let Admission::Throttled { reset_epoch_seconds } = service.limiter.admit(key, now) {
-            return throttled(reset_epoch_seconds);
-        }
+    if let Some(key) = &authorization
+        && let Admission::Throttled {
+            reset_epoch_seconds,
+        } = service.limiter.admit(key, now)
+    {
+        return throttled(reset_epoch_seconds);
     }
     let scope = match identify(&service.config.tokens, authorization.as_deref()) {
-        Caller::Expired => return http_error(StatusCode::UNAUTHORIZED, "Token expired", "unauthorized"),
+        Caller::Expired => {
+            return http_error(StatusCode::UNAUTHORIZED, "Token expired", "unauthorized");
+        }
         Caller::Authenticated(scope) => Some(scope),
         Caller::Anonymous => None,
     };
@@ -144,7 +148,11 @@ async fn graphql(
             return http_error(StatusCode::BAD_REQUEST, &message, "bad_request");
         }
     };
-    let Some(query) = body.query.as_deref().filter(|query| !query.trim().is_empty()) else {
+    let Some(query) = body
+        .query
+        .as_deref()
+        .filter(|query| !query.trim().is_empty())
+    else {
         let refused = GraphqlOutcome::Refused(vec![apollo_compiler::response::GraphQLError {
             message: "No query string was present".to_owned(),
             locations: Vec::new(),
@@ -200,7 +208,10 @@ impl RequestBody {
             query: text("query")?,
             operation_name: text("operationName")?,
             query_id: text("queryId")?.filter(|id| !id.is_empty()),
-            variables: fields.remove("variables").map(JsonValue::from).unwrap_or_default(),
+            variables: fields
+                .remove("variables")
+                .map(JsonValue::from)
+                .unwrap_or_default(),
         })
     }
 
@@ -242,7 +253,11 @@ fn internal_server_error(exception_id: uuid::Uuid) -> Response {
         "code": "internal_server_error",
         "exception_id": exception_id.to_string(),
     });
-    error_body(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", extensions)
+    error_body(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        extensions,
+    )
 }
 
 fn error_body(status: StatusCode, message: &str, extensions: serde_json::Value) -> Response {

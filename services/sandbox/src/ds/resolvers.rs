@@ -29,7 +29,10 @@ impl Resolve for QueryRoot<'_> {
         let number = call.int("number").unwrap_or_default();
         match call.name {
             "demarche" => {
-                let demarche = self.dataset.demarche(number).ok_or_else(|| not_found("Demarche"))?;
+                let demarche = self
+                    .dataset
+                    .demarche(number)
+                    .ok_or_else(|| not_found("Demarche"))?;
                 self.check_scope(demarche, "Demarche")?;
                 Ok(Resolved::object(DemarcheObject {
                     demarche,
@@ -37,8 +40,10 @@ impl Resolve for QueryRoot<'_> {
                 }))
             }
             "dossier" => {
-                let (demarche, dossier) =
-                    self.dataset.dossier(number).ok_or_else(|| not_found("Dossier"))?;
+                let (demarche, dossier) = self
+                    .dataset
+                    .dossier(number)
+                    .ok_or_else(|| not_found("Dossier"))?;
                 self.check_scope(demarche, "Dossier")?;
                 Ok(Resolved::object(DossierObject { demarche, dossier }))
             }
@@ -79,7 +84,12 @@ impl Resolve for DemarcheObject<'_> {
             "description" => Resolved::leaf(demarche.description.as_str()),
             "state" => Resolved::leaf(demarche.state.graphql_name()),
             "dateCreation" => date(demarche.created_at),
-            "labels" => Resolved::list(demarche.labels.iter().map(|label| Resolved::object(LabelObject(label)))),
+            "labels" => Resolved::list(
+                demarche
+                    .labels
+                    .iter()
+                    .map(|label| Resolved::object(LabelObject(label))),
+            ),
             "groupeInstructeurs" => {
                 let closed = call.boolean("closed");
                 Resolved::list(
@@ -103,7 +113,9 @@ impl<'d> DemarcheObject<'d> {
     /// `revision`, `minRevision` and `maxRevision` are accepted and ignored:
     /// the seeded démarches have a single revision.
     fn dossiers(&self, call: &FieldCall<'_>) -> Result<Resolved<'d>, FieldError> {
-        let state = call.string("state").and_then(DossierState::from_graphql_name);
+        let state = call
+            .string("state")
+            .and_then(DossierState::from_graphql_name);
         let archived = call.boolean("archived");
         let updated_since = date_argument(call, "updatedSince")?;
         let created_since = date_argument(call, "createdSince")?;
@@ -115,12 +127,20 @@ impl<'d> DemarcheObject<'d> {
             .filter_map(|dossier| {
                 let depose_at = dossier.depose_at?;
                 let at = match (updated_since, created_since) {
-                    (Some(since), _) => (dossier.updated_at >= since).then_some(dossier.updated_at)?,
+                    (Some(since), _) => {
+                        (dossier.updated_at >= since).then_some(dossier.updated_at)?
+                    }
                     (None, Some(since)) => (depose_at >= since).then_some(depose_at)?,
                     (None, None) => depose_at,
                 };
                 let node = NodeRef::Dossier(self.demarche, dossier);
-                Some((SortKey { at, id: dossier.number }, node))
+                Some((
+                    SortKey {
+                        at,
+                        id: dossier.number,
+                    },
+                    node,
+                ))
             })
             .collect();
         rows.sort_unstable_by_key(|row| row.0);
@@ -204,7 +224,9 @@ enum NodeRef<'a> {
 impl<'a> NodeRef<'a> {
     fn resolved(self) -> Resolved<'a> {
         match self {
-            Self::Dossier(demarche, dossier) => Resolved::object(DossierObject { demarche, dossier }),
+            Self::Dossier(demarche, dossier) => {
+                Resolved::object(DossierObject { demarche, dossier })
+            }
             Self::Deleted(deleted) => Resolved::object(DeletedDossierObject(deleted)),
         }
     }
@@ -307,10 +329,12 @@ impl Resolve for DossierObject<'_> {
             "datePassageEnInstruction" => optional_date(dossier.en_instruction_at),
             "dateTraitement" => optional_date(dossier.processed_at),
             "motivation" => Resolved::leaf(dossier.motivation.as_deref()),
-            "groupeInstructeur" => match self.demarche.groupe_instructeur(dossier.groupe_instructeur) {
-                Some(groupe) => Resolved::object(GroupeObject(groupe)),
-                None => Resolved::null(),
-            },
+            "groupeInstructeur" => {
+                match self.demarche.groupe_instructeur(dossier.groupe_instructeur) {
+                    Some(groupe) => Resolved::object(GroupeObject(groupe)),
+                    None => Resolved::null(),
+                }
+            }
             "labels" => Resolved::list(
                 dossier
                     .labels
@@ -395,7 +419,9 @@ fn date_argument(call: &FieldCall<'_>, name: &str) -> Result<Option<DateTime<Utc
             .as_str()
             .and_then(parse_iso8601)
             .map(Some)
-            .ok_or_else(|| FieldError::new(format!("invalid value for argument {name}"), "bad_request")),
+            .ok_or_else(|| {
+                FieldError::new(format!("invalid value for argument {name}"), "bad_request")
+            }),
     }
 }
 

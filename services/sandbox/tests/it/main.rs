@@ -1,0 +1,7 @@
+//! Integration tests: the real sandbox server on a loopback port, driven over HTTP.
+
+mod access;
+mod faults;
+mod harness;
+mod pagination;
+mod rate_limit;
