@@ -6,7 +6,7 @@ use std::{num::NonZeroU32, process::ExitCode, time::Duration};
 use anyhow::Context;
 use broker::{Broker, Outgoing, Topology, TopologyOptions};
 use clap::Args;
-use contract::{Command, CommandBody, CommandMeta, DsSync, JobId, MessageId, WorkerKind};
+use contract::{Command, CommandBody, DsSync, WorkerKind};
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -66,19 +66,15 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         })
     };
 
-    let job_id = JobId::new_random();
-    let command = Command {
-        meta: CommandMeta {
-            job_id,
-            message_id: MessageId::for_job(job_id, "sync"),
-            connection: "sandbox".into(),
-        },
-        body: CommandBody::DsSync(DsSync {
+    let command = Command::start_job(
+        "sandbox",
+        CommandBody::DsSync(DsSync {
             demarche: NonZeroU32::new(SEEDED_DEMARCHE).context("seeded démarche")?,
             updated_since: None,
             state: None,
         }),
-    };
+    );
+    let job_id = command.meta.job_id;
     let mut events = broker.subscribe_events("#").await?;
     broker
         .publisher()

@@ -3,10 +3,10 @@
 use std::{num::NonZeroU32, process::ExitCode};
 
 use anyhow::Context;
-use broker::{Broker, Outgoing, Topology, TopologyOptions};
+use broker::{Outgoing, Topology, TopologyOptions};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use contract::{Command, CommandBody, CommandMeta, DsSync, JobId, MessageId, WorkerKind};
+use contract::{Command, CommandBody, DsSync, WorkerKind};
 use secrecy::ExposeSecret;
 use settings::Settings;
 
@@ -47,19 +47,15 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
     let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
-    let job_id = JobId::new_random();
-    let command = Command {
-        meta: CommandMeta {
-            job_id,
-            message_id: MessageId::for_job(job_id, "sync"),
-            connection: args.connection,
-        },
-        body: CommandBody::DsSync(DsSync {
+    let command = Command::start_job(
+        args.connection,
+        CommandBody::DsSync(DsSync {
             demarche: args.demarche,
             updated_since: args.since,
             state: None,
         }),
-    };
+    );
+    let job_id = command.meta.job_id;
     let mut events = broker.subscribe_events("#").await?;
     broker
         .publisher()

@@ -151,6 +151,20 @@ impl CommandBody {
 }
 
 impl Command {
+    /// A command that starts a new job: a fresh job id, and the id every job's first
+    /// message has (`MessageId::for_job(job, "start")`).
+    pub fn start_job(connection: impl Into<String>, body: CommandBody) -> Command {
+        let job_id = JobId::new_random();
+        Command {
+            meta: CommandMeta {
+                job_id,
+                message_id: MessageId::for_job(job_id, "start"),
+                connection: connection.into(),
+            },
+            body,
+        }
+    }
+
     /// The JSON envelope of this command.
     pub fn to_json(&self) -> Vec<u8> {
         let envelope = serde_json::json!({

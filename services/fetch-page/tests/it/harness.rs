@@ -9,9 +9,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use broker::{Broker, Outgoing, Subscription};
-use contract::{
-    Command, CommandBody, CommandMeta, DsSync, Event, EventEnvelope, JobId, MessageId, WorkerKind,
-};
+use contract::{Command, CommandBody, DsSync, Event, EventEnvelope, MessageId, WorkerKind};
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use testkit::EventLog;
@@ -162,19 +160,14 @@ pub(crate) fn sync_command_on(
     connection: &str,
     updated_since: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Command {
-    let job_id = JobId::new_random();
-    Command {
-        meta: CommandMeta {
-            job_id,
-            message_id: MessageId::for_job(job_id, "sync"),
-            connection: connection.to_owned(),
-        },
-        body: CommandBody::DsSync(DsSync {
+    Command::start_job(
+        connection,
+        CommandBody::DsSync(DsSync {
             demarche: NonZeroU32::new(DEMARCHE).expect("non-zero"),
             updated_since,
             state: None,
         }),
-    }
+    )
 }
 
 /// The seeded démarche's dossier numbers, optionally only those updated since `since`.
