@@ -4,7 +4,7 @@
 use std::{num::NonZeroU32, process::ExitCode, time::Duration};
 
 use anyhow::Context;
-use broker::{Broker, Outgoing, Topology, TopologyOptions};
+use broker::{Broker, Topology, TopologyOptions};
 use clap::Args;
 use contract::{Command, CommandBody, DsSync, WorkerKind};
 use sandbox::{Sandbox, SandboxConfig};
@@ -74,20 +74,13 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             state: None,
         }),
     );
-    let job_id = command.meta.job_id;
-    let mut events = broker.subscribe_events("#").await?;
-    broker
-        .publisher()
-        .publish(&Outgoing::command(&command, Vec::new()))
-        .await
-        .context("publishing the sync")?;
     if !args.json {
         eprintln!(
-            "syncing démarche {SEEDED_DEMARCHE} from the sandbox at {} (job {job_id})",
+            "syncing démarche {SEEDED_DEMARCHE} from the sandbox at {}",
             sandbox.base_url()
         );
     }
-    let outcome = follow::follow_job(&mut events, job_id, args.json).await;
+    let outcome = follow::publish_and_follow(&broker, &command, args.json).await;
 
     shutdown.cancel();
     worker

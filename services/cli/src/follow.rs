@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use broker::Subscription;
-use contract::{Event, EventEnvelope, JobId, SyncCompleted};
+use broker::{Broker, Outgoing, Subscription};
+use contract::{Command, Event, EventEnvelope, JobId, SyncCompleted};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -58,8 +58,26 @@ impl Summary {
     }
 }
 
+/// Publishes a command that starts a job, then follows the job to its end.
+pub(crate) async fn publish_and_follow(
+    broker: &Broker,
+    command: &Command,
+    quiet: bool,
+) -> anyhow::Result<Summary> {
+    let mut events = broker.subscribe_events("#").await?;
+    broker
+        .publisher()
+        .publish(&Outgoing::command(command, Vec::new()))
+        .await
+        .context("publishing the command")?;
+    if !quiet {
+        eprintln!("published job {}", command.meta.job_id);
+    }
+    follow_job(&mut events, command.meta.job_id, quiet).await
+}
+
 /// Reads events until the job completes or fails; shows progress unless `quiet`.
-pub(crate) async fn follow_job(
+async fn follow_job(
     events: &mut Subscription,
     job_id: JobId,
     quiet: bool,

@@ -2,8 +2,7 @@
 
 use std::{num::NonZeroU32, process::ExitCode};
 
-use anyhow::Context;
-use broker::{Outgoing, Topology, TopologyOptions};
+use broker::{Topology, TopologyOptions};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use contract::{Command, CommandBody, DsSync, WorkerKind};
@@ -55,15 +54,7 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
             state: None,
         }),
     );
-    let job_id = command.meta.job_id;
-    let mut events = broker.subscribe_events("#").await?;
-    broker
-        .publisher()
-        .publish(&Outgoing::command(&command, Vec::new()))
-        .await
-        .context("publishing the command")?;
-    eprintln!("published job {job_id}");
-    let summary = follow::follow_job(&mut events, job_id, args.json).await?;
+    let summary = follow::publish_and_follow(&broker, &command, args.json).await?;
     summary.print(args.json)?;
     Ok(ExitCode::SUCCESS)
 }

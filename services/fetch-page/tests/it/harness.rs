@@ -241,6 +241,16 @@ impl SyncReport {
         report
     }
 
+    /// Every seeded dossier exactly once, and one completion.
+    pub(crate) fn assert_complete_exactly_once(&self) {
+        assert_eq!(self.dossiers.len(), 2_350, "every dossier arrived");
+        assert!(
+            self.duplicated_dossiers().is_empty(),
+            "no dossier under two message ids"
+        );
+        assert_eq!(self.completions.len(), 1, "one sync.completed");
+    }
+
     pub(crate) fn duplicated_dossiers(&self) -> Vec<i64> {
         self.dossiers
             .iter()

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{TimeZone, Utc};
 use contract::SyncEnd;
-use sandbox::{EndOfList, SandboxConfig};
+use sandbox::SandboxConfig;
 
 use crate::harness::{
     EVENT_GAP, SyncReport, seeded_deletions, seeded_dossiers, spawn_app, sync_command,
@@ -83,26 +83,5 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
         expected_deleted
     );
     assert_eq!(report.completions[0].records, expected.len() as u64);
-    app.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_server_that_serves_the_last_page_again_ends_the_sync_without_duplicates() {
-    let config = SandboxConfig {
-        ds: sandbox::DsConfig {
-            end_of_list: EndOfList::RepeatLastPage,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut app = spawn_app(config).await;
-
-    app.publish(&sync_command(None)).await;
-    let events = app.events.until_job_ends(EVENT_GAP).await;
-
-    let report = SyncReport::from_events(&events);
-    assert_eq!(report.dossiers.len(), 2_350);
-    assert!(report.duplicated_dossiers().is_empty());
-    assert_eq!(report.completions.len(), 1);
     app.shutdown().await;
 }
