@@ -151,14 +151,13 @@ impl CommandBody {
 }
 
 impl Command {
-    /// A command that starts a new job: a fresh job id, and the id every job's first
-    /// message has (`MessageId::for_job(job, "start")`).
+    /// A command that starts a new job: a fresh job id, and [`MessageId::job_start`].
     pub fn start_job(connection: impl Into<String>, body: CommandBody) -> Command {
         let job_id = JobId::new_random();
         Command {
             meta: CommandMeta {
                 job_id,
-                message_id: MessageId::for_job(job_id, "start"),
+                message_id: MessageId::job_start(job_id),
                 connection: connection.into(),
             },
             body,

@@ -36,6 +36,11 @@ impl MessageId {
         Self::derive(job.0, label)
     }
 
+    /// The id of the command that starts a job: every job's first message.
+    pub fn job_start(job: JobId) -> Self {
+        Self::for_job(job, "start")
+    }
+
     /// The id of a message caused by this one (`"command.failed"`, …).
     pub fn caused_by(self, label: &str) -> Self {
         Self::derive(self.0, label)

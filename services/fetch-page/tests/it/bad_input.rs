@@ -18,7 +18,7 @@ fn envelope(change: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)
         "version": 1,
         "kind": "ds.sync",
         "job_id": job_id,
-        "message_id": MessageId::for_job(job_id, "start"),
+        "message_id": MessageId::job_start(job_id),
         "connection": "sandbox",
         "body": { "demarche": 4242 },
     });

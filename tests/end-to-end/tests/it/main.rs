@@ -1,0 +1,10 @@
+//! The AsyncAPI document, `docs/asyncapi.yaml`, checked against the code it describes:
+//! each test fails as soon as the document and the contract or broker crates drift.
+
+mod catalogue;
+mod document;
+mod enums;
+mod examples;
+mod messages;
+mod payload_fields;
+mod topology;
