@@ -89,12 +89,23 @@ pub(crate) fn dead_letter(failure: Failure) -> Outcome {
     }
 }
 
+/// The longest pause before a transient failure is retried, however often it failed.
+const MAX_TRANSIENT_DELAY: Duration = Duration::from_secs(60);
+
 /// Decides what an upstream failure does to the command: retry later or fail for good.
-pub(crate) fn from_upstream(command: &Command, error: DsError, worker: &WorkerSettings) -> Outcome {
+/// Transient failures back off exponentially with the number of earlier deliveries, so
+/// the queue's delivery limit spans minutes of upstream outage rather than seconds.
+pub(crate) fn from_upstream(
+    command: &Command,
+    error: DsError,
+    worker: &WorkerSettings,
+    previous_deliveries: u32,
+) -> Outcome {
     match error {
         DsError::Transient { reason, detail } => {
-            tracing::info!(reason = reason.as_str(), %detail, "transient upstream failure; will retry");
-            Outcome::retry(worker.transient_retry_delay)
+            let delay = transient_delay(worker.transient_retry_delay, previous_deliveries);
+            tracing::info!(reason = reason.as_str(), %detail, delay_ms = delay.as_millis() as u64, "transient upstream failure; will retry");
+            Outcome::retry(delay)
         }
         DsError::RateLimited { reset_at } => {
             let wait = match reset_at {
@@ -123,6 +134,12 @@ pub(crate) fn from_upstream(command: &Command, error: DsError, worker: &WorkerSe
     }
 }
 
+/// `base` doubled per earlier delivery, capped at [`MAX_TRANSIENT_DELAY`].
+fn transient_delay(base: Duration, previous_deliveries: u32) -> Duration {
+    base.saturating_mul(1 << previous_deliveries.min(16))
+        .min(MAX_TRANSIENT_DELAY)
+}
+
 fn rejection_reason(kind: RejectionKind) -> FailureReason {
     match kind {
         RejectionKind::MalformedJson => FailureReason::MalformedJson,
@@ -145,5 +162,31 @@ fn permanent_reason(reason: PermanentReason) -> FailureReason {
         PermanentReason::Redirect => FailureReason::UpstreamRedirect,
         PermanentReason::UnexpectedStatus => FailureReason::UpstreamUnexpectedStatus,
         PermanentReason::Configuration => FailureReason::ConnectionMisconfigured,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_delays_double_with_each_delivery_up_to_a_minute() {
+        let base = Duration::from_secs(2);
+        let cases = [
+            (0, 2),
+            (1, 4),
+            (2, 8),
+            (4, 32),
+            (5, 60),
+            (30, 60),
+            (u32::MAX, 60),
+        ];
+        for (previous_deliveries, seconds) in cases {
+            assert_eq!(
+                transient_delay(base, previous_deliveries),
+                Duration::from_secs(seconds),
+                "after {previous_deliveries} deliveries"
+            );
+        }
     }
 }

@@ -26,7 +26,7 @@ impl FetchPage {
         })
     }
 
-    async fn handle_command(&self, command: Command) -> Outcome {
+    async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
         let Some(upstream) = self.upstreams.ds(&command.meta.connection) else {
             let message = format!(
                 "no connection named `{}` is configured",
@@ -47,7 +47,9 @@ impl FetchPage {
                 ds_sync::fetch(&command.meta, page, upstream).await
             }
         };
-        result.unwrap_or_else(|error| failure::from_upstream(&command, error, &self.worker))
+        result.unwrap_or_else(|error| {
+            failure::from_upstream(&command, error, &self.worker, previous_deliveries)
+        })
     }
 }
 
@@ -66,7 +68,10 @@ impl Handler for FetchPage {
         telemetry::propagation::set_parent(&span, &message.headers);
         async {
             match Command::from_json(&message.body) {
-                Ok(command) => self.handle_command(command).await,
+                Ok(command) => {
+                    self.handle_command(command, message.previous_deliveries)
+                        .await
+                }
                 Err(rejection) => {
                     failure::dead_letter(Failure::of_rejection(&rejection, &message.body))
                 }

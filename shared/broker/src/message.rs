@@ -13,8 +13,9 @@ pub struct Incoming {
     pub message_id: Option<String>,
     /// Headers whose values are strings (trace context, retry bookkeeping).
     pub headers: Vec<(String, String)>,
-    /// Whether the broker delivered this message before (to this or another consumer).
-    pub redelivered: bool,
+    /// How many times the broker delivered this message before: the quorum queue's
+    /// `x-delivery-count`, or 1 for a classic queue's redelivery.
+    pub previous_deliveries: u32,
     /// The routing key it was published with.
     pub routing_key: String,
 }
@@ -29,7 +30,8 @@ impl Incoming {
                 .as_ref()
                 .map(|id| id.to_string()),
             headers: crate::publisher::read_string_headers(&delivery.properties),
-            redelivered: delivery.redelivered,
+            previous_deliveries: crate::publisher::delivery_count(&delivery.properties)
+                .unwrap_or(u32::from(delivery.redelivered)),
             routing_key: delivery.routing_key.to_string(),
             body: delivery.data,
         };

@@ -162,3 +162,21 @@ pub(crate) fn read_string_headers(properties: &BasicProperties) -> Vec<(String, 
         })
         .collect()
 }
+
+/// The `x-delivery-count` header quorum queues set on redeliveries.
+pub(crate) fn delivery_count(properties: &BasicProperties) -> Option<u32> {
+    let value = properties
+        .headers()
+        .as_ref()?
+        .inner()
+        .get("x-delivery-count")?;
+    let count = match value {
+        AMQPValue::LongLongInt(n) => i128::from(*n),
+        AMQPValue::LongInt(n) => i128::from(*n),
+        AMQPValue::LongUInt(n) => i128::from(*n),
+        AMQPValue::ShortInt(n) => i128::from(*n),
+        AMQPValue::ShortUInt(n) => i128::from(*n),
+        _ => return None,
+    };
+    u32::try_from(count).ok()
+}
