@@ -43,7 +43,10 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
             args.connection
         );
     }
-    let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
+    let topology = Topology::new(TopologyOptions {
+        queue_expires: settings.broker.queue_expires,
+        ..TopologyOptions::named(settings.broker.prefix.clone())
+    });
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
     let command = Command::start_job(

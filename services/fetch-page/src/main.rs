@@ -38,7 +38,10 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let topology = Topology::new(TopologyOptions::named(settings.broker.prefix.clone()));
+    let topology = Topology::new(TopologyOptions {
+        queue_expires: settings.broker.queue_expires,
+        ..TopologyOptions::named(settings.broker.prefix.clone())
+    });
     let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
         .await
         .context("connecting to the broker")?;

@@ -3,7 +3,9 @@
 use secrecy::SecretString;
 use url::Url;
 
-use crate::fields::{Fields, in_range, text, whole_number};
+use std::time::Duration;
+
+use crate::fields::{Fields, in_range, positive_seconds, text, whole_number};
 use crate::problem::Problems;
 
 /// The RabbitMQ connection and topology naming.
@@ -16,6 +18,9 @@ pub struct BrokerSettings {
     pub prefix: String,
     /// Deliveries a consumer may hold unacknowledged at once (at least 1).
     pub prefetch: u16,
+    /// Drop a queue that has had no consumer for this long. For throwaway
+    /// topologies (tests, demos); unset in production so queues never vanish.
+    pub queue_expires: Option<Duration>,
 }
 
 impl BrokerSettings {
@@ -25,11 +30,13 @@ impl BrokerSettings {
         let prefetch = fields.required("prefetch", problems, |value| {
             in_range(whole_number(value)?, 1, u16::MAX)
         });
+        let queue_expires = fields.optional("queue_expires_seconds", problems, positive_seconds);
         fields.finish(problems);
         Some(Self {
             url: url?,
             prefix: prefix?,
             prefetch: prefetch?,
+            queue_expires,
         })
     }
 }

@@ -18,11 +18,14 @@ pub fn unique_prefix() -> String {
     format!("test-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// How long a test queue outlives its last consumer.
+pub const QUEUE_EXPIRES: Duration = Duration::from_secs(600);
+
 /// Topology options for a test: queues that vanish ten minutes after their last
 /// consumer left, so a failed test leaves nothing behind for long.
 pub fn test_topology(prefix: &str) -> Topology {
     Topology::new(TopologyOptions {
-        queue_expires: Some(Duration::from_secs(600)),
+        queue_expires: Some(QUEUE_EXPIRES),
         ..TopologyOptions::named(prefix)
     })
 }

@@ -62,6 +62,17 @@ pub(crate) async fn spawn_app(config: SandboxConfig) -> TestApp {
 }
 
 pub(crate) async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
+    let mut app = spawn_app_without_worker_with(config, extra).await;
+    app.start_worker().await;
+    app
+}
+
+/// The topology, the sandbox and an event log, but no worker: the test starts its own.
+pub(crate) async fn spawn_app_without_worker(config: SandboxConfig) -> TestApp {
+    spawn_app_without_worker_with(config, &[]).await
+}
+
+async fn spawn_app_without_worker_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
     telemetry::init_for_tests();
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
@@ -74,16 +85,14 @@ pub(crate) async fn spawn_app_with(config: SandboxConfig, extra: &[(&str, &str)]
         .await
         .expect("topology");
     let events = EventLog::subscribe(&broker).await;
-    let mut app = TestApp {
+    TestApp {
         prefix,
         broker,
         events,
         sandbox,
         settings,
         worker: None,
-    };
-    app.start_worker().await;
-    app
+    }
 }
 
 impl TestApp {

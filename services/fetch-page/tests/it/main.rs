@@ -3,5 +3,6 @@
 mod bad_input;
 mod drain;
 mod harness;
+mod process;
 mod sync;
 mod upstream_failures;

@@ -1,0 +1,99 @@
+//! The real `fetch-page` binary: killed mid-sync it loses nothing; SIGTERM drains it.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use contract::Event;
+use sandbox::SandboxConfig;
+
+use crate::harness::{EVENT_GAP, SyncReport, TestApp, spawn_app_without_worker, sync_command};
+
+/// Starts the worker binary on the test's prefix and sandbox.
+fn start_process(app: &TestApp) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_fetch-page"))
+        .env("AMQP_URL", testkit::amqp_url())
+        .env("ESTAFETTE__BROKER__PREFIX", &app.prefix)
+        .env(
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS",
+            testkit::QUEUE_EXPIRES.as_secs().to_string(),
+        )
+        .env(
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
+            app.sandbox.base_url(),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the fetch-page binary starts")
+}
+
+async fn until_pages(app: &mut TestApp, pages: usize) -> Vec<contract::EventEnvelope> {
+    let mut events = Vec::new();
+    while events
+        .iter()
+        .filter(|e: &&contract::EventEnvelope| matches!(e.event, Event::PageFetched(_)))
+        .count()
+        < pages
+    {
+        events.push(app.events.next(EVENT_GAP).await);
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_worker_process_killed_mid_sync_loses_no_page() {
+    let mut app = spawn_app_without_worker(SandboxConfig {
+        latency: Duration::from_millis(30),
+        ..Default::default()
+    })
+    .await;
+    let mut first = start_process(&app);
+
+    app.publish(&sync_command(None)).await;
+    let mut events = until_pages(&mut app, 5).await;
+    first.kill().expect("SIGKILL the worker");
+    first.wait().expect("the killed worker is reaped");
+    let mut second = start_process(&app);
+    events.extend(app.events.until_job_ends(EVENT_GAP).await);
+
+    SyncReport::from_events(&events).assert_complete_exactly_once();
+    second.kill().expect("stop the second worker");
+    second.wait().expect("reaped");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_pages_and_exits_cleanly() {
+    let mut app = spawn_app_without_worker(SandboxConfig {
+        latency: Duration::from_millis(30),
+        ..Default::default()
+    })
+    .await;
+    let mut first = start_process(&app);
+
+    app.publish(&sync_command(None)).await;
+    let mut events = until_pages(&mut app, 3).await;
+    let signalled = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let status = tokio::task::spawn_blocking(move || first.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(
+        status.success(),
+        "SIGTERM ends the worker with status 0, got {status}"
+    );
+    let mut second = start_process(&app);
+    events.extend(app.events.until_job_ends(EVENT_GAP).await);
+
+    SyncReport::from_events(&events).assert_complete_exactly_once();
+    second.kill().expect("stop the second worker");
+    second.wait().expect("reaped");
+    app.shutdown().await;
+}
