@@ -19,7 +19,12 @@ const SEEDED_DEMARCHE: u32 = 4242;
 #[derive(Args)]
 pub(crate) struct DemoArgs {
     /// The broker to use.
-    #[arg(long, env = "AMQP_URL", default_value = "amqp://127.0.0.1:5672/%2f")]
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        hide_env_values = true,
+        default_value = "amqp://127.0.0.1:5672/%2f"
+    )]
     amqp_url: String,
     /// Latency the sandbox adds to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]

@@ -8,8 +8,9 @@ use contract::{Command, Event, EventEnvelope, JobId, SyncCompleted};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-/// The longest wait for the next event of a running job.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest wait for the next event of a running job: longer than the longest
+/// retry hold (a rate-limit reset or a transient backoff, about a minute each).
+const EVENT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// What a finished sync reports, printed as text or JSON.
 #[derive(Debug, Serialize)]
@@ -103,8 +104,10 @@ async fn follow_job(
                 )
             })?
             .context("the broker connection closed")?;
-        let envelope: EventEnvelope =
-            serde_json::from_slice(&message.body).context("reading an event")?;
+        // Other jobs' events, and event types this build does not know, are not ours.
+        let Ok(envelope) = serde_json::from_slice::<EventEnvelope>(&message.body) else {
+            continue;
+        };
         if envelope.job_id != Some(job_id) {
             continue;
         }

@@ -47,11 +47,13 @@ pub(crate) async fn fetch(
     let mut publish = Vec::with_capacity(2);
     let mut progress = page.progress;
     if step.publish_records {
-        progress.pages += 1;
+        progress.pages = progress.pages.saturating_add(1);
         let count = fetched.records.len() as u64;
         match page.listing {
-            Listing::Dossiers => progress.records += count,
-            Listing::DeletedDossiers => progress.deleted_records += count,
+            Listing::Dossiers => progress.records = progress.records.saturating_add(count),
+            Listing::DeletedDossiers => {
+                progress.deleted_records = progress.deleted_records.saturating_add(count);
+            }
         }
         let event = Event::PageFetched(PageFetched {
             connection: meta.connection.clone(),

@@ -108,13 +108,13 @@ pub(crate) fn from_upstream(
             Outcome::retry(delay)
         }
         DsError::RateLimited { reset_at } => {
-            let wait = match reset_at {
-                Some(reset_at) => {
-                    (reset_at - Utc::now()).to_std().unwrap_or_default() + RESET_MARGIN
-                }
-                None => worker.transient_retry_delay,
-            };
-            let wait = wait.min(worker.max_rate_limit_wait);
+            // Never shorter than the transient backoff: a clock ahead of the upstream's
+            // would otherwise burn the delivery limit on immediate retries.
+            let backoff = transient_delay(worker.transient_retry_delay, previous_deliveries);
+            let until_reset = reset_at
+                .and_then(|reset_at| (reset_at - Utc::now()).to_std().ok())
+                .map_or(Duration::ZERO, |wait| wait + RESET_MARGIN);
+            let wait = until_reset.max(backoff).min(worker.max_rate_limit_wait);
             tracing::info!(
                 wait_ms = wait.as_millis() as u64,
                 "rate limited by upstream; will retry"

@@ -1,13 +1,12 @@
 //! The consumer loop: prefetch-bounded deliveries, one task each, settled only after
 //! every publish they caused is confirmed; on shutdown, stop consuming and drain.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
 use contract::WorkerKind;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::{
     Acker,
-    message::Delivery,
     options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions},
     types::FieldTable,
 };
@@ -15,8 +14,8 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{Broker, BrokerError, Incoming, Outcome, Publisher, Settlement};
 
-/// How long a delivery whose publishes failed waits before going back to its queue.
-const REQUEUE_AFTER_PUBLISH_FAILURE: Duration = Duration::from_secs(1);
+/// How long a delivery whose handling or publishes failed waits before going back to its queue.
+const REQUEUE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
 /// Decides what a delivery causes. Implemented by each worker.
 pub trait Handler: Send + Sync + 'static {
@@ -69,18 +68,37 @@ pub async fn run_consumer<H: Handler>(
     tracing::info!(queue, prefetch = options.prefetch, "consuming");
 
     let tracker = TaskTracker::new();
+    // Cancelled by a handler task that finds the publisher channel closed.
+    let publisher_lost = CancellationToken::new();
     let outcome = loop {
         tokio::select! {
             () = shutdown.cancelled() => break Ok(()),
+            () = publisher_lost.cancelled() => break Err(BrokerError::ChannelLost("the publisher channel closed")),
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {
                     let handler = Arc::clone(&handler);
                     let publisher = broker.publisher();
                     let shutdown = shutdown.clone();
-                    tracker.spawn(async move { process(delivery, &*handler, &publisher, &shutdown).await });
+                    let publisher_lost = publisher_lost.clone();
+                    tracker.spawn(async move {
+                        let (incoming, acker) = Incoming::from_delivery(delivery);
+                        let handled = AssertUnwindSafe(handler.handle(&incoming)).catch_unwind().await;
+                        let Ok(outcome) = handled else {
+                            tracing::error!("the handler panicked; returning the delivery to its queue");
+                            requeue_after(&acker, REQUEUE_AFTER_FAILURE, &shutdown).await;
+                            return;
+                        };
+                        if let Err(error) = settle(&incoming, &acker, outcome, &publisher, &shutdown).await {
+                            tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
+                            if !publisher.is_usable() {
+                                publisher_lost.cancel();
+                            }
+                            requeue_after(&acker, REQUEUE_AFTER_FAILURE, &shutdown).await;
+                        }
+                    });
                 }
                 Some(Err(error)) => break Err(BrokerError::Connection(error)),
-                None => break Ok(()),
+                None => break Err(BrokerError::ChannelLost("the broker cancelled the consumer")),
             },
         }
     };
@@ -102,32 +120,25 @@ pub async fn run_consumer<H: Handler>(
     outcome
 }
 
-async fn process<H: Handler>(
-    delivery: Delivery,
-    handler: &H,
+/// Publishes what the handler decided, waits for the confirms, then settles.
+/// An error means the delivery was not settled: the caller returns it to its queue.
+async fn settle(
+    incoming: &Incoming,
+    acker: &Acker,
+    outcome: Outcome,
     publisher: &Publisher,
     shutdown: &CancellationToken,
-) {
-    let (incoming, acker) = Incoming::from_delivery(delivery);
-    let outcome = handler.handle(&incoming).await;
-    if let Err(error) = publisher.publish_all(&outcome.publish).await {
-        tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
-        requeue_after(&acker, REQUEUE_AFTER_PUBLISH_FAILURE, shutdown).await;
-        return;
-    }
+) -> Result<(), BrokerError> {
+    publisher.publish_all(&outcome.publish).await?;
     match outcome.settlement {
-        Settlement::Ack => ack(&acker).await,
+        Settlement::Ack => ack(acker).await,
         Settlement::DeadLetter { reason, detail } => {
-            match publisher.dead_letter(&incoming, reason, &detail).await {
-                Ok(()) => ack(&acker).await,
-                Err(error) => {
-                    tracing::warn!(%error, "dead letter was not confirmed; returning the delivery to its queue");
-                    requeue_after(&acker, REQUEUE_AFTER_PUBLISH_FAILURE, shutdown).await;
-                }
-            }
+            publisher.dead_letter(incoming, reason, &detail).await?;
+            ack(acker).await;
         }
-        Settlement::Retry { after } => requeue_after(&acker, after, shutdown).await,
+        Settlement::Retry { after } => requeue_after(acker, after, shutdown).await,
     }
+    Ok(())
 }
 
 async fn ack(acker: &Acker) {

@@ -33,6 +33,10 @@ pub enum BrokerError {
         #[source]
         source: lapin::Error,
     },
+    /// A channel the worker needs was closed under it, or the broker cancelled its
+    /// consumer; restart the worker.
+    #[error("broker channel lost: {0}")]
+    ChannelLost(&'static str),
     /// A publish was not confirmed; whatever caused it must not be acked.
     #[error("publish to {target} was not confirmed: {detail}")]
     Unconfirmed {

@@ -1,6 +1,7 @@
 //! Publishing with publisher confirms: a publish counts only once the broker confirms it.
 
-use futures_util::future::try_join_all;
+use std::sync::Arc;
+
 use lapin::{
     BasicProperties,
     options::{BasicPublishOptions, ConfirmSelectOptions},
@@ -8,14 +9,30 @@ use lapin::{
 };
 
 use contract::{DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER};
+use tokio::sync::Mutex;
 
 use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
 
 /// A channel in confirm mode. Clones share the channel.
+///
+/// lapin numbers a publish when it is issued but writes its frames a little later, so
+/// two tasks publishing at once could reach the broker in the other order and have
+/// their confirms credited to the wrong message. Issuing is therefore serialised by
+/// `issue_order`; waiting for the confirms is not.
 #[derive(Clone)]
 pub struct Publisher {
     channel: lapin::Channel,
     topology: Topology,
+    issue_order: Arc<Mutex<()>>,
+}
+
+/// One message ready to be issued.
+struct Publication<'a> {
+    exchange: String,
+    routing_key: &'a str,
+    mandatory: bool,
+    body: &'a [u8],
+    properties: BasicProperties,
 }
 
 impl Publisher {
@@ -31,24 +48,38 @@ impl Publisher {
             .confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(BrokerError::Connection)?;
-        Ok(Publisher { channel, topology })
+        Ok(Publisher {
+            channel,
+            topology,
+            issue_order: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Whether the channel can still publish. Once it cannot, every publish fails,
+    /// and only a new connection helps.
+    pub fn is_usable(&self) -> bool {
+        self.channel.status().connected()
     }
 
     /// Publishes every message, then waits until the broker has confirmed all of them.
     pub async fn publish_all(&self, messages: &[Outgoing]) -> Result<(), BrokerError> {
-        let mut pending = Vec::with_capacity(messages.len());
-        for message in messages {
+        let publications = messages.iter().map(|message| {
             let (exchange, routing_key, mandatory) = match &message.target {
                 Target::Command(worker) => {
                     (self.topology.commands_exchange(), worker.as_str(), true)
                 }
                 Target::Event(event_type) => (self.topology.events_exchange(), *event_type, false),
             };
-            let properties = json_properties(&message.message_id.to_string(), message.kind)
-                .with_headers(string_headers(&message.headers));
-            pending.push(self.send(exchange, routing_key, mandatory, &message.body, properties));
-        }
-        try_join_all(pending).await.map(drop)
+            Publication {
+                exchange,
+                routing_key,
+                mandatory,
+                body: &message.body,
+                properties: json_properties(&message.message_id.to_string(), message.kind)
+                    .with_headers(string_headers(&message.headers)),
+            }
+        });
+        self.send(publications.collect()).await
     }
 
     /// Publishes one message and waits for its confirm.
@@ -70,58 +101,62 @@ impl Publisher {
         headers.push((DEAD_LETTER_REASON_HEADER.to_owned(), reason.to_owned()));
         headers.push((DEAD_LETTER_DETAIL_HEADER.to_owned(), detail.to_owned()));
         let message_id = incoming.message_id.as_deref().unwrap_or_default();
-        let properties =
-            json_properties(message_id, "dead-letter").with_headers(string_headers(&headers));
-        let routing_key = incoming.routing_key.clone();
-        self.send(
-            self.topology.dead_letters(),
-            &routing_key,
-            true,
-            &incoming.body,
-            properties,
-        )
+        self.send(vec![Publication {
+            exchange: self.topology.dead_letters(),
+            routing_key: &incoming.routing_key,
+            mandatory: true,
+            body: &incoming.body,
+            properties: json_properties(message_id, "dead-letter")
+                .with_headers(string_headers(&headers)),
+        }])
         .await
     }
 
-    async fn send(
-        &self,
-        exchange: String,
-        routing_key: &str,
-        mandatory: bool,
-        body: &[u8],
-        properties: BasicProperties,
-    ) -> Result<(), BrokerError> {
-        let unconfirmed = |detail: String| BrokerError::Unconfirmed {
-            target: format!("{exchange}/{routing_key}"),
-            detail,
-        };
-        let options = BasicPublishOptions {
-            mandatory,
-            ..Default::default()
-        };
-        let confirmation = self
-            .channel
-            .basic_publish(
-                exchange.as_str().into(),
-                routing_key.into(),
-                options,
-                body,
-                properties,
-            )
-            .await
-            .map_err(|e| unconfirmed(e.to_string()))?
-            .await
-            .map_err(|e| unconfirmed(e.to_string()))?;
-        if confirmation.is_nack() {
-            return Err(unconfirmed("the broker refused it".into()));
+    /// Issues the publications in order, then waits for every confirm.
+    async fn send(&self, publications: Vec<Publication<'_>>) -> Result<(), BrokerError> {
+        let mut pending = Vec::with_capacity(publications.len());
+        {
+            let _in_order = self.issue_order.lock().await;
+            for publication in publications {
+                let target = format!("{}/{}", publication.exchange, publication.routing_key);
+                let options = BasicPublishOptions {
+                    mandatory: publication.mandatory,
+                    ..Default::default()
+                };
+                let confirm = self
+                    .channel
+                    .basic_publish(
+                        publication.exchange.as_str().into(),
+                        publication.routing_key.into(),
+                        options,
+                        publication.body,
+                        publication.properties,
+                    )
+                    .await
+                    .map_err(|e| unconfirmed(&target, e.to_string()))?;
+                pending.push((target, confirm));
+            }
         }
-        if let Some(returned) = confirmation.take_message() {
-            return Err(unconfirmed(format!(
-                "no queue took it ({})",
-                returned.reply_text
-            )));
+        for (target, confirm) in pending {
+            let confirmation = confirm
+                .await
+                .map_err(|e| unconfirmed(&target, e.to_string()))?;
+            if confirmation.is_nack() {
+                return Err(unconfirmed(&target, "the broker refused it".into()));
+            }
+            if let Some(returned) = confirmation.take_message() {
+                let detail = format!("no queue took it ({})", returned.reply_text);
+                return Err(unconfirmed(&target, detail));
+            }
         }
         Ok(())
+    }
+}
+
+fn unconfirmed(target: &str, detail: String) -> BrokerError {
+    BrokerError::Unconfirmed {
+        target: target.to_owned(),
+        detail,
     }
 }
 

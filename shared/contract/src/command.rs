@@ -256,8 +256,12 @@ impl Command {
             .remove("body")
             .ok_or_else(|| reject(RejectionKind::MissingField, "missing field `body`".into()))?;
         let body = match kind_name.as_str() {
-            "ds.sync" => typed_body(body).map(CommandBody::DsSync),
-            "ds.page" => typed_body(body).map(CommandBody::DsPage),
+            "ds.sync" => typed_body::<DsSync>(body)
+                .and_then(|sync| check_demarche(sync.demarche).map(|()| sync))
+                .map(CommandBody::DsSync),
+            "ds.page" => typed_body::<DsPage>(body)
+                .and_then(|page| check_page(&page).map(|()| page))
+                .map(CommandBody::DsPage),
             other => {
                 return Err(reject(
                     RejectionKind::UnknownKind,
@@ -284,6 +288,26 @@ fn field_problem(envelope: &Map<String, Value>, field: &str) -> RejectionKind {
 
 fn uuid_detail(field: &str) -> String {
     format!("`{field}` must be a UUID string")
+}
+
+/// The API's démarche numbers are GraphQL `Int`s: 32-bit signed.
+fn check_demarche(demarche: NonZeroU32) -> Result<(), String> {
+    if i32::try_from(demarche.get()).is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid body: démarche {demarche} is above the API's largest number"
+        ))
+    }
+}
+
+/// A page must leave room for the index of the page after it.
+fn check_page(page: &DsPage) -> Result<(), String> {
+    check_demarche(page.demarche)?;
+    if page.page == u32::MAX {
+        return Err("invalid body: page index is at its maximum".into());
+    }
+    Ok(())
 }
 
 fn typed_body<T: DeserializeOwned>(body: Value) -> Result<T, String> {
@@ -409,6 +433,13 @@ mod tests {
                 RejectionKind::InvalidBody,
             ),
             (
+                "demarche above the API's Int",
+                envelope_with(|e| {
+                    e.insert("body".into(), json!({"demarche": 3_000_000_000u64}));
+                }),
+                RejectionKind::InvalidBody,
+            ),
+            (
                 "negative demarche",
                 envelope_with(|e| {
                     e.insert("body".into(), json!({"demarche": -4}));
@@ -434,6 +465,32 @@ mod tests {
             let rejection = Command::from_json(&bytes).expect_err(case);
             assert_eq!(rejection.kind, expected, "{case}: {rejection}");
         }
+    }
+
+    #[test]
+    fn a_page_command_at_the_last_index_is_refused() {
+        let job_id = JobId(Uuid::from_u128(1));
+        let page = DsPage {
+            demarche: NonZeroU32::new(4242).expect("non-zero"),
+            updated_since: None,
+            state: None,
+            listing: Listing::Dossiers,
+            page: u32::MAX,
+            after: None,
+            started_at: chrono::Utc::now(),
+            progress: SyncProgress::default(),
+            previous_page: None,
+        };
+        let command = Command {
+            meta: CommandMeta {
+                job_id,
+                message_id: MessageId::for_job(job_id, "page/x"),
+                connection: "sandbox".into(),
+            },
+            body: CommandBody::DsPage(page),
+        };
+        let rejection = Command::from_json(&command.to_json()).expect_err("no next index");
+        assert_eq!(rejection.kind, RejectionKind::InvalidBody);
     }
 
     #[test]
