@@ -43,19 +43,17 @@ async fn until_pages(app: &mut TestApp, pages: usize) -> Vec<contract::EventEnve
     events
 }
 
-#[tokio::test]
-async fn a_worker_process_killed_mid_sync_loses_no_page() {
-    let mut app = spawn_app_without_worker(SandboxConfig {
+/// A sandbox slow enough that a sync is still running when the first worker stops.
+async fn spawn_slow_app() -> TestApp {
+    let config = SandboxConfig {
         latency: Duration::from_millis(30),
         ..Default::default()
-    })
-    .await;
-    let mut first = start_process(&app);
+    };
+    spawn_app_without_worker(config).await
+}
 
-    app.publish(&sync_command(None)).await;
-    let mut events = until_pages(&mut app, 5).await;
-    first.kill().expect("SIGKILL the worker");
-    first.wait().expect("the killed worker is reaped");
+/// Starts a second worker, collects the rest of the job, checks nothing is missing.
+async fn finish_with_a_second_worker(mut app: TestApp, mut events: Vec<contract::EventEnvelope>) {
     let mut second = start_process(&app);
     events.extend(app.events.until_job_ends(EVENT_GAP).await);
 
@@ -66,16 +64,25 @@ async fn a_worker_process_killed_mid_sync_loses_no_page() {
 }
 
 #[tokio::test]
-async fn sigterm_drains_in_flight_pages_and_exits_cleanly() {
-    let mut app = spawn_app_without_worker(SandboxConfig {
-        latency: Duration::from_millis(30),
-        ..Default::default()
-    })
-    .await;
+async fn a_worker_process_killed_mid_sync_loses_no_page() {
+    let mut app = spawn_slow_app().await;
     let mut first = start_process(&app);
 
     app.publish(&sync_command(None)).await;
-    let mut events = until_pages(&mut app, 3).await;
+    let events = until_pages(&mut app, 5).await;
+    first.kill().expect("SIGKILL the worker");
+    first.wait().expect("the killed worker is reaped");
+
+    finish_with_a_second_worker(app, events).await;
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_pages_and_exits_cleanly() {
+    let mut app = spawn_slow_app().await;
+    let mut first = start_process(&app);
+
+    app.publish(&sync_command(None)).await;
+    let events = until_pages(&mut app, 3).await;
     let signalled = Command::new("kill")
         .args(["-TERM", &first.id().to_string()])
         .status()
@@ -89,11 +96,6 @@ async fn sigterm_drains_in_flight_pages_and_exits_cleanly() {
         status.success(),
         "SIGTERM ends the worker with status 0, got {status}"
     );
-    let mut second = start_process(&app);
-    events.extend(app.events.until_job_ends(EVENT_GAP).await);
 
-    SyncReport::from_events(&events).assert_complete_exactly_once();
-    second.kill().expect("stop the second worker");
-    second.wait().expect("reaped");
-    app.shutdown().await;
+    finish_with_a_second_worker(app, events).await;
 }
