@@ -1,37 +1,79 @@
 //! Upstream failures: permanent ones are reported once, transient ones lose nothing.
 
-use std::time::Duration;
+use std::{num::NonZeroU32, time::Duration};
 
-use contract::{Event, FailureReason};
+use contract::{Command, CommandBody, DsSync, Event, FailureReason};
 use sandbox::{DsConfig, FaultConfig, FaultPlan, RateLimitConfig, SandboxConfig};
 
-use crate::harness::{EVENT_GAP, SyncReport, spawn_app, spawn_app_with, sync_command};
+use crate::harness::{DEMARCHE, EVENT_GAP, SyncReport, spawn_app, spawn_app_with, sync_command};
 
-#[tokio::test]
-async fn a_403_is_permanent_reported_once_and_never_retried() {
-    let extra = [("ESTAFETTE__CONNECTIONS__SANDBOX__TOKEN", "not-a-real-token")];
+/// Syncs `demarche` with the connection's token replaced by `token` (when given) and
+/// checks the job fails once, for good, with `reason` and the upstream's `code`.
+async fn assert_permanent(token: Option<&str>, demarche: u32, reason: FailureReason, code: &str) {
+    let extra: Vec<(&str, &str)> = token
+        .map(|t| ("ESTAFETTE__CONNECTIONS__SANDBOX__TOKEN", t))
+        .into_iter()
+        .collect();
     let mut app = spawn_app_with(SandboxConfig::default(), &extra).await;
     let mut dead_letters = app.dead_letters().await;
+    let body = CommandBody::DsSync(DsSync {
+        demarche: NonZeroU32::new(demarche).expect("non-zero"),
+        updated_since: None,
+        state: None,
+    });
 
-    app.publish(&sync_command(None)).await;
+    app.publish(&Command::start_job("sandbox", body)).await;
     let mut events = app.events.until_job_ends(EVENT_GAP).await;
 
     let Some(Event::CommandFailed(failed)) = events.pop().map(|e| e.event) else {
         panic!("expected command.failed")
     };
-    assert_eq!(failed.reason, FailureReason::UpstreamForbidden);
-    assert_eq!(failed.code.as_deref(), Some("forbidden"));
-    assert!(
-        !failed.message.contains("not-a-real-token"),
-        "the token never appears in events"
+    assert_eq!(failed.reason, reason, "{}", failed.message);
+    assert_eq!(failed.code.as_deref(), Some(code));
+    if let Some(token) = token {
+        assert!(
+            !failed.message.contains(token),
+            "the token never appears in events"
+        );
+    }
+    let dead = testkit::next_dead_letter(&mut dead_letters, Duration::from_secs(10)).await;
+    assert_eq!(
+        dead.header(contract::DEAD_LETTER_REASON_HEADER),
+        Some(reason.as_str())
     );
-    testkit::next_dead_letter(&mut dead_letters, Duration::from_secs(10)).await;
     assert_eq!(
         app.sandbox.stats().total,
         1,
         "a permanent failure is not retried"
     );
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_token_is_a_permanent_403_reported_once_and_never_retried() {
+    assert_permanent(
+        Some("not-a-real-token"),
+        DEMARCHE,
+        FailureReason::UpstreamForbidden,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_token_is_a_permanent_401() {
+    assert_permanent(
+        Some("expired-token"),
+        DEMARCHE,
+        FailureReason::UpstreamUnauthorized,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_graphql_error_code_is_permanent_and_reported_with_its_code() {
+    assert_permanent(None, 999_999, FailureReason::UpstreamError, "not_found").await;
 }
 
 #[tokio::test]
