@@ -81,20 +81,7 @@ pub async fn run_consumer<H: Handler>(
                     let shutdown = shutdown.clone();
                     let publisher_lost = publisher_lost.clone();
                     tracker.spawn(async move {
-                        let (incoming, acker) = Incoming::from_delivery(delivery);
-                        let handled = AssertUnwindSafe(handler.handle(&incoming)).catch_unwind().await;
-                        let Ok(outcome) = handled else {
-                            tracing::error!("the handler panicked; returning the delivery to its queue");
-                            requeue_after(&acker, REQUEUE_AFTER_FAILURE, &shutdown).await;
-                            return;
-                        };
-                        if let Err(error) = settle(&incoming, &acker, outcome, &publisher, &shutdown).await {
-                            tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
-                            if !publisher.is_usable() {
-                                publisher_lost.cancel();
-                            }
-                            requeue_after(&acker, REQUEUE_AFTER_FAILURE, &shutdown).await;
-                        }
+                        process(delivery, &*handler, &publisher, &shutdown, &publisher_lost).await;
                     });
                 }
                 Some(Err(error)) => break Err(BrokerError::Connection(error)),
@@ -118,6 +105,33 @@ pub async fn run_consumer<H: Handler>(
     }
     let _ = channel.close(200, "consumer stopped".into()).await;
     outcome
+}
+
+/// Handles one delivery and settles it; whatever goes wrong, the delivery is either
+/// settled or returned to its queue.
+async fn process<H: Handler>(
+    delivery: lapin::message::Delivery,
+    handler: &H,
+    publisher: &Publisher,
+    shutdown: &CancellationToken,
+    publisher_lost: &CancellationToken,
+) {
+    let (incoming, acker) = Incoming::from_delivery(delivery);
+    let handled = AssertUnwindSafe(handler.handle(&incoming))
+        .catch_unwind()
+        .await;
+    let Ok(outcome) = handled else {
+        tracing::error!("the handler panicked; returning the delivery to its queue");
+        requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
+        return;
+    };
+    if let Err(error) = settle(&incoming, &acker, outcome, publisher, shutdown).await {
+        tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
+        if !publisher.is_usable() {
+            publisher_lost.cancel();
+        }
+        requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
+    }
 }
 
 /// Publishes what the handler decided, waits for the confirms, then settles.
