@@ -19,6 +19,7 @@ pub(crate) struct Summary {
     pub(crate) pages: u32,
     pub(crate) dossiers: u64,
     pub(crate) deleted_dossiers: u64,
+    pub(crate) pending_deleted_dossiers: u64,
     pub(crate) elapsed_ms: u64,
     pub(crate) pages_per_second: f64,
     pub(crate) resume_point: String,
@@ -33,6 +34,7 @@ impl Summary {
             pages: completed.pages,
             dossiers: completed.records,
             deleted_dossiers: completed.deleted_records,
+            pending_deleted_dossiers: completed.pending_deleted_records,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             pages_per_second: (f64::from(completed.pages) / seconds * 10.0).round() / 10.0,
             resume_point: completed.resume_point.to_rfc3339(),
@@ -46,9 +48,10 @@ impl Summary {
             println!("{}", serde_json::to_string(self)?);
         } else {
             println!(
-                "sync completed: {} dossiers and {} deleted dossiers in {} pages, {:.1} s ({} pages/s); next time pass --since {}",
+                "sync completed: {} dossiers, {} deleted and {} deleted by their user in {} pages, {:.1} s ({} pages/s); next time pass --since {}",
                 self.dossiers,
                 self.deleted_dossiers,
+                self.pending_deleted_dossiers,
                 self.pages,
                 self.elapsed_ms as f64 / 1000.0,
                 self.pages_per_second,

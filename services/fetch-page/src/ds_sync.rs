@@ -1,5 +1,6 @@
 //! A démarche sync on demarches-simplifiees: a sequential chain of page commands per
-//! cursor, first over `dossiers`, then over `deletedDossiers`, then `sync.completed`.
+//! cursor, over `dossiers`, then `deletedDossiers`, then `pendingDeletedDossiers`,
+//! then `sync.completed`.
 
 use broker::{Outcome, Outgoing};
 use chrono::Utc;
@@ -8,8 +9,8 @@ use contract::{
     Listing, MessageId, PageFetched, SyncCompleted, SyncEnd, SyncProgress,
 };
 use ds_client::{
-    Cursor, DeletedDossiersPageRequest, DemarcheNumber, DossierState, DossiersPageRequest, DsError,
-    Page,
+    Cursor, DeletedDossiersPageRequest, Deletions, DemarcheNumber, DossierState,
+    DossiersPageRequest, DsError, Page,
 };
 use serde_json::Value;
 
@@ -53,6 +54,10 @@ pub(crate) async fn fetch(
             Listing::Dossiers => progress.records = progress.records.saturating_add(count),
             Listing::DeletedDossiers => {
                 progress.deleted_records = progress.deleted_records.saturating_add(count);
+            }
+            Listing::PendingDeletedDossiers => {
+                progress.pending_deleted_records =
+                    progress.pending_deleted_records.saturating_add(count);
             }
         }
         let event = Event::PageFetched(PageFetched {
@@ -122,6 +127,7 @@ fn completion(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> Even
         pages: progress.pages,
         records: progress.records,
         deleted_records: progress.deleted_records,
+        pending_deleted_records: progress.pending_deleted_records,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         resume_point: page.started_at,
         end: progress.stopped_early.unwrap_or(SyncEnd::Exhausted),
@@ -181,16 +187,32 @@ async fn read(page: &DsPage, upstream: &DsUpstream) -> Result<Fetched, DsError> 
             Ok(Fetched::from_page(result, |d| (d.number, d.record)))
         }
         Listing::DeletedDossiers => {
-            let request = DeletedDossiersPageRequest {
-                demarche,
-                first: upstream.page_size,
-                after,
-                deleted_since: page.updated_since,
-            };
-            let result = upstream.client.deleted_dossiers_page(&request).await?;
-            Ok(Fetched::from_page(result, |d| (d.number, d.record)))
+            read_deletions(Deletions::Deleted, demarche, after, page, upstream).await
+        }
+        Listing::PendingDeletedDossiers => {
+            read_deletions(Deletions::PendingDeleted, demarche, after, page, upstream).await
         }
     }
+}
+
+/// Deletions are read since the sync's own `updated_since`, so an incremental sync
+/// sees the removals of the same period.
+async fn read_deletions(
+    deletions: Deletions,
+    demarche: DemarcheNumber,
+    after: Option<Cursor>,
+    page: &DsPage,
+    upstream: &DsUpstream,
+) -> Result<Fetched, DsError> {
+    let request = DeletedDossiersPageRequest {
+        deletions,
+        demarche,
+        first: upstream.page_size,
+        after,
+        deleted_since: page.updated_since,
+    };
+    let result = upstream.client.deleted_dossiers_page(&request).await?;
+    Ok(Fetched::from_page(result, |d| (d.number, d.record)))
 }
 
 fn dossier_state(state: DsDossierState) -> DossierState {
@@ -242,7 +264,8 @@ fn plan(page: &DsPage, fetched: &Fetched) -> Step {
     let next = match (goes_on, page.listing) {
         (Some(cursor), _) => Next::Page(cursor),
         (None, Listing::Dossiers) => Next::Listing(Listing::DeletedDossiers),
-        (None, Listing::DeletedDossiers) => Next::Done,
+        (None, Listing::DeletedDossiers) => Next::Listing(Listing::PendingDeletedDossiers),
+        (None, Listing::PendingDeletedDossiers) => Next::Done,
     };
     Step {
         publish_records: !repeated,
@@ -303,9 +326,18 @@ mod tests {
     }
 
     #[test]
-    fn the_last_page_of_deleted_dossiers_ends_the_sync() {
+    fn the_last_page_of_deleted_dossiers_moves_on_to_pending_deletions() {
         let step = plan(
             &page(Listing::DeletedDossiers, None, None),
+            &fetched(&[], None, false),
+        );
+        assert_eq!(step.next, Next::Listing(Listing::PendingDeletedDossiers));
+    }
+
+    #[test]
+    fn the_last_page_of_pending_deletions_ends_the_sync() {
+        let step = plan(
+            &page(Listing::PendingDeletedDossiers, None, None),
             &fetched(&[], None, false),
         );
         assert_eq!(step.next, Next::Done);
@@ -347,7 +379,7 @@ mod tests {
     #[test]
     fn a_next_page_claimed_without_a_cursor_stops_instead_of_looping() {
         let step = plan(
-            &page(Listing::DeletedDossiers, Some("b"), None),
+            &page(Listing::PendingDeletedDossiers, Some("b"), None),
             &fetched(&[3], None, true),
         );
         assert_eq!(step.stopped_early, Some(SyncEnd::StalledCursor));

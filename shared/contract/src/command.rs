@@ -84,7 +84,8 @@ pub struct DsPage {
     pub previous_page: Option<String>,
 }
 
-/// A listing of an upstream source. A démarche sync walks `dossiers`, then `deleted_dossiers`.
+/// A listing of an upstream source. A démarche sync walks `dossiers`, then
+/// `deleted_dossiers`, then `pending_deleted_dossiers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Listing {
@@ -92,6 +93,8 @@ pub enum Listing {
     Dossiers,
     /// `demarche.deletedDossiers`.
     DeletedDossiers,
+    /// `demarche.pendingDeletedDossiers`: deleted by their user while `en_construction`.
+    PendingDeletedDossiers,
 }
 
 /// Counts carried along a sync chain.
@@ -104,6 +107,9 @@ pub struct SyncProgress {
     pub records: u64,
     /// Deleted dossiers published so far.
     pub deleted_records: u64,
+    /// Pending-deleted dossiers published so far.
+    #[serde(default)]
+    pub pending_deleted_records: u64,
     /// Set when a listing stopped on a loop guard rather than on its last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_early: Option<SyncEnd>,

@@ -70,6 +70,9 @@ pub struct SyncCompleted {
     pub records: u64,
     /// Deleted dossiers published in `page.fetched` events.
     pub deleted_records: u64,
+    /// Dossiers deleted by their user while `en_construction`, published in
+    /// `page.fetched` events.
+    pub pending_deleted_records: u64,
     /// Milliseconds from the start of the sync to its last page.
     pub elapsed_ms: u64,
     /// Pass this as `updated_since` next time: the moment the sync started, never later.
@@ -247,6 +250,7 @@ mod tests {
             pages: 1,
             records: 2,
             deleted_records: 0,
+            pending_deleted_records: 0,
             elapsed_ms: 5,
             resume_point: Utc::now(),
             end: SyncEnd::Exhausted,

@@ -95,7 +95,8 @@ impl DsClient {
         self.page(request).await
     }
 
-    /// One page of deleted dossiers; waits on the rate limiter before the request.
+    /// One page of deleted or pending-deleted dossiers; waits on the rate limiter
+    /// before the request.
     pub async fn deleted_dossiers_page(
         &self,
         request: &DeletedDossiersPageRequest,
@@ -106,10 +107,10 @@ impl DsClient {
     #[tracing::instrument(
         name = "ds_client.page",
         skip_all,
-        fields(operation = R::DOCUMENT.operation_name)
+        fields(operation = request.document().operation_name)
     )]
     async fn page<R: PageQuery>(&self, request: &R) -> Result<Page<R::Node>, DsError> {
-        let data = self.post(R::DOCUMENT, request.variables()).await?;
+        let data = self.post(request.document(), request.variables()).await?;
         decode_page(data)
     }
 

@@ -21,9 +21,19 @@ pub(crate) const DELETED_DOSSIERS_PAGE: Document = Document {
     source: include_str!("documents/deleted_dossiers_page.graphql"),
 };
 
+/// A page of `demarche.pendingDeletedDossiers`.
+pub(crate) const PENDING_DELETED_DOSSIERS_PAGE: Document = Document {
+    operation_name: "PendingDeletedDossiersPage",
+    source: include_str!("documents/pending_deleted_dossiers_page.graphql"),
+};
+
 /// Every document the crate ships; the schema test walks this list.
 #[cfg(test)]
-pub(crate) const ALL: [Document; 2] = [DOSSIERS_PAGE, DELETED_DOSSIERS_PAGE];
+pub(crate) const ALL: [Document; 3] = [
+    DOSSIERS_PAGE,
+    DELETED_DOSSIERS_PAGE,
+    PENDING_DELETED_DOSSIERS_PAGE,
+];
 
 #[cfg(test)]
 mod tests {

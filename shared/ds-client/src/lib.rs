@@ -12,6 +12,6 @@ mod values;
 
 pub use client::{DsClient, DsEndpoint};
 pub use error::{DsError, PermanentReason, TransientReason};
-pub use request::{DeletedDossiersPageRequest, DossiersPageRequest};
+pub use request::{DeletedDossiersPageRequest, Deletions, DossiersPageRequest};
 pub use response::{DeletedDossier, Dossier, Page};
 pub use values::{Cursor, DemarcheNumber, DossierState, InvalidArgument, PageSize};

@@ -26,6 +26,8 @@ pub struct DossiersPageRequest {
 /// One page of a démarche's deleted dossiers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeletedDossiersPageRequest {
+    /// Which deletions to list.
+    pub deletions: Deletions,
     /// The démarche to read.
     pub demarche: DemarcheNumber,
     /// How many deleted dossiers to ask for.
@@ -36,14 +38,24 @@ pub struct DeletedDossiersPageRequest {
     pub deleted_since: Option<DateTime<Utc>>,
 }
 
+/// The two listings of deleted dossiers; a sync reads both to see every deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletions {
+    /// `deletedDossiers`: dossiers deleted for good.
+    Deleted,
+    /// `pendingDeletedDossiers`: dossiers their user deleted while `en_construction`,
+    /// hidden from `dossiers` but still restorable.
+    PendingDeleted,
+}
+
 /// A request for one page of a connection: which document it runs, with which variables,
 /// and what its nodes become.
 pub(crate) trait PageQuery {
     /// What each node of the page is decoded into.
     type Node: Node;
     /// The document sent for this request.
-    const DOCUMENT: Document;
-    /// The variables of [`Self::DOCUMENT`] for this request.
+    fn document(&self) -> Document;
+    /// The variables of [`Self::document`] for this request.
     fn variables(&self) -> impl Serialize;
 }
 
@@ -77,7 +89,9 @@ struct DeletedDossiersPageVariables<'a> {
 
 impl PageQuery for DossiersPageRequest {
     type Node = Dossier;
-    const DOCUMENT: Document = documents::DOSSIERS_PAGE;
+    fn document(&self) -> Document {
+        documents::DOSSIERS_PAGE
+    }
 
     fn variables(&self) -> impl Serialize {
         DossiersPageVariables {
@@ -92,7 +106,12 @@ impl PageQuery for DossiersPageRequest {
 
 impl PageQuery for DeletedDossiersPageRequest {
     type Node = DeletedDossier;
-    const DOCUMENT: Document = documents::DELETED_DOSSIERS_PAGE;
+    fn document(&self) -> Document {
+        match self.deletions {
+            Deletions::Deleted => documents::DELETED_DOSSIERS_PAGE,
+            Deletions::PendingDeleted => documents::PENDING_DELETED_DOSSIERS_PAGE,
+        }
+    }
 
     fn variables(&self) -> impl Serialize {
         DeletedDossiersPageVariables {
@@ -163,6 +182,7 @@ mod tests {
     #[test]
     fn a_deleted_dossiers_page_sends_deleted_since_only_when_set() {
         let mut request = DeletedDossiersPageRequest {
+            deletions: Deletions::Deleted,
             demarche: demarche(),
             first: PageSize::MAX,
             after: None,
@@ -196,26 +216,29 @@ mod tests {
             state: Some(DossierState::Accepte),
         };
         assert_declared(&request);
-        let deleted = DeletedDossiersPageRequest {
-            demarche: demarche(),
-            first: PageSize::MAX,
-            after: Some(Cursor::new("c")),
-            deleted_since: Some(Utc.timestamp_opt(0, 0).unwrap()),
-        };
-        assert_declared(&deleted);
+        for deletions in [Deletions::Deleted, Deletions::PendingDeleted] {
+            let deleted = DeletedDossiersPageRequest {
+                deletions,
+                demarche: demarche(),
+                first: PageSize::MAX,
+                after: Some(Cursor::new("c")),
+                deleted_since: Some(Utc.timestamp_opt(0, 0).unwrap()),
+            };
+            assert_declared(&deleted);
+        }
     }
 
     fn assert_declared<R: PageQuery>(request: &R) {
         let schema = crate::reference_schema::load();
         let document = apollo_compiler::ExecutableDocument::parse_and_validate(
             &schema,
-            R::DOCUMENT.source,
-            R::DOCUMENT.operation_name,
+            request.document().source,
+            request.document().operation_name,
         )
         .expect("the document is valid");
         let operation = document
             .operations
-            .get(Some(R::DOCUMENT.operation_name))
+            .get(Some(request.document().operation_name))
             .expect("the named operation exists");
         let mut declared: Vec<&str> = operation
             .variables
@@ -231,6 +254,6 @@ mod tests {
             .map(String::as_str)
             .collect();
         sent.sort_unstable();
-        assert_eq!(sent, declared, "{}", R::DOCUMENT.operation_name);
+        assert_eq!(sent, declared, "{}", request.document().operation_name);
     }
 }

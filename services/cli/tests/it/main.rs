@@ -26,6 +26,7 @@ fn the_demo_syncs_every_seeded_dossier_and_prints_a_json_summary() {
         serde_json::from_slice(&output.stdout).expect("the summary is one JSON object");
     assert_eq!(summary["dossiers"], 2_350);
     assert_eq!(summary["deleted_dossiers"], 40);
+    assert_eq!(summary["pending_deleted_dossiers"], 12);
     assert_eq!(summary["end"], "exhausted");
     assert!(summary["pages"].as_u64().expect("pages") >= 24);
 }

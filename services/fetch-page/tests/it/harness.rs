@@ -192,14 +192,23 @@ pub(crate) fn seeded_dossiers(sandbox: &Sandbox, since: Option<DateTime<Utc>>) -
         .collect()
 }
 
-/// The seeded démarche's deleted dossier numbers, optionally only those deleted since `since`.
-pub(crate) fn seeded_deletions(sandbox: &Sandbox, since: Option<DateTime<Utc>>) -> HashSet<i64> {
+/// The seeded démarche's numbers in a deletions `listing`, optionally only those
+/// deleted since `since`.
+pub(crate) fn seeded_deletions(
+    sandbox: &Sandbox,
+    listing: contract::Listing,
+    since: Option<DateTime<Utc>>,
+) -> HashSet<i64> {
     let demarche = sandbox
         .dataset()
         .demarche(i64::from(DEMARCHE))
         .expect("seeded démarche");
-    demarche
-        .deleted_dossiers
+    let listed = match listing {
+        contract::Listing::DeletedDossiers => &demarche.deleted_dossiers,
+        contract::Listing::PendingDeletedDossiers => &demarche.pending_deleted_dossiers,
+        contract::Listing::Dossiers => panic!("not a deletions listing"),
+    };
+    listed
         .iter()
         .filter(|d| since.is_none_or(|since| d.deleted_at >= since))
         .map(|d| d.number)
@@ -210,6 +219,7 @@ pub(crate) fn seeded_deletions(sandbox: &Sandbox, since: Option<DateTime<Utc>>) 
 pub(crate) struct SyncReport {
     pub(crate) dossiers: HashMap<i64, u32>,
     pub(crate) deleted: HashMap<i64, u32>,
+    pub(crate) pending_deleted: HashMap<i64, u32>,
     pub(crate) completions: Vec<contract::SyncCompleted>,
     pub(crate) page_events: usize,
 }
@@ -222,6 +232,7 @@ impl SyncReport {
         let mut report = SyncReport {
             dossiers: HashMap::new(),
             deleted: HashMap::new(),
+            pending_deleted: HashMap::new(),
             completions: Vec::new(),
             page_events: 0,
         };
@@ -235,6 +246,7 @@ impl SyncReport {
                     let counts = match page.listing {
                         contract::Listing::Dossiers => &mut report.dossiers,
                         contract::Listing::DeletedDossiers => &mut report.deleted,
+                        contract::Listing::PendingDeletedDossiers => &mut report.pending_deleted,
                     };
                     for record in &page.records {
                         let number = record["number"]

@@ -1,9 +1,9 @@
-//! Happy paths: full and incremental syncs, deletions, both end-of-list forms.
+//! Happy paths: full and incremental syncs, and both kinds of deletion.
 
 use std::collections::HashSet;
 
 use chrono::{TimeZone, Utc};
-use contract::SyncEnd;
+use contract::{Listing, SyncEnd};
 use sandbox::SandboxConfig;
 
 use crate::harness::{
@@ -14,7 +14,8 @@ use crate::harness::{
 async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
     let mut app = spawn_app(SandboxConfig::default()).await;
     let expected = seeded_dossiers(&app.sandbox, None);
-    let expected_deleted = seeded_deletions(&app.sandbox, None);
+    let expected_deleted = seeded_deletions(&app.sandbox, Listing::DeletedDossiers, None);
+    let expected_pending = seeded_deletions(&app.sandbox, Listing::PendingDeletedDossiers, None);
     let before = Utc::now();
 
     app.publish(&sync_command(None)).await;
@@ -40,6 +41,14 @@ async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
         expected_deleted
     );
     assert_eq!(
+        report
+            .pending_deleted
+            .keys()
+            .copied()
+            .collect::<HashSet<_>>(),
+        expected_pending
+    );
+    assert_eq!(
         events.len(),
         report.page_events + 1,
         "no event repeated, nothing after completion"
@@ -49,6 +58,14 @@ async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
     };
     assert_eq!(completed.records, 2_350);
     assert_eq!(completed.deleted_records, expected_deleted.len() as u64);
+    assert_eq!(
+        completed.pending_deleted_records,
+        expected_pending.len() as u64
+    );
+    assert!(
+        !expected_pending.is_empty(),
+        "the seed has pending deletions"
+    );
     assert_eq!(completed.pages as usize, report.page_events);
     assert_eq!(completed.end, SyncEnd::Exhausted);
     assert!(completed.resume_point >= before && completed.resume_point <= Utc::now());
@@ -77,10 +94,20 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
         expected
     );
     assert!(report.duplicated_dossiers().is_empty());
-    let expected_deleted = seeded_deletions(&app.sandbox, Some(since));
+    let expected_deleted = seeded_deletions(&app.sandbox, Listing::DeletedDossiers, Some(since));
     assert_eq!(
         report.deleted.keys().copied().collect::<HashSet<_>>(),
         expected_deleted
+    );
+    let expected_pending =
+        seeded_deletions(&app.sandbox, Listing::PendingDeletedDossiers, Some(since));
+    assert_eq!(
+        report
+            .pending_deleted
+            .keys()
+            .copied()
+            .collect::<HashSet<_>>(),
+        expected_pending
     );
     assert_eq!(report.completions[0].records, expected.len() as u64);
     app.shutdown().await;

@@ -1,5 +1,5 @@
-//! Keyset pagination of the `dossiers` and `deletedDossiers` connections, as
-//! the server's cursor connection does it: opaque cursors holding the sort
+//! Keyset pagination of the `dossiers`, `deletedDossiers` and
+//! `pendingDeletedDossiers` connections, as the server's cursor connection does it: opaque cursors holding the sort
 //! timestamp and the id, `first`/`last` capped at 100, strict comparisons.
 
 use base64::Engine as _;

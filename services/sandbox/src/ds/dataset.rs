@@ -41,6 +41,9 @@ pub struct Demarche {
     pub dossiers: Vec<Dossier>,
     /// Dossiers deleted from the démarche.
     pub deleted_dossiers: Vec<DeletedDossier>,
+    /// Dossiers their user deleted while `en_construction`, listed by
+    /// `pendingDeletedDossiers` and hidden from `dossiers`.
+    pub pending_deleted_dossiers: Vec<DeletedDossier>,
 }
 
 /// Publication state of a démarche.
@@ -154,7 +157,8 @@ pub struct Label {
 
 impl Dataset {
     /// The fixed dataset: démarche 4242 with 2,350 visible dossiers and 40
-    /// deleted ones, and démarche 1717 with 120 visible dossiers.
+    /// deleted ones (plus 12 deleted by their user while en construction), and
+    /// démarche 1717 with 120 visible dossiers.
     pub fn seeded() -> Self {
         let mut rng = SplitMix64::new(DATASET_SEED);
         let large = DemarcheSpec {
@@ -163,8 +167,10 @@ impl Dataset {
             visible: 2350,
             brouillons: 30,
             deleted: 40,
+            pending_deleted: 12,
             first_dossier_number: 120_001,
             first_deleted_number: 110_001,
+            first_pending_deleted_number: 115_001,
             groupes: &[
                 (9101, "défaut", false),
                 (9102, "Associations sportives", false),
@@ -184,8 +190,10 @@ impl Dataset {
             visible: 120,
             brouillons: 5,
             deleted: 6,
+            pending_deleted: 2,
             first_dossier_number: 300_001,
             first_deleted_number: 290_001,
+            first_pending_deleted_number: 295_001,
             groupes: &[(9201, "défaut", false)],
             labels: &[(504, "À relancer", "blue_ecume")],
             state: DemarcheState::Close,
@@ -319,8 +327,10 @@ struct DemarcheSpec {
     visible: usize,
     brouillons: usize,
     deleted: usize,
+    pending_deleted: usize,
     first_dossier_number: i64,
     first_deleted_number: i64,
+    first_pending_deleted_number: i64,
     groupes: &'static [(i64, &'static str, bool)],
     labels: &'static [(i64, &'static str, &'static str)],
     state: DemarcheState,
@@ -354,6 +364,7 @@ impl DemarcheSpec {
                 .collect(),
             dossiers: self.dossiers(rng),
             deleted_dossiers: self.deleted_dossiers(rng),
+            pending_deleted_dossiers: self.pending_deleted_dossiers(rng),
         }
     }
 
@@ -499,6 +510,22 @@ impl DemarcheSpec {
             })
             .collect()
     }
+
+    /// Dossiers their user deleted while still `en_construction`.
+    fn pending_deleted_dossiers(&self, rng: &mut SplitMix64) -> Vec<DeletedDossier> {
+        let step = (PERIOD_END - PERIOD_START) / self.pending_deleted.max(1) as i64;
+        (0..self.pending_deleted)
+            .map(|index| {
+                let seconds = PERIOD_START + index as i64 * step + rng.below(step as u64) as i64;
+                DeletedDossier {
+                    number: self.first_pending_deleted_number + index as i64,
+                    state: DossierState::EnConstruction,
+                    reason: DeletionReason::UserRequest,
+                    deleted_at: instant(seconds, rng.below(1_000_000)),
+                }
+            })
+            .collect()
+    }
 }
 
 fn instant(seconds: i64, micros: u64) -> DateTime<Utc> {
@@ -523,6 +550,7 @@ mod tests {
         assert_eq!(states.len(), 5);
         assert!(visible.iter().any(|d| d.archived));
         assert_eq!(demarche.deleted_dossiers.len(), 40);
+        assert_eq!(demarche.pending_deleted_dossiers.len(), 12);
         let numbers: HashSet<i64> = demarche.dossiers.iter().map(|d| d.number).collect();
         assert_eq!(numbers.len(), demarche.dossiers.len());
     }

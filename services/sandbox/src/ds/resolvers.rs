@@ -101,7 +101,10 @@ impl Resolve for DemarcheObject<'_> {
                 )
             }
             "dossiers" => self.dossiers(call)?,
-            "deletedDossiers" => self.deleted_dossiers(call)?,
+            "deletedDossiers" => self.deleted_dossiers(&self.demarche.deleted_dossiers, call)?,
+            "pendingDeletedDossiers" => {
+                self.deleted_dossiers(&self.demarche.pending_deleted_dossiers, call)?
+            }
             other => return Err(unknown_field(other, self.type_name())),
         })
     }
@@ -147,12 +150,15 @@ impl<'d> DemarcheObject<'d> {
         self.connection(ConnectionKind::Dossiers, &rows, call)
     }
 
-    /// `deletedDossiers`: filtered on and sorted by the deletion date.
-    fn deleted_dossiers(&self, call: &FieldCall<'_>) -> Result<Resolved<'d>, FieldError> {
+    /// `deletedDossiers` and `pendingDeletedDossiers`: filtered on and sorted by
+    /// the deletion date.
+    fn deleted_dossiers(
+        &self,
+        listed: &'d [DeletedDossier],
+        call: &FieldCall<'_>,
+    ) -> Result<Resolved<'d>, FieldError> {
         let since = date_argument(call, "deletedSince")?;
-        let mut rows: Vec<(SortKey, NodeRef<'d>)> = self
-            .demarche
-            .deleted_dossiers
+        let mut rows: Vec<(SortKey, NodeRef<'d>)> = listed
             .iter()
             .filter(|deleted| since.is_none_or(|since| deleted.deleted_at >= since))
             .map(|deleted| {

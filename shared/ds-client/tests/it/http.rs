@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{any, post};
 use chrono::DateTime;
 use ds_client::{
-    Cursor, DeletedDossiersPageRequest, DsClient, DsError, PermanentReason, TransientReason,
+    Cursor, DeletedDossiersPageRequest, Deletions, DsClient, DsError, PermanentReason,
+    TransientReason,
 };
 use governor::{Quota, RateLimiter};
 use serde_json::{Value, json};
@@ -106,6 +107,7 @@ async fn a_deleted_dossiers_page_runs_its_own_operation() {
     let (base_url, log) = recording_upstream().await;
     let client = client(&base_url, PATIENT, open_limiter());
     let request = DeletedDossiersPageRequest {
+        deletions: Deletions::Deleted,
         demarche: first_page().demarche,
         first: first_page().first,
         after: Some(Cursor::new("YWZ0ZXI=")),
@@ -129,6 +131,27 @@ async fn a_deleted_dossiers_page_runs_its_own_operation() {
         seen[0].body["variables"],
         json!({"demarche": 4242, "first": 100, "after": "YWZ0ZXI="})
     );
+}
+
+#[tokio::test]
+async fn a_pending_deleted_dossiers_page_runs_its_own_operation() {
+    let (base_url, log) = recording_upstream().await;
+    let client = client(&base_url, PATIENT, open_limiter());
+    let request = DeletedDossiersPageRequest {
+        deletions: Deletions::PendingDeleted,
+        demarche: first_page().demarche,
+        first: first_page().first,
+        after: None,
+        deleted_since: None,
+    };
+
+    // The recording upstream answers with a dossiers page; only the request matters here.
+    let _ = client.deleted_dossiers_page(&request).await;
+
+    let seen = log.lock().expect("an unpoisoned log").clone();
+    assert_eq!(seen[0].body["operationName"], "PendingDeletedDossiersPage");
+    let query = seen[0].body["query"].as_str().expect("a query string");
+    assert!(query.contains("pendingDeletedDossiers("), "{query}");
 }
 
 #[tokio::test]

@@ -79,6 +79,7 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
                 pages: 7,
                 records: 650,
                 deleted_records: 0,
+                pending_deleted_records: 0,
                 stopped_early: fill.option(SyncEnd::RepeatedPage),
             },
             previous_page: fill.option("120601..120650/50".to_owned()),
@@ -115,6 +116,7 @@ pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
             pages: 25,
             records: 2350,
             deleted_records: 40,
+            pending_deleted_records: 12,
             elapsed_ms: 48_120,
             resume_point: instant(),
             end: SyncEnd::Exhausted,
@@ -144,7 +146,8 @@ pub(crate) fn enums() -> BTreeMap<&'static str, Vec<String>> {
             "Listing",
             wire_names(every_variant!(Listing {
                 Dossiers,
-                DeletedDossiers
+                DeletedDossiers,
+                PendingDeletedDossiers
             })),
         ),
         (
