@@ -22,10 +22,10 @@ pub use topology::{Topology, TopologyOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     /// The connection could not be opened or was lost; restart the worker.
-    #[error("broker connection failed: {0}")]
+    #[error("broker connection failed")]
     Connection(#[source] lapin::Error),
     /// Declaring an exchange, a queue or a binding failed.
-    #[error("could not declare {what}: {source}")]
+    #[error("could not declare {what}")]
     Topology {
         /// The object being declared.
         what: String,
