@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    JobId, MAX_COMMAND_BYTES, MessageId, Rejection, RejectionKind, SCHEMA_VERSION, SyncEnd,
-    WorkerKind,
+    AmienscopeSync, DivaltoSync, JobId, MAX_COMMAND_BYTES, MessageId, OffsetPage, Rejection,
+    MAX_WINDOW, RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
 };
 
 /// A validated command: the envelope's metadata plus a typed body.
@@ -39,6 +39,12 @@ pub enum CommandBody {
     DsSync(DsSync),
     /// `ds.page`: fetch one page of a démarche sync (published by the worker itself).
     DsPage(DsPage),
+    /// `divalto.sync`: read every record of a Divalto RecordSql query.
+    DivaltoSync(DivaltoSync),
+    /// `amienscope.sync`: read every Amienscope event changed since an instant.
+    AmienscopeSync(AmienscopeSync),
+    /// `offset.page`: fetch one page of an offset sync (published by the worker itself).
+    OffsetPage(OffsetPage),
 }
 
 /// Body of `ds.sync`: start a sync of one démarche on demarches-simplifiees.
@@ -137,13 +143,20 @@ impl CommandBody {
         match self {
             CommandBody::DsSync(_) => "ds.sync",
             CommandBody::DsPage(_) => "ds.page",
+            CommandBody::DivaltoSync(_) => "divalto.sync",
+            CommandBody::AmienscopeSync(_) => "amienscope.sync",
+            CommandBody::OffsetPage(_) => "offset.page",
         }
     }
 
     /// The worker kind whose queue receives this command.
     pub fn worker(&self) -> WorkerKind {
         match self {
-            CommandBody::DsSync(_) | CommandBody::DsPage(_) => WorkerKind::FetchPage,
+            CommandBody::DsSync(_)
+            | CommandBody::DsPage(_)
+            | CommandBody::DivaltoSync(_)
+            | CommandBody::AmienscopeSync(_)
+            | CommandBody::OffsetPage(_) => WorkerKind::FetchPage,
         }
     }
 
@@ -151,6 +164,9 @@ impl CommandBody {
         let value = match self {
             CommandBody::DsSync(body) => serde_json::to_value(body),
             CommandBody::DsPage(body) => serde_json::to_value(body),
+            CommandBody::DivaltoSync(body) => serde_json::to_value(body),
+            CommandBody::AmienscopeSync(body) => serde_json::to_value(body),
+            CommandBody::OffsetPage(body) => serde_json::to_value(body),
         };
         value.expect("command bodies are plain data and always serialise")
     }
@@ -268,6 +284,15 @@ impl Command {
             "ds.page" => typed_body::<DsPage>(body)
                 .and_then(|page| check_page(&page).map(|()| page))
                 .map(CommandBody::DsPage),
+            "divalto.sync" => typed_body::<DivaltoSync>(body)
+                .and_then(|sync| check_window(sync.window).map(|()| sync))
+                .map(CommandBody::DivaltoSync),
+            "amienscope.sync" => typed_body::<AmienscopeSync>(body)
+                .and_then(|sync| check_window(sync.window).map(|()| sync))
+                .map(CommandBody::AmienscopeSync),
+            "offset.page" => typed_body::<OffsetPage>(body)
+                .and_then(|page| page.check().map(|()| page))
+                .map(CommandBody::OffsetPage),
             other => {
                 return Err(reject(
                     RejectionKind::UnknownKind,
@@ -314,6 +339,16 @@ fn check_page(page: &DsPage) -> Result<(), String> {
         return Err("invalid body: page index is at its maximum".into());
     }
     Ok(())
+}
+
+/// A window asked for by a command must fit [`MAX_WINDOW`].
+fn check_window(window: Option<NonZeroU32>) -> Result<(), String> {
+    match window {
+        Some(window) if window.get() > MAX_WINDOW => Err(format!(
+            "invalid body: window {window} is above the largest, {MAX_WINDOW}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn typed_body<T: DeserializeOwned>(body: Value) -> Result<T, String> {

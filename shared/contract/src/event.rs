@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{JobId, Listing, MessageId, SCHEMA_VERSION};
+use crate::{Consistency, DriftCounts, JobId, Listing, MessageId, OffsetSource, SCHEMA_VERSION};
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,10 +43,9 @@ pub enum Event {
 pub struct PageFetched {
     /// The connection the page was read through.
     pub connection: String,
-    /// The démarche the page belongs to.
-    pub demarche: NonZeroU32,
-    /// Which listing the page belongs to.
-    pub listing: Listing,
+    /// Where in the upstream the page was read.
+    #[serde(flatten)]
+    pub subject: PageSubject,
     /// Index of the page within the job, from 0.
     pub page: u32,
     /// Number of records in `records`.
@@ -57,28 +56,71 @@ pub struct PageFetched {
     pub has_next_page: bool,
 }
 
+/// Where a page was read: its fields sit beside the other `page.fetched` fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PageSubject {
+    /// A page of a démarche's cursor listing.
+    Ds {
+        /// The démarche the page belongs to.
+        demarche: NonZeroU32,
+        /// Which listing the page belongs to.
+        listing: Listing,
+    },
+    /// A page of an offset listing.
+    Offset {
+        /// What the job reads.
+        source: OffsetSource,
+        /// The first row the page asked for.
+        offset: u64,
+    },
+}
+
 /// Payload of `sync.completed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncCompleted {
     /// The connection the sync used.
     pub connection: String,
-    /// The démarche that was synced.
-    pub demarche: NonZeroU32,
-    /// Pages fetched, every listing included.
+    /// What was synced, and the counts particular to its kind of source.
+    #[serde(flatten)]
+    pub subject: SyncSubject,
+    /// Pages published in `page.fetched` events, every listing included.
     pub pages: u32,
-    /// Dossiers published in `page.fetched` events.
+    /// Records published in `page.fetched` events (for a démarche: its dossiers).
     pub records: u64,
-    /// Deleted dossiers published in `page.fetched` events.
-    pub deleted_records: u64,
-    /// Dossiers deleted by their user while `en_construction`, published in
-    /// `page.fetched` events.
-    pub pending_deleted_records: u64,
     /// Milliseconds from the start of the sync to its last page.
     pub elapsed_ms: u64,
     /// Pass this as `updated_since` next time: the moment the sync started, never later.
     pub resume_point: DateTime<Utc>,
     /// Why the walk stopped.
     pub end: SyncEnd,
+}
+
+/// What a sync read: its fields sit beside the other `sync.completed` fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SyncSubject {
+    /// A démarche of demarches-simplifiees.
+    Ds {
+        /// The démarche that was synced.
+        demarche: NonZeroU32,
+        /// Deleted dossiers published in `page.fetched` events.
+        deleted_records: u64,
+        /// Dossiers deleted by their user while `en_construction`, published in
+        /// `page.fetched` events.
+        pending_deleted_records: u64,
+    },
+    /// An offset listing.
+    Offset {
+        /// What the job read.
+        source: OffsetSource,
+        /// Records passed on as tombstones (not public any more), among `records`.
+        tombstones: u64,
+        /// Whether the listing held still while it was read.
+        consistency: Consistency,
+        /// What the drift guards saw.
+        drift: DriftCounts,
+    },
 }
 
 /// Why a sync stopped walking.
@@ -91,6 +133,8 @@ pub enum SyncEnd {
     RepeatedPage,
     /// The upstream claimed a next page but its cursor did not move; stopped to avoid a loop.
     StalledCursor,
+    /// An offset listing was still full at the job's page limit; stopped there.
+    PageLimit,
 }
 
 /// Payload of `command.failed`.
@@ -233,6 +277,62 @@ mod tests {
     }
 
     #[test]
+    fn offset_events_round_trip_beside_ds_events() {
+        let job = JobId::new_random();
+        let source = OffsetSource::Amienscope(crate::AmienscopeListing {
+            updated_since: DateTime::UNIX_EPOCH,
+            category: Some(4),
+        });
+        let events = [
+            Event::PageFetched(PageFetched {
+                connection: "amiens".into(),
+                subject: PageSubject::Offset {
+                    source: source.clone(),
+                    offset: 98,
+                },
+                page: 2,
+                record_count: 0,
+                records: vec![],
+                has_next_page: false,
+            }),
+            Event::SyncCompleted(SyncCompleted {
+                connection: "amiens".into(),
+                subject: SyncSubject::Offset {
+                    source,
+                    tombstones: 3,
+                    consistency: Consistency::DriftDetected,
+                    drift: DriftCounts {
+                        duplicate_records: 1,
+                        ..DriftCounts::default()
+                    },
+                },
+                pages: 3,
+                records: 120,
+                elapsed_ms: 40,
+                resume_point: DateTime::UNIX_EPOCH,
+                end: SyncEnd::Exhausted,
+            }),
+            Event::PageFetched(PageFetched {
+                connection: "sandbox".into(),
+                subject: PageSubject::Ds {
+                    demarche: NonZeroU32::new(7).expect("non-zero"),
+                    listing: Listing::DeletedDossiers,
+                },
+                page: 1,
+                record_count: 0,
+                records: vec![],
+                has_next_page: true,
+            }),
+        ];
+        for event in events {
+            let envelope = EventEnvelope::new(Some(job), MessageId::for_job(job, "x"), event);
+            let json: Value = serde_json::from_slice(&envelope.to_json()).expect("json");
+            let back: EventEnvelope = serde_json::from_value(json.clone()).expect("parse");
+            assert_eq!(back, envelope, "{json}");
+        }
+    }
+
+    #[test]
     fn the_reason_label_is_its_wire_name() {
         for reason in [
             FailureReason::MalformedJson,
@@ -246,11 +346,13 @@ mod tests {
     fn the_routing_key_is_the_type_name() {
         let event = Event::SyncCompleted(SyncCompleted {
             connection: "sandbox".into(),
-            demarche: NonZeroU32::new(1).expect("non-zero"),
+            subject: SyncSubject::Ds {
+                demarche: NonZeroU32::new(1).expect("non-zero"),
+                deleted_records: 0,
+                pending_deleted_records: 0,
+            },
             pages: 1,
             records: 2,
-            deleted_records: 0,
-            pending_deleted_records: 0,
             elapsed_ms: 5,
             resume_point: Utc::now(),
             end: SyncEnd::Exhausted,

@@ -7,15 +7,21 @@
 mod command;
 mod event;
 mod ids;
+mod offset;
 mod rejection;
 
 pub use command::{
     Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Listing, SyncProgress,
 };
 pub use event::{
-    CommandFailed, Event, EventEnvelope, FailureReason, PageFetched, SyncCompleted, SyncEnd,
+    CommandFailed, Event, EventEnvelope, FailureReason, PageFetched, PageSubject, SyncCompleted,
+    SyncEnd, SyncSubject,
 };
 pub use ids::{JobId, MessageId};
+pub use offset::{
+    AmienscopeListing, AmienscopeSync, Consistency, DivaltoQuery, DivaltoSync, DivaltoWhere,
+    DriftCounts, MAX_WINDOW, OffsetPage, OffsetSource,
+};
 pub use rejection::{Rejection, RejectionKind};
 
 /// Version of the envelope format this build writes and accepts.

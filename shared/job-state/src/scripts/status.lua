@@ -1,0 +1,19 @@
+-- Tells a page command whether to fetch, skip, or only repeat the job's end.
+-- KEYS: job, pending, done, ids, counts
+-- ARGV: page
+local job, done = KEYS[1], KEYS[3]
+local page = ARGV[1]
+if redis.call('SISMEMBER', done, page) == 1 then
+  if redis.call('HGET', job, 'completer') == page then
+    return {'done', 'completer'}
+  end
+  return {'done'}
+end
+if redis.call('HEXISTS', job, 'stop') == 1 then
+  return {'skip'}
+end
+local last = redis.call('HGET', job, 'end')
+if last and tonumber(page) > tonumber(last) then
+  return {'skip'}
+end
+return {'due'}

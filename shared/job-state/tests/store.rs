@@ -1,0 +1,172 @@
+//! The job store against a real Redis (`REDIS_URL`, or 127.0.0.1:6379).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use contract::{DriftCounts, JobId};
+use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
+
+async fn store() -> JobStore {
+    let url = std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    JobStore::connect(&url.into(), "estafette-test", Duration::from_secs(600))
+        .await
+        .expect("a Redis server is needed: set REDIS_URL or run one on 127.0.0.1:6379")
+}
+
+fn ids(page: u32, count: u32) -> Vec<String> {
+    (0..count).map(|i| format!("r{}", page * 10 + i)).collect()
+}
+
+/// A page of a stable listing of ten-record steps: `served` records from page × 10,
+/// where a full page (11 records) leaves its last record to the next page.
+fn page(page: u32, served: u32, next: Option<u32>) -> PageReport {
+    let all = ids(page, served);
+    let full = served == 11;
+    let published = if full { all[..10].to_vec() } else { all.clone() };
+    PageReport::Fetched(FetchedPage {
+        first_id: all.first().cloned(),
+        overlap_id: full.then(|| all[10].clone()),
+        short: served < 11,
+        next,
+        fingerprint: (!all.is_empty()).then(|| all.join(",")),
+        published_ids: published,
+        ..FetchedPage::default()
+    })
+}
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+        .expect("date")
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn a_job_completes_once_when_its_last_pending_page_finishes() {
+    let store = store().await;
+    let job = JobId::new_random();
+    assert_eq!(store.open(job, start(), 0..2).await.expect("open"), start());
+    // Reopening keeps the first start.
+    let later = start() + chrono::Duration::minutes(5);
+    assert_eq!(store.open(job, later, 0..2).await.expect("reopen"), start());
+
+    // Page 1 finishes first and issues page 3; page 0 issues page 2.
+    assert!(!store.finish(job, 1, &page(1, 11, Some(3))).await.expect("finish"));
+    assert!(!store.finish(job, 0, &page(0, 11, Some(2))).await.expect("finish"));
+    // Page 2 is short: the end is known, but page 3 is still pending.
+    assert!(!store.finish(job, 2, &page(2, 4, None)).await.expect("finish"));
+    assert_eq!(store.status(job, 3).await.expect("status"), PageStatus::Skip);
+    assert!(store.finish(job, 3, &PageReport::Skipped).await.expect("finish"));
+
+    let summary = store.summary(job).await.expect("summary");
+    assert_eq!(summary.pages, 3);
+    assert_eq!(summary.records, 24);
+    assert_eq!(summary.drift, DriftCounts::default());
+    assert_eq!(summary.end, JobEnd::Exhausted);
+    assert_eq!(summary.started_at, start());
+
+    // Redelivered pages change nothing; only the completer repeats the completion.
+    assert!(store.finish(job, 3, &PageReport::Skipped).await.expect("again"));
+    assert!(!store.finish(job, 1, &page(1, 11, Some(3))).await.expect("again"));
+    assert_eq!(
+        store.status(job, 3).await.expect("status"),
+        PageStatus::Done {
+            completed_job: true
+        }
+    );
+    assert_eq!(
+        store.status(job, 0).await.expect("status"),
+        PageStatus::Done {
+            completed_job: false
+        }
+    );
+    assert_eq!(store.summary(job).await.expect("summary"), summary);
+}
+
+#[tokio::test]
+async fn moved_rows_are_counted_as_drift() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..3).await.expect("open");
+    // Page 0 as expected; page 1 starts one row early (a row was inserted before
+    // it): its first record is page 0's last published one.
+    store.finish(job, 0, &page(0, 11, Some(3))).await.expect("0");
+    let mut shifted = ids(1, 11);
+    shifted.insert(0, "r9".into());
+    shifted.truncate(11);
+    let report = PageReport::Fetched(FetchedPage {
+        first_id: Some(shifted[0].clone()),
+        overlap_id: Some(shifted[10].clone()),
+        published_ids: shifted[..10].to_vec(),
+        fingerprint: Some(shifted.join(",")),
+        next: Some(4),
+        ..FetchedPage::default()
+    });
+    store.finish(job, 1, &report).await.expect("1");
+    store.finish(job, 2, &page(2, 3, None)).await.expect("2");
+    // Page 3 came back with records although page 2 was short.
+    store.finish(job, 3, &page(3, 2, None)).await.expect("3");
+    assert!(store.finish(job, 4, &PageReport::Skipped).await.expect("4"));
+
+    let drift = store.summary(job).await.expect("summary").drift;
+    assert_eq!(drift.duplicate_records, 1, "r9 was published twice");
+    // 0|1 (r10 expected, r9 served) and 1|2 (r19 left over, r20 served).
+    assert_eq!(drift.shifted_boundaries, 2);
+    assert_eq!(drift.pages_past_end, 1);
+}
+
+#[tokio::test]
+async fn a_page_served_twice_stops_the_job() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..3).await.expect("open");
+    let same = |next| {
+        PageReport::Fetched(FetchedPage {
+            first_id: Some("a".into()),
+            overlap_id: Some("k".into()),
+            published_ids: vec!["a".into(), "b".into()],
+            fingerprint: Some("a,b,k".into()),
+            next: Some(next),
+            ..FetchedPage::default()
+        })
+    };
+    store.finish(job, 0, &same(3)).await.expect("0");
+    store.finish(job, 1, &same(4)).await.expect("1");
+    for pending in [2, 3] {
+        assert_eq!(store.status(job, pending).await.expect("status"), PageStatus::Skip);
+        assert!(!store.finish(job, pending, &PageReport::Skipped).await.expect("skip"));
+    }
+    assert!(store.finish(job, 4, &PageReport::Skipped).await.expect("last"));
+    let summary = store.summary(job).await.expect("summary");
+    assert_eq!(summary.end, JobEnd::RepeatedPage);
+    assert_eq!(summary.drift.repeated_pages, 1);
+}
+
+#[tokio::test]
+async fn full_pages_at_the_page_limit_end_the_job() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..1).await.expect("open");
+    let mut last = page(0, 11, None);
+    if let PageReport::Fetched(fetched) = &mut last {
+        fetched.limit_reached = true;
+    }
+    assert!(store.finish(job, 0, &last).await.expect("finish"));
+    let summary = store.summary(job).await.expect("summary");
+    assert_eq!(summary.end, JobEnd::PageLimit);
+    assert_eq!(summary.records, 10);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_reported_as_unavailable() {
+    let error = JobStore::connect(
+        &"redis://127.0.0.1:1".to_owned().into(),
+        "estafette-test",
+        Duration::from_secs(1),
+    )
+    .await
+    .expect_err("nothing listens on port 1");
+    assert!(matches!(error, job_state::StoreError::Unavailable(_)), "{error}");
+}
