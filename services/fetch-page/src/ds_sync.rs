@@ -6,7 +6,8 @@ use broker::{Outcome, Outgoing};
 use chrono::Utc;
 use contract::{
     Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Event, EventEnvelope,
-    Listing, MessageId, PageFetched, SyncCompleted, SyncEnd, SyncProgress,
+    Listing, MessageId, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncProgress,
+    SyncSubject,
 };
 use ds_client::{
     Cursor, DeletedDossiersPageRequest, Deletions, DemarcheNumber, DossierState,
@@ -62,8 +63,10 @@ pub(crate) async fn fetch(
         }
         let event = Event::PageFetched(PageFetched {
             connection: meta.connection.clone(),
-            demarche: page.demarche,
-            listing: page.listing,
+            subject: PageSubject::Ds {
+                demarche: page.demarche,
+                listing: page.listing,
+            },
             page: page.page,
             record_count: fetched.records.len() as u32,
             records: fetched.records,
@@ -123,11 +126,13 @@ fn completion(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> Even
     let elapsed = (Utc::now() - page.started_at).to_std().unwrap_or_default();
     let event = Event::SyncCompleted(SyncCompleted {
         connection: meta.connection.clone(),
-        demarche: page.demarche,
+        subject: SyncSubject::Ds {
+            demarche: page.demarche,
+            deleted_records: progress.deleted_records,
+            pending_deleted_records: progress.pending_deleted_records,
+        },
         pages: progress.pages,
         records: progress.records,
-        deleted_records: progress.deleted_records,
-        pending_deleted_records: progress.pending_deleted_records,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         resume_point: page.started_at,
         end: progress.stopped_early.unwrap_or(SyncEnd::Exhausted),

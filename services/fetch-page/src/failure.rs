@@ -8,8 +8,9 @@ use contract::{
     Command, CommandFailed, Event, EventEnvelope, FailureReason, JobId, MessageId, Rejection,
     RejectionKind,
 };
-use ds_client::{DsError, PermanentReason};
 use settings::WorkerSettings;
+
+pub(crate) use crate::upstream_failure::UpstreamFailure;
 
 /// Margin added to a rate-limit reset so the retry lands in the new window.
 const RESET_MARGIN: Duration = Duration::from_millis(200);
@@ -97,17 +98,17 @@ const MAX_TRANSIENT_DELAY: Duration = Duration::from_secs(60);
 /// the queue's delivery limit spans minutes of upstream outage rather than seconds.
 pub(crate) fn from_upstream(
     command: &Command,
-    error: DsError,
+    error: UpstreamFailure,
     worker: &WorkerSettings,
     previous_deliveries: u32,
 ) -> Outcome {
     match error {
-        DsError::Transient { reason, detail } => {
+        UpstreamFailure::Transient { reason, detail } => {
             let delay = transient_delay(worker.transient_retry_delay, previous_deliveries);
-            tracing::info!(reason = reason.as_str(), %detail, delay_ms = delay.as_millis() as u64, "transient upstream failure; will retry");
+            tracing::info!(reason, %detail, delay_ms = delay.as_millis() as u64, "transient failure; will retry");
             Outcome::retry(delay)
         }
-        DsError::RateLimited { reset_at } => {
+        UpstreamFailure::RateLimited { reset_at } => {
             // Never shorter than the transient backoff: a clock ahead of the upstream's
             // would otherwise burn the delivery limit on immediate retries.
             let backoff = transient_delay(worker.transient_retry_delay, previous_deliveries);
@@ -121,16 +122,11 @@ pub(crate) fn from_upstream(
             );
             Outcome::retry(wait)
         }
-        DsError::Permanent {
+        UpstreamFailure::Permanent {
             reason,
             code,
             message,
-        } => dead_letter(Failure::of_command(
-            command,
-            permanent_reason(reason),
-            code,
-            message,
-        )),
+        } => dead_letter(Failure::of_command(command, reason, code, message)),
     }
 }
 
@@ -149,19 +145,6 @@ fn rejection_reason(kind: RejectionKind) -> FailureReason {
         RejectionKind::UnsupportedVersion => FailureReason::UnsupportedVersion,
         RejectionKind::UnknownKind => FailureReason::UnknownKind,
         RejectionKind::InvalidBody => FailureReason::InvalidBody,
-    }
-}
-
-fn permanent_reason(reason: PermanentReason) -> FailureReason {
-    match reason {
-        PermanentReason::Unauthorized => FailureReason::UpstreamUnauthorized,
-        PermanentReason::Forbidden => FailureReason::UpstreamForbidden,
-        PermanentReason::BadRequest => FailureReason::UpstreamBadRequest,
-        PermanentReason::GraphqlError => FailureReason::UpstreamError,
-        PermanentReason::InvalidResponse => FailureReason::UpstreamInvalidResponse,
-        PermanentReason::Redirect => FailureReason::UpstreamRedirect,
-        PermanentReason::UnexpectedStatus => FailureReason::UpstreamUnexpectedStatus,
-        PermanentReason::Configuration => FailureReason::ConnectionMisconfigured,
     }
 }
 

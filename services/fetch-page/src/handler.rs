@@ -1,33 +1,45 @@
 //! From a delivery to an outcome: parse, pick the connection, dispatch by kind.
 
-use broker::{Handler, Incoming, Outcome};
+use broker::{Handler, Incoming, Outcome, Publisher};
 use contract::{Command, CommandBody, FailureReason};
+use job_state::JobStore;
 use settings::{Settings, WorkerSettings};
 use tracing::{Instrument, field::Empty};
 
 use crate::{
     ds_sync,
-    failure::{self, Failure},
-    upstreams::{UpstreamSetupError, Upstreams},
+    failure::{self, Failure, UpstreamFailure},
+    offset_sync::{self, SyncRequest},
+    upstreams::{Upstream, UpstreamSetupError, Upstreams},
 };
 
-/// The fetch-page message handler: holds the upstream clients, never any job state.
+/// The fetch-page message handler: holds the upstream clients and a handle on the
+/// shared job store; no job state lives in the worker's memory.
 pub struct FetchPage {
     upstreams: Upstreams,
     worker: WorkerSettings,
+    store: JobStore,
+    publisher: Publisher,
 }
 
 impl FetchPage {
-    /// Builds a client for every configured connection.
-    pub fn new(settings: &Settings) -> Result<Self, UpstreamSetupError> {
+    /// Builds a client for every configured connection. Offset pages publish their
+    /// records through `publisher` before they are recorded in `store`.
+    pub fn new(
+        settings: &Settings,
+        store: JobStore,
+        publisher: Publisher,
+    ) -> Result<Self, UpstreamSetupError> {
         Ok(FetchPage {
             upstreams: Upstreams::from_settings(&settings.connections)?,
             worker: settings.worker.clone(),
+            store,
+            publisher,
         })
     }
 
     async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
-        let Some(upstream) = self.upstreams.ds(&command.meta.connection) else {
+        let Some(upstream) = self.upstreams.get(&command.meta.connection) else {
             let message = format!(
                 "no connection named `{}` is configured",
                 command.meta.connection
@@ -40,12 +52,31 @@ impl FetchPage {
             ));
         };
         tracing::Span::current().record("job_id", tracing::field::display(command.meta.job_id));
-        let result = match &command.body {
-            CommandBody::DsSync(sync) => Ok(ds_sync::start(&command.meta, sync)),
-            CommandBody::DsPage(page) => {
+        let meta = &command.meta;
+        let result = match (&command.body, upstream) {
+            (CommandBody::DsSync(sync), Upstream::Ds(_)) => Ok(ds_sync::start(meta, sync)),
+            (CommandBody::DsPage(page), Upstream::Ds(ds)) => {
                 tracing::Span::current().record("page", page.page);
-                ds_sync::fetch(&command.meta, page, upstream).await
+                ds_sync::fetch(meta, page, ds).await.map_err(Into::into)
             }
+            (CommandBody::DivaltoSync(sync), Upstream::Offset(offset)) => {
+                offset_sync::start(meta, SyncRequest::divalto(sync), offset, &self.store).await
+            }
+            (CommandBody::AmienscopeSync(sync), Upstream::Offset(offset)) => {
+                offset_sync::start(meta, SyncRequest::amienscope(sync), offset, &self.store).await
+            }
+            (CommandBody::OffsetPage(page), Upstream::Offset(offset)) => {
+                tracing::Span::current().record("page", page.page);
+                offset_sync::fetch(meta, page, offset, &self.store, &self.publisher).await
+            }
+            (body, _) => Err(UpstreamFailure::permanent(
+                FailureReason::ConnectionApiMismatch,
+                format!(
+                    "`{}` cannot run on connection `{}`, which speaks another API",
+                    body.kind(),
+                    meta.connection
+                ),
+            )),
         };
         result.unwrap_or_else(|error| {
             failure::from_upstream(&command, error, &self.worker, previous_deliveries)

@@ -6,12 +6,16 @@
 mod ds_sync;
 mod failure;
 mod handler;
+mod offset_reader;
+mod offset_sync;
+mod upstream_failure;
 mod upstreams;
 
 use std::sync::Arc;
 
 use broker::{Broker, BrokerError, ConsumerOptions};
 use contract::WorkerKind;
+use job_state::JobStore;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
@@ -30,13 +34,15 @@ pub enum RunError {
 }
 
 /// Declares the worker's topology and consumes its queue until `shutdown` is cancelled,
-/// then drains in-flight messages within the configured grace.
+/// then drains in-flight messages within the configured grace. Offset syncs keep their
+/// progress in `store`, shared by every replica.
 pub async fn run(
     settings: &Settings,
     broker: &Broker,
+    store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler = Arc::new(FetchPage::new(settings)?);
+    let handler = Arc::new(FetchPage::new(settings, store.clone(), broker.publisher())?);
     broker.declare(&[WorkerKind::FetchPage]).await?;
     let options = ConsumerOptions {
         worker: WorkerKind::FetchPage,

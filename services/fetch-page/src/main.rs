@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use broker::{Broker, Topology, TopologyOptions};
+use job_state::JobStore;
 use secrecy::ExposeSecret;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -45,9 +46,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
         .await
         .context("connecting to the broker")?;
+    let store = JobStore::connect(
+        &settings.state.url,
+        &settings.broker.prefix,
+        settings.state.job_ttl,
+    )
+    .await
+    .context("connecting to the job state store")?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let result = fetch_page::run(&settings, &broker, shutdown).await;
+    let result = fetch_page::run(&settings, &broker, &store, shutdown).await;
     broker.close(settings.worker.drain_grace).await;
     result.context("running the consumer")
 }

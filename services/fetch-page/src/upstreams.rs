@@ -2,9 +2,16 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use amienscope_client::{
+    AmienscopeClient, AmienscopeEndpoint, DatetimeFormat, SignatureEncoding, SignatureHash,
+    SigningRecipe,
+};
+use divalto_client::{DivaltoClient, DivaltoEndpoint};
 use ds_client::{DsClient, DsEndpoint, PageSize};
-use governor::{Quota, RateLimiter};
-use settings::{Api, Connection, Connections};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use settings::{AmienscopeKeys, Connection, Connections, Credentials, DivaltoLogin};
+
+use crate::offset_reader::OffsetReader;
 
 /// A configured connection that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -20,48 +27,137 @@ pub(crate) struct DsUpstream {
     pub(crate) page_size: PageSize,
 }
 
-/// The clients of every configured connection, by connection name.
-pub(crate) struct Upstreams {
-    ds: HashMap<String, DsUpstream>,
+/// An offset-paginated connection, ready to call, with its fan-out settings.
+pub(crate) struct OffsetUpstream {
+    pub(crate) reader: OffsetReader,
+    /// Records asked for per page.
+    pub(crate) limit: u32,
+    /// Page commands a job keeps in flight unless its command says otherwise.
+    pub(crate) window: u32,
+    /// Pages a job may read at most.
+    pub(crate) max_pages: u32,
 }
+
+/// A connection's client, by the kind of pagination it uses.
+pub(crate) enum Upstream {
+    /// Cursor pagination, one page after the other.
+    Ds(DsUpstream),
+    /// Offset pagination, fanned out.
+    Offset(OffsetUpstream),
+}
+
+/// The clients of every configured connection, by connection name.
+pub(crate) struct Upstreams(HashMap<String, Upstream>);
 
 impl Upstreams {
     pub(crate) fn from_settings(connections: &Connections) -> Result<Self, UpstreamSetupError> {
-        let mut ds = HashMap::new();
+        let mut upstreams = HashMap::new();
         for (name, connection) in connections.iter() {
-            match connection.api {
-                Api::Ds => {
-                    ds.insert(name.to_string(), ds_upstream(name.as_ref(), connection)?);
-                }
-            }
+            let upstream = build(connection).map_err(|reason| UpstreamSetupError {
+                name: name.to_string(),
+                reason,
+            })?;
+            upstreams.insert(name.to_string(), upstream);
         }
-        Ok(Upstreams { ds })
+        Ok(Upstreams(upstreams))
     }
 
-    /// The demarches-simplifiees connection of that name, if one is configured.
-    pub(crate) fn ds(&self, name: &str) -> Option<&DsUpstream> {
-        self.ds.get(name)
+    /// The connection of that name, if one is configured.
+    pub(crate) fn get(&self, name: &str) -> Option<&Upstream> {
+        self.0.get(name)
     }
 }
 
-fn ds_upstream(name: &str, connection: &Connection) -> Result<DsUpstream, UpstreamSetupError> {
-    let setup_error = |reason: String| UpstreamSetupError {
-        name: name.to_owned(),
-        reason,
+fn build(connection: &Connection) -> Result<Upstream, String> {
+    let limiter = Arc::new(rate_limiter(connection)?);
+    let base_url = connection.base_url.to_string();
+    let timeout = connection.request_timeout;
+    let offset = |reader| {
+        Upstream::Offset(OffsetUpstream {
+            reader,
+            limit: connection.page_size.get(),
+            window: connection.fan_out.window.get(),
+            max_pages: connection.fan_out.max_pages.get(),
+        })
     };
+    match &connection.credentials {
+        Credentials::Ds { token } => {
+            let endpoint = DsEndpoint {
+                base_url,
+                token: token.clone(),
+                timeout,
+            };
+            let client = DsClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
+            let page_size = PageSize::new(connection.page_size.get()).map_err(|e| e.to_string())?;
+            Ok(Upstream::Ds(DsUpstream { client, page_size }))
+        }
+        Credentials::Divalto(login) => {
+            let client = DivaltoClient::new(divalto_endpoint(base_url, login, timeout), limiter)
+                .map_err(|e| e.to_string())?;
+            Ok(offset(OffsetReader::Divalto(client)))
+        }
+        Credentials::Amienscope(keys) => {
+            let endpoint = amienscope_endpoint(base_url, keys, timeout)?;
+            let client = AmienscopeClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
+            Ok(offset(OffsetReader::Amienscope(client)))
+        }
+    }
+}
+
+/// The connection's limit as a GCRA bucket: one request every `per / requests`.
+fn rate_limiter(connection: &Connection) -> Result<DefaultDirectRateLimiter, String> {
     let limit = &connection.rate_limit;
     let period = limit.per / limit.requests.get();
     let quota = Quota::with_period(period)
-        .ok_or_else(|| setup_error("the rate limit period is zero".into()))?
+        .ok_or("the rate limit period is zero")?
         .allow_burst(limit.burst);
-    let endpoint = DsEndpoint {
-        base_url: connection.base_url.to_string(),
-        token: connection.token.clone(),
-        timeout: connection.request_timeout,
+    Ok(RateLimiter::direct(quota))
+}
+
+fn divalto_endpoint(
+    base_url: String,
+    login: &DivaltoLogin,
+    timeout: std::time::Duration,
+) -> DivaltoEndpoint {
+    DivaltoEndpoint {
+        base_url,
+        domain: login.domain.clone(),
+        user: login.user.clone(),
+        password: login.password.clone(),
+        environment: login.environment.clone(),
+        token_lifetime: login.token_lifetime,
+        timeout,
+    }
+}
+
+fn amienscope_endpoint(
+    base_url: String,
+    keys: &AmienscopeKeys,
+    timeout: std::time::Duration,
+) -> Result<AmienscopeEndpoint, String> {
+    let signature = &keys.signature;
+    let signing = SigningRecipe {
+        template: signature.template.clone(),
+        hash: signature
+            .hash
+            .parse::<SignatureHash>()
+            .map_err(|e| e.to_string())?,
+        encoding: signature
+            .encoding
+            .parse::<SignatureEncoding>()
+            .map_err(|e| e.to_string())?,
+        datetime: signature
+            .datetime
+            .parse::<DatetimeFormat>()
+            .map_err(|e| e.to_string())?,
     };
-    let client = DsClient::new(endpoint, Arc::new(RateLimiter::direct(quota)))
-        .map_err(|e| setup_error(e.to_string()))?;
-    let page_size =
-        PageSize::new(connection.page_size.get()).map_err(|e| setup_error(e.to_string()))?;
-    Ok(DsUpstream { client, page_size })
+    Ok(AmienscopeEndpoint {
+        base_url,
+        public_key: keys.public_key.clone(),
+        private_key: keys.private_key.clone(),
+        email: keys.email.clone(),
+        signing,
+        id_field: keys.id_field.clone(),
+        timeout,
+    })
 }

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    AmienscopeSync, DivaltoSync, JobId, MAX_COMMAND_BYTES, MessageId, OffsetPage, Rejection,
-    MAX_WINDOW, RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
+    AmienscopeSync, DivaltoSync, JobId, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId, OffsetPage,
+    Rejection, RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
 };
 
 /// A validated command: the envelope's metadata plus a typed body.

@@ -191,6 +191,8 @@ pub enum FailureReason {
     UpstreamUnexpectedStatus,
     /// The connection's settings cannot reach the upstream (bad base URL or token form).
     ConnectionMisconfigured,
+    /// The command reads one API and the connection it names speaks another.
+    ConnectionApiMismatch,
 }
 
 impl FailureReason {
@@ -213,6 +215,7 @@ impl FailureReason {
             FailureReason::UpstreamRedirect => "upstream_redirect",
             FailureReason::UpstreamUnexpectedStatus => "upstream_unexpected_status",
             FailureReason::ConnectionMisconfigured => "connection_misconfigured",
+            FailureReason::ConnectionApiMismatch => "connection_api_mismatch",
         }
     }
 }

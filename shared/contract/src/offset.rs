@@ -46,11 +46,7 @@ pub struct DivaltoQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orderby: Option<String>,
     /// A WHERE clause declared in the RecordSql, by name, with its parameters.
-    #[serde(
-        default,
-        rename = "where",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub where_clause: Option<DivaltoWhere>,
 }
 
@@ -259,6 +255,9 @@ mod tests {
         let json = serde_json::to_value(&source).expect("json");
         assert_eq!(json["api"], "divalto");
         assert_eq!(json["where"]["name"], "Actifs");
-        assert_eq!(serde_json::from_value::<OffsetSource>(json).ok(), Some(source));
+        assert_eq!(
+            serde_json::from_value::<OffsetSource>(json).ok(),
+            Some(source)
+        );
     }
 }

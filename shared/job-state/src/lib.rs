@@ -220,7 +220,12 @@ impl JobStore {
                     .arg(fetched.tombstones)
                     .arg(flag(fetched.short))
                     .arg(flag(fetched.oversized))
-                    .arg(fetched.next.map(|next| next.to_string()).unwrap_or_default())
+                    .arg(
+                        fetched
+                            .next
+                            .map(|next| next.to_string())
+                            .unwrap_or_default(),
+                    )
                     .arg(fetched.first_id.as_deref().unwrap_or_default())
                     .arg(fetched.overlap_id.as_deref().unwrap_or_default())
                     .arg(fetched.fingerprint.as_deref().unwrap_or_default())

@@ -70,9 +70,9 @@ impl JobSummary {
             return Err(format!("{} summary fields, expected 12", fields.len()));
         };
         let count = |value: &Option<String>| -> Result<u64, String> {
-            value
-                .as_deref()
-                .map_or(Ok(0), |text| text.parse().map_err(|_| format!("count {text:?}")))
+            value.as_deref().map_or(Ok(0), |text| {
+                text.parse().map_err(|_| format!("count {text:?}"))
+            })
         };
         let started = started.as_deref().ok_or("the job was never opened")?;
         let started_at = DateTime::parse_from_rfc3339(started)

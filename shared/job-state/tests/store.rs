@@ -25,7 +25,11 @@ fn ids(page: u32, count: u32) -> Vec<String> {
 fn page(page: u32, served: u32, next: Option<u32>) -> PageReport {
     let all = ids(page, served);
     let full = served == 11;
-    let published = if full { all[..10].to_vec() } else { all.clone() };
+    let published = if full {
+        all[..10].to_vec()
+    } else {
+        all.clone()
+    };
     PageReport::Fetched(FetchedPage {
         first_id: all.first().cloned(),
         overlap_id: full.then(|| all[10].clone()),
@@ -53,12 +57,35 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     assert_eq!(store.open(job, later, 0..2).await.expect("reopen"), start());
 
     // Page 1 finishes first and issues page 3; page 0 issues page 2.
-    assert!(!store.finish(job, 1, &page(1, 11, Some(3))).await.expect("finish"));
-    assert!(!store.finish(job, 0, &page(0, 11, Some(2))).await.expect("finish"));
+    assert!(
+        !store
+            .finish(job, 1, &page(1, 11, Some(3)))
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !store
+            .finish(job, 0, &page(0, 11, Some(2)))
+            .await
+            .expect("finish")
+    );
     // Page 2 is short: the end is known, but page 3 is still pending.
-    assert!(!store.finish(job, 2, &page(2, 4, None)).await.expect("finish"));
-    assert_eq!(store.status(job, 3).await.expect("status"), PageStatus::Skip);
-    assert!(store.finish(job, 3, &PageReport::Skipped).await.expect("finish"));
+    assert!(
+        !store
+            .finish(job, 2, &page(2, 4, None))
+            .await
+            .expect("finish")
+    );
+    assert_eq!(
+        store.status(job, 3).await.expect("status"),
+        PageStatus::Skip
+    );
+    assert!(
+        store
+            .finish(job, 3, &PageReport::Skipped)
+            .await
+            .expect("finish")
+    );
 
     let summary = store.summary(job).await.expect("summary");
     assert_eq!(summary.pages, 3);
@@ -68,8 +95,18 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     assert_eq!(summary.started_at, start());
 
     // Redelivered pages change nothing; only the completer repeats the completion.
-    assert!(store.finish(job, 3, &PageReport::Skipped).await.expect("again"));
-    assert!(!store.finish(job, 1, &page(1, 11, Some(3))).await.expect("again"));
+    assert!(
+        store
+            .finish(job, 3, &PageReport::Skipped)
+            .await
+            .expect("again")
+    );
+    assert!(
+        !store
+            .finish(job, 1, &page(1, 11, Some(3)))
+            .await
+            .expect("again")
+    );
     assert_eq!(
         store.status(job, 3).await.expect("status"),
         PageStatus::Done {
@@ -92,7 +129,10 @@ async fn moved_rows_are_counted_as_drift() {
     store.open(job, start(), 0..3).await.expect("open");
     // Page 0 as expected; page 1 starts one row early (a row was inserted before
     // it): its first record is page 0's last published one.
-    store.finish(job, 0, &page(0, 11, Some(3))).await.expect("0");
+    store
+        .finish(job, 0, &page(0, 11, Some(3)))
+        .await
+        .expect("0");
     let mut shifted = ids(1, 11);
     shifted.insert(0, "r9".into());
     shifted.truncate(11);
@@ -135,10 +175,23 @@ async fn a_page_served_twice_stops_the_job() {
     store.finish(job, 0, &same(3)).await.expect("0");
     store.finish(job, 1, &same(4)).await.expect("1");
     for pending in [2, 3] {
-        assert_eq!(store.status(job, pending).await.expect("status"), PageStatus::Skip);
-        assert!(!store.finish(job, pending, &PageReport::Skipped).await.expect("skip"));
+        assert_eq!(
+            store.status(job, pending).await.expect("status"),
+            PageStatus::Skip
+        );
+        assert!(
+            !store
+                .finish(job, pending, &PageReport::Skipped)
+                .await
+                .expect("skip")
+        );
     }
-    assert!(store.finish(job, 4, &PageReport::Skipped).await.expect("last"));
+    assert!(
+        store
+            .finish(job, 4, &PageReport::Skipped)
+            .await
+            .expect("last")
+    );
     let summary = store.summary(job).await.expect("summary");
     assert_eq!(summary.end, JobEnd::RepeatedPage);
     assert_eq!(summary.drift.repeated_pages, 1);
@@ -168,5 +221,8 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
     )
     .await
     .expect_err("nothing listens on port 1");
-    assert!(matches!(error, job_state::StoreError::Unavailable(_)), "{error}");
+    assert!(
+        matches!(error, job_state::StoreError::Unavailable(_)),
+        "{error}"
+    );
 }

@@ -8,36 +8,80 @@ use std::time::Duration;
 /// The kind of upstream a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Api {
-    /// demarches-simplifiees' GraphQL API.
+    /// demarches-simplifiees' GraphQL API, read by following a cursor.
     Ds,
+    /// Divalto Infinity's REST `RecordSql` service, read by offset pages.
+    Divalto,
+    /// Amienscope's event listing (`/get/updates`), read by offset pages.
+    Amienscope,
 }
 
 impl Api {
-    const ALL: [Api; 1] = [Api::Ds];
+    /// Every API, in the order their names are listed.
+    pub(crate) const ALL: [Api; 3] = [Api::Ds, Api::Divalto, Api::Amienscope];
 
     /// The name used in settings files (`api = "ds"`).
     pub fn name(self) -> &'static str {
         match self {
             Api::Ds => "ds",
+            Api::Divalto => "divalto",
+            Api::Amienscope => "amienscope",
         }
     }
 
-    /// The largest page the API serves: DS silently cuts `first` above 100.
+    /// The largest page a connection may ask for.
+    ///
+    /// - ds: 100; DS silently cuts `first` above 100.
+    /// - divalto: 1000, the record cap a Divalto server applies by default. A
+    ///   server configured with a lower cap answers a larger `count` with a
+    ///   short page, which reads as the end of the table: on such a server,
+    ///   set the connection's `page_size` to that cap or lower.
+    /// - amienscope: 50; its listings silently cut a larger limit to 50.
     pub fn max_page_size(self) -> u32 {
         match self {
             Api::Ds => 100,
+            Api::Divalto => 1000,
+            Api::Amienscope => 50,
         }
     }
 
-    /// The rate limit a connection gets when its settings name none: DS
-    /// allows 400 requests per token in each fixed one-minute window.
-    pub fn default_rate_limit(self) -> RateLimit {
+    /// The smallest page a connection may ask for: 1 for ds; 2 for the APIs
+    /// read by offset, whose consecutive pages overlap by one record, so a
+    /// page must hold at least one record more than the overlap.
+    pub fn min_page_size(self) -> u32 {
         match self {
-            Api::Ds => RateLimit {
-                requests: NonZeroU32::new(400).expect("400 is not zero"),
-                per: Duration::from_secs(60),
-                burst: NonZeroU32::MIN,
-            },
+            Api::Ds => 1,
+            Api::Divalto | Api::Amienscope => 2,
+        }
+    }
+
+    /// Whether the API is read by offset pages, several of which may be in
+    /// flight at once (see `FanOut`); ds is read by following a cursor.
+    pub fn pages_by_offset(self) -> bool {
+        match self {
+            Api::Ds => false,
+            Api::Divalto | Api::Amienscope => true,
+        }
+    }
+
+    /// The rate limit a connection gets when its settings name none.
+    ///
+    /// - ds: 400 requests per minute with burst 1; DS allows 400 requests per
+    ///   token in each fixed one-minute window.
+    /// - divalto: 10 requests per second with burst 1, and
+    /// - amienscope: 5 requests per second with burst 1. Neither API
+    ///   documents a limit: these are our own conservative defaults, to be
+    ///   raised per connection once the provider agrees to more.
+    pub fn default_rate_limit(self) -> RateLimit {
+        let (requests, per) = match self {
+            Api::Ds => (400, Duration::from_secs(60)),
+            Api::Divalto => (10, Duration::from_secs(1)),
+            Api::Amienscope => (5, Duration::from_secs(1)),
+        };
+        RateLimit {
+            requests: NonZeroU32::new(requests).expect("every default request count is above zero"),
+            per,
+            burst: NonZeroU32::MIN,
         }
     }
 }
@@ -94,18 +138,26 @@ pub struct RateLimit {
     pub burst: NonZeroU32,
 }
 
-/// How many records to ask for per page: at least 1 and at most the API's cap.
+/// How many records to ask for per page: between the API's
+/// [`Api::min_page_size`] and [`Api::max_page_size`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PageSize(u32);
 
 impl PageSize {
-    /// `size` when `api` serves pages that large; 0 is always refused.
+    /// `size` when it lies within `api`'s page size bounds; 0 is always
+    /// refused.
     pub fn new(api: Api, size: u32) -> Result<Self, PageSizeError> {
+        let min = api.min_page_size();
         let cap = api.max_page_size();
-        if (1..=cap).contains(&size) {
+        if (min..=cap).contains(&size) {
             Ok(Self(size))
         } else {
-            Err(PageSizeError { api, size, cap })
+            Err(PageSizeError {
+                api,
+                size,
+                min,
+                cap,
+            })
         }
     }
 
@@ -120,14 +172,16 @@ impl PageSize {
     }
 }
 
-/// A page size outside what the API serves.
+/// A page size outside the bounds of its API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("page size {size} is outside 1..={cap}, the range {api} serves")]
+#[error("page size {size} is outside {min}..={cap}, the range allowed for {api}")]
 pub struct PageSizeError {
     /// The API the page size was meant for.
     pub api: Api,
     /// The refused size.
     pub size: u32,
+    /// The smallest size allowed for the API.
+    pub min: u32,
     /// The largest size the API serves.
     pub cap: u32,
 }
@@ -137,20 +191,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_size_accepts_one_to_the_cap() {
-        assert_eq!(PageSize::new(Api::Ds, 1).map(PageSize::get), Ok(1));
-        assert_eq!(PageSize::new(Api::Ds, 100).map(PageSize::get), Ok(100));
-        assert_eq!(PageSize::max(Api::Ds).get(), 100);
+    fn page_size_accepts_the_minimum_to_the_cap() {
+        let bounds = [
+            (Api::Ds, 1, 100),
+            (Api::Divalto, 2, 1000),
+            (Api::Amienscope, 2, 50),
+        ];
+        for (api, min, cap) in bounds {
+            assert_eq!(PageSize::new(api, min).map(PageSize::get), Ok(min), "{api}");
+            assert_eq!(PageSize::new(api, cap).map(PageSize::get), Ok(cap), "{api}");
+            assert_eq!(PageSize::max(api).get(), cap, "{api}");
+        }
     }
 
     #[test]
-    fn page_size_refuses_zero_and_anything_above_the_cap() {
-        assert!(PageSize::new(Api::Ds, 0).is_err());
-        let error = PageSize::new(Api::Ds, 101).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "page size 101 is outside 1..=100, the range ds serves"
-        );
+    fn page_size_refuses_anything_outside_the_api_bounds() {
+        for api in Api::ALL {
+            assert!(PageSize::new(api, 0).is_err(), "{api}");
+        }
+        let cases = [
+            (
+                Api::Ds,
+                101,
+                "page size 101 is outside 1..=100, the range allowed for ds",
+            ),
+            (
+                Api::Divalto,
+                1,
+                "page size 1 is outside 2..=1000, the range allowed for divalto",
+            ),
+            (
+                Api::Divalto,
+                1001,
+                "page size 1001 is outside 2..=1000, the range allowed for divalto",
+            ),
+            (
+                Api::Amienscope,
+                1,
+                "page size 1 is outside 2..=50, the range allowed for amienscope",
+            ),
+            (
+                Api::Amienscope,
+                51,
+                "page size 51 is outside 2..=50, the range allowed for amienscope",
+            ),
+        ];
+        for (api, size, message) in cases {
+            assert_eq!(PageSize::new(api, size).unwrap_err().to_string(), message);
+        }
     }
 
     #[test]
@@ -160,8 +248,15 @@ mod tests {
         }
         assert_eq!(
             "dz".parse::<Api>().unwrap_err().to_string(),
-            "unknown api \"dz\", expected one of: ds"
+            "unknown api \"dz\", expected one of: ds, divalto, amienscope"
         );
+    }
+
+    #[test]
+    fn only_the_offset_apis_are_read_by_offset_pages() {
+        assert!(!Api::Ds.pages_by_offset());
+        assert!(Api::Divalto.pages_by_offset());
+        assert!(Api::Amienscope.pages_by_offset());
     }
 
     #[test]
@@ -169,5 +264,16 @@ mod tests {
         let limit = Api::Ds.default_rate_limit();
         let most_in_any_window = limit.burst.get() + limit.requests.get() - 1;
         assert!(most_in_any_window <= 400);
+    }
+
+    #[test]
+    fn the_offset_apis_get_conservative_default_rate_limits() {
+        let per_second = |requests| RateLimit {
+            requests: NonZeroU32::new(requests).unwrap(),
+            per: Duration::from_secs(1),
+            burst: NonZeroU32::MIN,
+        };
+        assert_eq!(Api::Divalto.default_rate_limit(), per_second(10));
+        assert_eq!(Api::Amienscope.default_rate_limit(), per_second(5));
     }
 }

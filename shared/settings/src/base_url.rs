@@ -12,7 +12,9 @@ use url::Url;
 /// default port dropped) with every trailing `/` removed, so
 /// `http://127.0.0.1:8080/` and `http://127.0.0.1:8080` are the same base and
 /// a path is always appended with a leading slash:
-/// `format!("{base}/api/v2/graphql")`.
+/// `format!("{base}/api/v2/graphql")`. A path in the base is kept, so one
+/// host can serve several upstreams under their own prefixes
+/// (`http://127.0.0.1:8080/divalto`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BaseUrl(String);
 
@@ -58,7 +60,7 @@ pub enum BaseUrlError {
     #[error("must use http or https, found {0}")]
     Scheme(String),
     /// A user name or password in the URL.
-    #[error("must not hold credentials: put them in the token")]
+    #[error("must not hold credentials: give them as the connection's credential keys")]
     Credentials,
     /// A `?query` or `#fragment`.
     #[error("must not have a query or fragment")]
@@ -76,6 +78,14 @@ mod tests {
             ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
             ("HTTPS://Example.TEST:443/api/", "https://example.test/api"),
             ("https://example.test/api//", "https://example.test/api"),
+            (
+                "http://127.0.0.1:8080/divalto",
+                "http://127.0.0.1:8080/divalto",
+            ),
+            (
+                "https://api.divaltocloud.com/123456/TEST1/",
+                "https://api.divaltocloud.com/123456/TEST1",
+            ),
         ];
         for (given, kept) in cases {
             assert_eq!(given.parse::<BaseUrl>().unwrap().as_str(), kept, "{given}");
@@ -89,7 +99,7 @@ mod tests {
             ("ftp://example.test", "must use http or https, found ftp"),
             (
                 "https://me:pw@example.test",
-                "must not hold credentials: put them in the token",
+                "must not hold credentials: give them as the connection's credential keys",
             ),
             (
                 "https://example.test/?a=1",

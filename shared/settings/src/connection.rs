@@ -7,14 +7,14 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use secrecy::SecretString;
 use toml::Value;
 
 use crate::api::{Api, PageSize, RateLimit};
 use crate::base_url::BaseUrl;
+use crate::credentials::Credentials;
+use crate::fan_out::FanOut;
 use crate::fields::{Fields, in_range, positive_seconds, text, whole_number};
 use crate::problem::Problems;
-use crate::token;
 
 /// Every configured connection, by name.
 #[derive(Debug, Clone, Default)]
@@ -116,25 +116,37 @@ impl fmt::Display for ConnectionName {
 pub struct InvalidConnectionName;
 
 /// Everything needed to call one upstream account.
+///
+/// Settings keys: `api` (required; it decides which credential keys are
+/// known), `base_url` (required), the API's credential keys (see
+/// [`Credentials`]), `rate_limit`, `page_size` and `request_timeout_seconds`
+/// (each defaulted per API when absent), and for APIs read by offset,
+/// `window` and `max_pages` (see [`FanOut`]).
 #[derive(Debug, Clone)]
 pub struct Connection {
-    /// Which API the upstream speaks.
-    pub api: Api,
-    /// Root URL the API paths are appended to.
+    /// Root URL the API paths are appended to; it may hold a path prefix.
     pub base_url: BaseUrl,
-    /// Credential sent with every request; `Debug` prints it redacted.
-    pub token: SecretString,
+    /// Who the connection signs in as; `Debug` prints every secret redacted.
+    pub credentials: Credentials,
     /// How fast requests may be sent.
     pub rate_limit: RateLimit,
     /// Records asked for per page.
     pub page_size: PageSize,
     /// How long one request may take before it is abandoned as transient.
     pub request_timeout: Duration,
+    /// How many offset pages may be in flight, and how many a sync reads at
+    /// most; the defaults on a ds connection, which pages by cursor.
+    pub fan_out: FanOut,
 }
 
 impl Connection {
     /// Request timeout when the settings name none.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// Which API the upstream speaks, as its credentials tell.
+    pub fn api(&self) -> Api {
+        self.credentials.api()
+    }
 }
 
 fn read_connection(
@@ -159,7 +171,13 @@ fn read_connection(
             .parse::<BaseUrl>()
             .map_err(|error| error.to_string())
     });
-    let token = token::read(&mut fields, env, problems);
+    let credentials = match api {
+        Some(api) => Credentials::read(api, &mut fields, env, problems),
+        None => {
+            skip_api_keys(&mut fields, env);
+            None
+        }
+    };
     let rate_limit = match fields.take("rate_limit") {
         Some(value) => read_rate_limit(fields.key("rate_limit"), value, problems),
         None => api.map(Api::default_rate_limit),
@@ -172,25 +190,41 @@ fn read_connection(
     let request_timeout = fields
         .optional("request_timeout_seconds", problems, positive_seconds)
         .unwrap_or(Connection::DEFAULT_REQUEST_TIMEOUT);
+    let fan_out = match api {
+        Some(api) if api.pages_by_offset() => FanOut::read(&mut fields, problems),
+        _ => FanOut::default(),
+    };
     fields.finish(problems);
 
     Some((
         valid_name?,
         Connection {
-            api: api?,
             base_url: base_url?,
-            token: token?,
+            credentials: credentials?,
             rate_limit: rate_limit?,
             page_size: page_size?,
             request_timeout,
+            fan_out,
         },
     ))
+}
+
+/// Takes, unchecked, every key that some API reads: with the connection's
+/// API unknown, which of them belong is unknown too, so only keys no API
+/// knows are left to be reported.
+fn skip_api_keys(fields: &mut Fields, env: &BTreeMap<String, String>) {
+    let mut unchecked = Problems::default();
+    for api in Api::ALL {
+        Credentials::read(api, fields, env, &mut unchecked);
+    }
+    FanOut::read(fields, &mut unchecked);
 }
 
 fn read_page_size(api: Api, size: i64) -> Result<PageSize, String> {
     let size = u32::try_from(size).map_err(|_| {
         format!(
-            "must be between 1 and {}, found {size}",
+            "must be between {} and {}, found {size}",
+            api.min_page_size(),
             api.max_page_size()
         )
     })?;

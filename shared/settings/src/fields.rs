@@ -127,6 +127,16 @@ pub(crate) fn text(value: Value) -> Result<String, String> {
     }
 }
 
+/// A string value that is not empty.
+pub(crate) fn non_empty_text(value: Value) -> Result<String, String> {
+    let text = text(value)?;
+    if text.is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(text)
+    }
+}
+
 /// A whole number, written as a TOML integer or as a string holding one.
 pub(crate) fn whole_number(value: Value) -> Result<i64, String> {
     match value {
@@ -225,6 +235,15 @@ mod tests {
         assert!(seconds(Value::Float(f64::NAN)).is_err());
         assert!(seconds(Value::String("soon".into())).is_err());
         assert!(positive_seconds(Value::Integer(0)).is_err());
+    }
+
+    #[test]
+    fn non_empty_text_refuses_the_empty_string() {
+        assert_eq!(non_empty_text(Value::String("a".into())), Ok("a".into()));
+        assert_eq!(
+            non_empty_text(Value::String(String::new())),
+            Err("must not be empty".to_owned())
+        );
     }
 
     #[test]

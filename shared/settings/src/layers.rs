@@ -1,12 +1,14 @@
 //! Stacks the settings sources into one TOML table, lowest first: the
-//! embedded defaults, the optional file, `AMQP_URL`, then `ESTAFETTE__`
-//! variables.
+//! embedded defaults, the optional file, `AMQP_URL` and `REDIS_URL`, then
+//! `ESTAFETTE__` variables.
 //!
 //! Every source is flattened into leaf assignments (`broker.prefetch = 32`)
 //! applied in order, so a higher layer replaces single keys and keeps the
-//! rest. One exception: a layer that sets any of a connection's credential
-//! keys replaces the whole credential, so a file's `token_env` is not
-//! reported as clashing with the defaults' literal `token`.
+//! rest. One exception: a layer that sets any form of a connection's secret
+//! (`password`, `password_env`, `password_file`, and likewise for `token`
+//! and `private_key`) replaces every form of that secret, so a file's
+//! `password_env` is not reported as clashing with the defaults' literal
+//! `password`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +16,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use crate::problem::Problems;
-use crate::token;
+use crate::secret;
 
 /// The reviewed defaults, embedded at build time.
 const DEFAULTS: &str = include_str!("../defaults.toml");
@@ -25,8 +27,12 @@ const ENV_PREFIX: &str = "ESTAFETTE__";
 /// Separator between levels in an override variable's name.
 const ENV_SEPARATOR: &str = "__";
 
-/// The plain broker url variable that tests and CI export.
-const AMQP_URL: &str = "AMQP_URL";
+/// Plain url variables that tests and CI export, and the key each one sets:
+/// the broker url and the job-state store url.
+const PLAIN_URLS: [(&str, [&str; 2]); 2] = [
+    ("AMQP_URL", ["broker", "url"]),
+    ("REDIS_URL", ["state", "url"]),
+];
 
 /// Sets one key path to one value.
 #[derive(Debug)]
@@ -50,15 +56,7 @@ pub(crate) fn stack(
             Err(error) => problems.push(origin, format!("cannot be read: {error}")),
         }
     }
-    if let Some(url) = env.get(AMQP_URL).filter(|url| !url.is_empty()) {
-        apply(
-            &mut merged,
-            vec![Assignment {
-                path: vec!["broker".to_owned(), "url".to_owned()],
-                value: Value::String(url.clone()),
-            }],
-        );
-    }
+    apply(&mut merged, plain_urls(env));
     apply(&mut merged, env_overrides(env, problems));
     merged
 }
@@ -121,14 +119,28 @@ fn env_overrides(env: &BTreeMap<String, String>, problems: &mut Problems) -> Vec
         .collect()
 }
 
+/// The assignments of the plain url variables that are set and not empty.
+fn plain_urls(env: &BTreeMap<String, String>) -> Vec<Assignment> {
+    PLAIN_URLS
+        .iter()
+        .filter_map(|(variable, path)| {
+            let url = env.get(*variable).filter(|url| !url.is_empty())?;
+            Some(Assignment {
+                path: path.map(str::to_owned).to_vec(),
+                value: Value::String(url.clone()),
+            })
+        })
+        .collect()
+}
+
 fn apply(merged: &mut Table, layer: Vec<Assignment>) {
-    for connection in layer.iter().filter_map(credential_owner) {
+    for (connection, secret) in layer.iter().filter_map(secret_owner) {
         if let Some(Value::Table(existing)) = merged
             .get_mut("connections")
             .and_then(|connections| connections.get_mut(connection))
         {
-            for key in token::KEYS {
-                existing.remove(key);
+            for form in secret::forms(secret) {
+                existing.remove(&form);
             }
         }
     }
@@ -137,11 +149,12 @@ fn apply(merged: &mut Table, layer: Vec<Assignment>) {
     }
 }
 
-/// The connection whose credential this assignment sets, if it sets one.
-fn credential_owner(assignment: &Assignment) -> Option<&str> {
+/// The connection and the secret this assignment sets, if it sets a form of
+/// one.
+fn secret_owner(assignment: &Assignment) -> Option<(&str, &'static str)> {
     match assignment.path.as_slice() {
-        [section, name, key] if section == "connections" && token::KEYS.contains(&key.as_str()) => {
-            Some(name)
+        [section, name, key] if section == "connections" => {
+            secret::secret_of(key).map(|secret| (name.as_str(), secret))
         }
         _ => None,
     }
@@ -297,6 +310,83 @@ mod tests {
         assert_eq!(
             at(&merged, "connections.a.token_env"),
             Some(&Value::String("A_TOKEN".into()))
+        );
+    }
+
+    #[test]
+    fn a_higher_layer_secret_form_replaces_only_that_secret() {
+        let assign = |key: &str, value: &str| Assignment {
+            path: vec!["connections".into(), "a".into(), key.into()],
+            value: Value::String(value.into()),
+        };
+        let mut merged = Table::new();
+        apply(
+            &mut merged,
+            vec![assign("password", "literal"), assign("user", "me")],
+        );
+        apply(&mut merged, vec![assign("password_file", "/run/secrets/a")]);
+        apply(&mut merged, vec![assign("private_key_env", "A_KEY")]);
+
+        assert_eq!(at(&merged, "connections.a.password"), None);
+        assert_eq!(
+            at(&merged, "connections.a.password_file"),
+            Some(&Value::String("/run/secrets/a".into()))
+        );
+        assert_eq!(
+            at(&merged, "connections.a.private_key_env"),
+            Some(&Value::String("A_KEY".into()))
+        );
+        assert_eq!(
+            at(&merged, "connections.a.user"),
+            Some(&Value::String("me".into()))
+        );
+    }
+
+    #[test]
+    fn two_forms_set_by_one_layer_are_both_kept_to_be_reported() {
+        let mut merged = Table::new();
+        apply(
+            &mut merged,
+            ["password", "password_env"]
+                .map(|key| Assignment {
+                    path: vec!["connections".into(), "a".into(), key.into()],
+                    value: Value::String("x".into()),
+                })
+                .into(),
+        );
+
+        assert!(at(&merged, "connections.a.password").is_some());
+        assert!(at(&merged, "connections.a.password_env").is_some());
+    }
+
+    #[test]
+    fn redis_url_replaces_the_default_state_url_but_yields_to_the_explicit_override() {
+        let from_redis_url = stack(
+            None,
+            &env(&[("REDIS_URL", "redis://ci:6379")]),
+            &mut Problems::default(),
+        );
+        let empty = stack(None, &env(&[("REDIS_URL", "")]), &mut Problems::default());
+        let both = stack(
+            None,
+            &env(&[
+                ("REDIS_URL", "redis://ci:6379"),
+                ("ESTAFETTE__STATE__URL", "redis://explicit:6379"),
+            ]),
+            &mut Problems::default(),
+        );
+
+        assert_eq!(
+            at(&from_redis_url, "state.url"),
+            Some(&Value::String("redis://ci:6379".into()))
+        );
+        assert_eq!(
+            at(&empty, "state.url"),
+            Some(&Value::String("redis://127.0.0.1:6379".into()))
+        );
+        assert_eq!(
+            at(&both, "state.url"),
+            Some(&Value::String("redis://explicit:6379".into()))
         );
     }
 

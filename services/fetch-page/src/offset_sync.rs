@@ -1,0 +1,371 @@
+//! An offset sync: a window of page commands in flight, spread over every replica by
+//! the broker, with the job's progress in the shared job store.
+//!
+//! Page `k` asks for `limit` records at `k × (limit − 1)`, so consecutive pages
+//! overlap by one record: a full page publishes all but its last record, which must
+//! come back first on the next page. A full page issues page `k + window`; a short
+//! page marks the end. The page whose finish leaves no page pending once the end is
+//! known publishes the one `sync.completed`.
+
+use broker::{Outcome, Outgoing, Publisher};
+use chrono::Utc;
+use contract::{
+    AmienscopeListing, Command, CommandBody, CommandMeta, Event, EventEnvelope, MessageId,
+    OffsetPage, OffsetSource, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncSubject,
+};
+use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
+use sha2::{Digest, Sha256};
+
+use crate::offset_reader::OffsetRecord;
+use crate::upstream_failure::UpstreamFailure;
+use crate::upstreams::OffsetUpstream;
+
+/// What a sync command asks for, before the connection's settings fill the gaps.
+pub(crate) struct SyncRequest {
+    pub(crate) source: OffsetSource,
+    pub(crate) window: Option<u32>,
+}
+
+impl SyncRequest {
+    pub(crate) fn divalto(sync: &contract::DivaltoSync) -> Self {
+        SyncRequest {
+            source: OffsetSource::Divalto(sync.query.clone()),
+            window: sync.window.map(|window| window.get()),
+        }
+    }
+
+    pub(crate) fn amienscope(sync: &contract::AmienscopeSync) -> Self {
+        SyncRequest {
+            source: OffsetSource::Amienscope(AmienscopeListing {
+                updated_since: sync.updated_since.unwrap_or_default(),
+                category: sync.category,
+            }),
+            window: sync.window.map(|window| window.get()),
+        }
+    }
+}
+
+/// Opens the job in the store, then publishes the first window of page commands.
+pub(crate) async fn start(
+    meta: &CommandMeta,
+    request: SyncRequest,
+    upstream: &OffsetUpstream,
+    store: &JobStore,
+) -> Result<Outcome, UpstreamFailure> {
+    let window = request.window.unwrap_or(upstream.window);
+    let first_window = window.min(upstream.max_pages);
+    let started_at = store.open(meta.job_id, Utc::now(), 0..first_window).await?;
+    tracing::info!(
+        api = request.source.api(),
+        window,
+        limit = upstream.limit,
+        "offset sync started"
+    );
+    let headers = telemetry::propagation::inject_current();
+    let commands = (0..first_window)
+        .map(|page| {
+            let page = OffsetPage {
+                source: request.source.clone(),
+                page,
+                offset: OffsetPage::offset_of(page, upstream.limit),
+                limit: upstream.limit,
+                window,
+                max_pages: upstream.max_pages,
+                started_at,
+            };
+            Outgoing::command(&page_command(meta, page), headers.clone())
+        })
+        .collect();
+    Ok(Outcome::ack(commands))
+}
+
+/// Reads one page unless the job says it is done or past the end, publishes its
+/// records and the next page command, records it in the store, and publishes the
+/// completion when this page ended the job.
+pub(crate) async fn fetch(
+    meta: &CommandMeta,
+    page: &OffsetPage,
+    upstream: &OffsetUpstream,
+    store: &JobStore,
+    publisher: &Publisher,
+) -> Result<Outcome, UpstreamFailure> {
+    let completed = match store.status(meta.job_id, page.page).await? {
+        PageStatus::Done { completed_job } => completed_job,
+        PageStatus::Skip => {
+            tracing::debug!(page = page.page, "past the end of the listing; skipped");
+            store
+                .finish(meta.job_id, page.page, &PageReport::Skipped)
+                .await?
+        }
+        PageStatus::Due => {
+            let records = upstream
+                .reader
+                .read(&page.source, page.offset, page.limit)
+                .await?;
+            let (publish, report) = plan(meta, page, records);
+            publisher.publish_all(&publish).await?;
+            store
+                .finish(meta.job_id, page.page, &PageReport::Fetched(report))
+                .await?
+        }
+    };
+    if !completed {
+        return Ok(Outcome::ack(Vec::new()));
+    }
+    let completion = completion(meta, page, store).await?;
+    Ok(Outcome::ack(vec![Outgoing::event(
+        &completion,
+        telemetry::propagation::inject_current(),
+    )]))
+}
+
+/// What a page read causes: the messages to publish and the report for the store.
+fn plan(
+    meta: &CommandMeta,
+    page: &OffsetPage,
+    mut records: Vec<OffsetRecord>,
+) -> (Vec<Outgoing>, FetchedPage) {
+    let limit = page.limit as usize;
+    let served = records.len();
+    let full = served >= limit;
+    let fingerprint = (!records.is_empty()).then(|| fingerprint(&records));
+    let first_id = records.first().map(|record| record.id.clone());
+    // A full page leaves its overlap record, and anything past it, to the next page.
+    let overlap_id = full.then(|| records[limit - 1].id.clone());
+    if full {
+        records.truncate(limit - 1);
+    }
+    let following = page.page.saturating_add(page.window);
+    let next = (full && following < page.max_pages).then_some(following);
+    let headers = telemetry::propagation::inject_current();
+    let mut publish = Vec::with_capacity(2);
+    if !records.is_empty() {
+        tracing::info!(
+            page = page.page,
+            offset = page.offset,
+            records = records.len(),
+            "page fetched"
+        );
+        let event = Event::PageFetched(PageFetched {
+            connection: meta.connection.clone(),
+            subject: PageSubject::Offset {
+                source: page.source.clone(),
+                offset: page.offset,
+            },
+            page: page.page,
+            record_count: records.len() as u32,
+            records: records.iter().map(|record| record.json.clone()).collect(),
+            has_next_page: full,
+        });
+        let id = MessageId::for_job(meta.job_id, &format!("page.fetched/{}", page.offset));
+        publish.push(Outgoing::event(
+            &EventEnvelope::new(Some(meta.job_id), id, event),
+            headers.clone(),
+        ));
+    }
+    if let Some(next) = next {
+        let command = OffsetPage {
+            page: next,
+            offset: OffsetPage::offset_of(next, page.limit),
+            ..page.clone()
+        };
+        publish.push(Outgoing::command(&page_command(meta, command), headers));
+    }
+    let report = FetchedPage {
+        tombstones: records.iter().filter(|record| record.tombstone).count() as u32,
+        published_ids: records.into_iter().map(|record| record.id).collect(),
+        first_id,
+        overlap_id,
+        short: !full,
+        oversized: served > limit,
+        next,
+        fingerprint,
+        limit_reached: full && next.is_none(),
+    };
+    (publish, report)
+}
+
+/// A digest of the ids a page served, to recognise the same page served twice.
+fn fingerprint(records: &[OffsetRecord]) -> String {
+    let mut digest = Sha256::new();
+    for record in records {
+        digest.update(record.id.as_bytes());
+        digest.update([0]);
+    }
+    hex::encode(&digest.finalize()[..16])
+}
+
+/// A page command's id is derived from the job and the page's offset.
+fn page_command(meta: &CommandMeta, page: OffsetPage) -> Command {
+    Command {
+        meta: CommandMeta {
+            job_id: meta.job_id,
+            message_id: MessageId::for_job(meta.job_id, &format!("offset/{}", page.offset)),
+            connection: meta.connection.clone(),
+        },
+        body: CommandBody::OffsetPage(page),
+    }
+}
+
+async fn completion(
+    meta: &CommandMeta,
+    page: &OffsetPage,
+    store: &JobStore,
+) -> Result<EventEnvelope, UpstreamFailure> {
+    let summary = store.summary(meta.job_id).await?;
+    let elapsed = (Utc::now() - summary.started_at)
+        .to_std()
+        .unwrap_or_default();
+    let end = match summary.end {
+        JobEnd::Exhausted => SyncEnd::Exhausted,
+        JobEnd::RepeatedPage => SyncEnd::RepeatedPage,
+        JobEnd::PageLimit => SyncEnd::PageLimit,
+        JobEnd::Running => {
+            return Err(UpstreamFailure::Transient {
+                reason: "job_state_store",
+                detail: "the store reported a completed job without an end".into(),
+            });
+        }
+    };
+    let consistency = summary.drift.consistency();
+    tracing::info!(
+        pages = summary.pages,
+        records = summary.records,
+        ?consistency,
+        ?end,
+        "offset sync completed"
+    );
+    let event = Event::SyncCompleted(SyncCompleted {
+        connection: meta.connection.clone(),
+        subject: SyncSubject::Offset {
+            source: page.source.clone(),
+            tombstones: summary.tombstones,
+            consistency,
+            drift: summary.drift,
+        },
+        pages: summary.pages,
+        records: summary.records,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        resume_point: summary.started_at,
+        end,
+    });
+    Ok(EventEnvelope::new(
+        Some(meta.job_id),
+        MessageId::for_job(meta.job_id, "sync.completed"),
+        event,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use contract::JobId;
+    use serde_json::json;
+
+    use super::*;
+
+    fn meta() -> CommandMeta {
+        let job_id = JobId::new_random();
+        CommandMeta {
+            job_id,
+            message_id: MessageId::job_start(job_id),
+            connection: "amiens".into(),
+        }
+    }
+
+    fn page(page: u32, window: u32, max_pages: u32) -> OffsetPage {
+        OffsetPage {
+            source: OffsetSource::Amienscope(AmienscopeListing {
+                updated_since: DateTime::UNIX_EPOCH,
+                category: None,
+            }),
+            page,
+            offset: OffsetPage::offset_of(page, 5),
+            limit: 5,
+            window,
+            max_pages,
+            started_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn records(ids: &[&str]) -> Vec<OffsetRecord> {
+        ids.iter()
+            .map(|id| OffsetRecord {
+                id: (*id).to_owned(),
+                tombstone: id.starts_with('x'),
+                json: json!({ "id": id }),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_full_page_keeps_its_overlap_record_back_and_moves_the_window() {
+        let (publish, report) = plan(
+            &meta(),
+            &page(2, 3, 100),
+            records(&["a", "x", "c", "d", "e"]),
+        );
+        assert_eq!(publish.len(), 2, "page.fetched and the page three ahead");
+        assert_eq!(report.published_ids, ["a", "x", "c", "d"]);
+        assert_eq!(report.overlap_id.as_deref(), Some("e"));
+        assert_eq!(report.first_id.as_deref(), Some("a"));
+        assert_eq!(report.tombstones, 1);
+        assert_eq!(report.next, Some(5));
+        assert!(!report.short && !report.oversized && !report.limit_reached);
+    }
+
+    #[test]
+    fn a_short_page_publishes_everything_and_nothing_more() {
+        let (publish, report) = plan(&meta(), &page(7, 3, 100), records(&["a", "b"]));
+        assert_eq!(publish.len(), 1);
+        assert_eq!(report.published_ids, ["a", "b"]);
+        assert!(report.short);
+        assert_eq!(report.next, None);
+        assert_eq!(report.overlap_id, None);
+    }
+
+    #[test]
+    fn an_empty_page_publishes_nothing() {
+        let (publish, report) = plan(&meta(), &page(7, 3, 100), Vec::new());
+        assert!(publish.is_empty());
+        assert!(report.short);
+        assert_eq!(report.first_id, None);
+        assert_eq!(report.fingerprint, None);
+    }
+
+    #[test]
+    fn a_longer_page_than_asked_is_flagged_and_cut_at_the_overlap() {
+        let (_, report) = plan(
+            &meta(),
+            &page(0, 1, 100),
+            records(&["a", "b", "c", "d", "e", "f"]),
+        );
+        assert!(report.oversized);
+        assert_eq!(report.published_ids.len(), 4);
+        assert_eq!(report.overlap_id.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn no_page_is_issued_at_or_past_the_page_limit() {
+        let (publish, report) = plan(
+            &meta(),
+            &page(8, 2, 10),
+            records(&["a", "b", "c", "d", "e"]),
+        );
+        assert_eq!(publish.len(), 1, "only page.fetched");
+        assert_eq!(report.next, None);
+        assert!(report.limit_reached);
+    }
+
+    #[test]
+    fn page_commands_are_named_by_job_and_offset() {
+        let meta = meta();
+        let first = page_command(&meta, page(3, 2, 10));
+        let again = page_command(&meta, page(3, 2, 10));
+        assert_eq!(first.meta.message_id, again.meta.message_id);
+        assert_ne!(
+            first.meta.message_id,
+            page_command(&meta, page(4, 2, 10)).meta.message_id
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests: the client against real HTTP servers on loopback.
+
+mod harness;
+mod http;

@@ -1,0 +1,52 @@
+//! Client for the Divalto Infinity ERP `RecordSql` REST service: login and token
+//! handling, page reads by offset and count, and error classification.
+//!
+//! # Calls
+//!
+//! [`DivaltoClient::records_page`] posts one `api/v1/RecordSql/Execute` request under
+//! the endpoint's base URL. The client logs in with `api/v1/Authent/Auth` on first use,
+//! keeps the token for 90% of [`DivaltoEndpoint::token_lifetime`], shares it between
+//! concurrent calls and clones, and logs in again once when a call is rejected. Every
+//! HTTP call, the login included, first waits on the rate limiter given to
+//! [`DivaltoClient::new`].
+//!
+//! # Record shape
+//!
+//! The service answers each row as `{"record": {"FIELD": "value", ...}}`; a [`Record`]
+//! is the inner object, field name to text value, with field names as the server spells
+//! them (upper case, table prefix left out, a joined field as `<JOINTABLE>_<FIELD>` or
+//! its alias). Values are untranslated text: ids and amounts included (`"T116_ID":
+//! "3"`), decimals with `.`, dates as `YYYYMMDD`, audit timestamps as `YYYYMMDDhhmmss`.
+//! Should the server send a JSON number or boolean, its JSON text is kept (`3`,
+//! `1.5`, `true`); a `null` value leaves the field out of the record. A record
+//! serialises as a plain JSON object of strings, fields in name order, e.g.
+//! `{"CPOSTAL":"01000","VIL":"BROU"}`.
+//!
+//! # Pagination
+//!
+//! A [`RecordPage`] holds what one answer held. A listing starts at offset 0 with a
+//! fixed [`RecordCount`] (1 up to the server's cap, [`DEFAULT_COUNT_CAP`] by default) and
+//! goes on at `offset + records.len()` while a page is full; a shorter page, possibly
+//! empty, ends it. Pages are fresh queries with no cursor: rows may shift between
+//! pages, so keep a stable `orderby` and deduplicate on the table's id.
+//!
+//! # Secrets
+//!
+//! The access token embeds the password in clear. Neither ever appears in `Debug`
+//! output, errors, logs or tracing fields, and request bodies are never logged.
+
+mod answer;
+mod auth;
+mod client;
+mod error;
+mod page;
+mod query;
+mod record;
+mod redact;
+mod token;
+
+pub use client::{DivaltoClient, DivaltoEndpoint};
+pub use error::{DivaltoError, PermanentReason, TransientReason};
+pub use page::RecordPage;
+pub use query::{DEFAULT_COUNT_CAP, InvalidCount, RecordCount, RecordQuery, WhereClause};
+pub use record::Record;

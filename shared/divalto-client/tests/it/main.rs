@@ -1,0 +1,4 @@
+//! Integration tests: the client against a scripted upstream on loopback.
+
+mod harness;
+mod http;
