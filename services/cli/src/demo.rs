@@ -7,6 +7,7 @@ use anyhow::Context;
 use broker::{Broker, Topology, TopologyOptions};
 use clap::Args;
 use contract::{Command, CommandBody, DsSync, WorkerKind};
+use job_state::JobStore;
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,14 @@ pub(crate) struct DemoArgs {
         default_value = "amqp://127.0.0.1:5672/%2f"
     )]
     amqp_url: String,
+    /// The Redis server that keeps the state of fanned-out jobs.
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
     /// Latency the sandbox adds to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
@@ -44,6 +53,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .context("starting the sandbox")?;
     let env = [
         ("AMQP_URL".to_owned(), args.amqp_url.clone()),
+        ("REDIS_URL".to_owned(), args.redis_url.clone()),
         (
             "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
             sandbox.base_url(),
@@ -56,16 +66,23 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
     let topology = Topology::new(TopologyOptions {
         queue_expires: Some(Duration::from_secs(300)),
-        ..TopologyOptions::named(prefix)
+        ..TopologyOptions::named(prefix.clone())
     });
     let broker = connect(&args.amqp_url, topology.clone()).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
     let worker_broker = connect(&args.amqp_url, topology).await?;
+    let store = JobStore::connect(&settings.state.url, &prefix, Duration::from_secs(3600))
+        .await
+        .context(
+            "no Redis answers for the job state store. Start one with `docker compose up -d redis`, \
+             or install Debian's `redis-server` package; then set REDIS_URL if it is not on \
+             127.0.0.1:6379",
+        )?;
     let shutdown = CancellationToken::new();
     let worker = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let result = fetch_page::run(&settings, &worker_broker, shutdown).await;
+            let result = fetch_page::run(&settings, &worker_broker, &store, shutdown).await;
             worker_broker.close(Duration::from_secs(1)).await;
             result
         })

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use broker::{Broker, Outgoing, Subscription};
-use contract::{Command, Event, EventEnvelope, JobId, SyncCompleted};
+use contract::{
+    Command, Consistency, DriftCounts, Event, EventEnvelope, JobId, SyncCompleted, SyncSubject,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -17,24 +19,64 @@ const EVENT_TIMEOUT: Duration = Duration::from_secs(600);
 pub(crate) struct Summary {
     pub(crate) job_id: JobId,
     pub(crate) pages: u32,
-    pub(crate) dossiers: u64,
-    pub(crate) deleted_dossiers: u64,
-    pub(crate) pending_deleted_dossiers: u64,
+    #[serde(flatten)]
+    pub(crate) counts: Counts,
     pub(crate) elapsed_ms: u64,
     pub(crate) pages_per_second: f64,
     pub(crate) resume_point: String,
     pub(crate) end: contract::SyncEnd,
 }
 
+/// The counts of a sync, by the kind of source it read.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum Counts {
+    /// A démarche: its dossiers and both kinds of deletions.
+    Dossiers {
+        dossiers: u64,
+        deleted_dossiers: u64,
+        pending_deleted_dossiers: u64,
+    },
+    /// An offset listing: its records and what the drift guards saw.
+    Records {
+        api: &'static str,
+        records: u64,
+        tombstones: u64,
+        consistency: Consistency,
+        drift: DriftCounts,
+    },
+}
+
 impl Summary {
     fn from_completion(job_id: JobId, completed: &SyncCompleted, elapsed: Duration) -> Self {
         let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
+        let counts = match &completed.subject {
+            SyncSubject::Ds {
+                deleted_records,
+                pending_deleted_records,
+                ..
+            } => Counts::Dossiers {
+                dossiers: completed.records,
+                deleted_dossiers: *deleted_records,
+                pending_deleted_dossiers: *pending_deleted_records,
+            },
+            SyncSubject::Offset {
+                source,
+                tombstones,
+                consistency,
+                drift,
+            } => Counts::Records {
+                api: source.api(),
+                records: completed.records,
+                tombstones: *tombstones,
+                consistency: *consistency,
+                drift: *drift,
+            },
+        };
         Summary {
             job_id,
             pages: completed.pages,
-            dossiers: completed.records,
-            deleted_dossiers: completed.deleted_records,
-            pending_deleted_dossiers: completed.pending_deleted_records,
+            counts,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             pages_per_second: (f64::from(completed.pages) / seconds * 10.0).round() / 10.0,
             resume_point: completed.resume_point.to_rfc3339(),
@@ -46,18 +88,47 @@ impl Summary {
     pub(crate) fn print(&self, json: bool) -> anyhow::Result<()> {
         if json {
             println!("{}", serde_json::to_string(self)?);
-        } else {
-            println!(
-                "sync completed: {} dossiers, {} deleted and {} deleted by their user in {} pages, {:.1} s ({} pages/s); next time pass --since {}",
-                self.dossiers,
-                self.deleted_dossiers,
-                self.pending_deleted_dossiers,
-                self.pages,
-                self.elapsed_ms as f64 / 1000.0,
-                self.pages_per_second,
-                self.resume_point,
-            );
+            return Ok(());
         }
+        let counted = match &self.counts {
+            Counts::Dossiers {
+                dossiers,
+                deleted_dossiers,
+                pending_deleted_dossiers,
+            } => format!(
+                "{dossiers} dossiers, {deleted_dossiers} deleted and {pending_deleted_dossiers} deleted by their user"
+            ),
+            Counts::Records {
+                records,
+                tombstones,
+                consistency: Consistency::Exact,
+                ..
+            } => format!("{records} records ({tombstones} tombstones), read consistently"),
+            Counts::Records {
+                records,
+                tombstones,
+                drift,
+                ..
+            } => format!(
+                "{records} records ({tombstones} tombstones); the listing moved while it was read \
+                 ({} duplicate records, {} shifted page boundaries, {} non-empty pages past the end, \
+                 {} oversized and {} repeated pages)",
+                drift.duplicate_records,
+                drift.shifted_boundaries,
+                drift.pages_past_end,
+                drift.oversized_pages,
+                drift.repeated_pages
+            ),
+        };
+        let end = serde_json::to_value(self.end)?;
+        println!(
+            "sync completed ({}): {counted} in {} pages, {:.1} s ({} pages/s); resume point {}",
+            end.as_str().unwrap_or_default(),
+            self.pages,
+            self.elapsed_ms as f64 / 1000.0,
+            self.pages_per_second,
+            self.resume_point,
+        );
         Ok(())
     }
 }

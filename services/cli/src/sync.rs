@@ -1,13 +1,17 @@
-//! `estafette sync ds`: publish a sync command to the configured broker and follow it.
+//! `estafette sync ds|divalto|amienscope`: publish a sync command to the configured
+//! broker and follow it.
 
 use std::{num::NonZeroU32, process::ExitCode};
 
 use broker::{Topology, TopologyOptions};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use contract::{Command, CommandBody, DsSync, WorkerKind};
+use contract::{
+    AmienscopeSync, Command, CommandBody, DivaltoQuery, DivaltoSync, DivaltoWhere, DsSync,
+    WorkerKind,
+};
 use secrecy::ExposeSecret;
-use settings::Settings;
+use settings::{Api, Settings};
 
 use crate::follow;
 
@@ -15,33 +19,132 @@ use crate::follow;
 pub(crate) enum SyncCommand {
     /// Sync the dossiers of a démarche on demarches-simplifiees.
     Ds(DsArgs),
+    /// Read every record of a Divalto RecordSql query, a window of pages at a time.
+    Divalto(DivaltoArgs),
+    /// Read every Amienscope event changed since an instant, a window of pages at a time.
+    Amienscope(AmienscopeArgs),
+}
+
+/// What every sync names: the connection, and how to print the summary.
+#[derive(Args)]
+pub(crate) struct Target {
+    /// Name of a configured connection.
+    #[arg(long)]
+    connection: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
 pub(crate) struct DsArgs {
-    /// Name of a configured connection.
-    #[arg(long)]
-    connection: String,
+    #[command(flatten)]
+    target: Target,
     /// The démarche number.
     #[arg(long)]
     demarche: NonZeroU32,
     /// Only dossiers updated since this instant (RFC 3339), e.g. a previous resume point.
     #[arg(long)]
     since: Option<DateTime<Utc>>,
-    /// Print the summary as JSON.
+}
+
+#[derive(Args)]
+pub(crate) struct DivaltoArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The RecordSql dictionary file, e.g. gtrsart.dhoq.
     #[arg(long)]
-    json: bool,
+    dhoq: String,
+    /// The query inside the dictionary, e.g. Article.
+    #[arg(long)]
+    recordsql: String,
+    /// The field that identifies a record, e.g. ART_ID.
+    #[arg(long)]
+    id_field: String,
+    /// Fields to read, comma-separated; every field when absent.
+    #[arg(long, value_delimiter = ',')]
+    fields: Vec<String>,
+    /// A sort declared in the RecordSql.
+    #[arg(long)]
+    orderby: Option<String>,
+    /// A WHERE clause declared in the RecordSql, by name.
+    #[arg(long = "where")]
+    where_name: Option<String>,
+    /// The WHERE clause's parameters, `name1=v1;name2=v2`.
+    #[arg(long, requires = "where_name", default_value = "")]
+    where_parameters: String,
+    /// Page commands kept in flight; the connection's setting when absent.
+    #[arg(long)]
+    window: Option<NonZeroU32>,
+}
+
+#[derive(Args)]
+pub(crate) struct AmienscopeArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Only events changed since this instant (RFC 3339), e.g. a previous resume point.
+    #[arg(long)]
+    since: Option<DateTime<Utc>>,
+    /// Only events of this category.
+    #[arg(long)]
+    category: Option<u32>,
+    /// Page commands kept in flight; the connection's setting when absent.
+    #[arg(long)]
+    window: Option<NonZeroU32>,
 }
 
 pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
-    let SyncCommand::Ds(args) = command;
+    let (target, api, body) = match command {
+        SyncCommand::Ds(args) => (
+            args.target,
+            Api::Ds,
+            CommandBody::DsSync(DsSync {
+                demarche: args.demarche,
+                updated_since: args.since,
+                state: None,
+            }),
+        ),
+        SyncCommand::Divalto(args) => (
+            args.target,
+            Api::Divalto,
+            CommandBody::DivaltoSync(DivaltoSync {
+                query: DivaltoQuery {
+                    dhoq: args.dhoq,
+                    recordsql: args.recordsql,
+                    id_field: args.id_field,
+                    fields: args.fields,
+                    orderby: args.orderby,
+                    where_clause: args.where_name.map(|name| DivaltoWhere {
+                        name,
+                        parameters: args.where_parameters,
+                    }),
+                },
+                window: args.window,
+            }),
+        ),
+        SyncCommand::Amienscope(args) => (
+            args.target,
+            Api::Amienscope,
+            CommandBody::AmienscopeSync(AmienscopeSync {
+                updated_since: args.since,
+                category: args.category,
+                window: args.window,
+            }),
+        ),
+    };
     let settings = Settings::from_process_env()?;
-    if settings.connections.get(&args.connection).is_none() {
-        anyhow::bail!(
+    match settings.connections.get(&target.connection) {
+        None => anyhow::bail!(
             "no connection named `{}` is configured; workers and this tool read the same settings \
              (ESTAFETTE_CONFIG and ESTAFETTE__CONNECTIONS__<NAME>__* variables)",
-            args.connection
-        );
+            target.connection
+        ),
+        Some(connection) if connection.api() != api => anyhow::bail!(
+            "connection `{}` speaks {}, not {api}",
+            target.connection,
+            connection.api()
+        ),
+        Some(_) => {}
     }
     let topology = Topology::new(TopologyOptions {
         queue_expires: settings.broker.queue_expires,
@@ -49,15 +152,8 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
     });
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
-    let command = Command::start_job(
-        args.connection,
-        CommandBody::DsSync(DsSync {
-            demarche: args.demarche,
-            updated_since: args.since,
-            state: None,
-        }),
-    );
-    let summary = follow::publish_and_follow(&broker, &command, args.json).await?;
-    summary.print(args.json)?;
+    let command = Command::start_job(target.connection, body);
+    let summary = follow::publish_and_follow(&broker, &command, target.json).await?;
+    summary.print(target.json)?;
     Ok(ExitCode::SUCCESS)
 }

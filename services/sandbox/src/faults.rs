@@ -3,7 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
 use crate::rng::SplitMix64;
+use crate::server::DropConnection;
 
 /// Which failures to inject, and how often.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -69,6 +73,22 @@ impl FaultConfig {
             Some(Fault::RateLimited)
         } else {
             None
+        }
+    }
+}
+
+impl Fault {
+    /// The answer of an API with no error shape of its own: a bare status with
+    /// a plain-text reason, or a closed connection.
+    pub(crate) fn plain_response(self) -> Response {
+        match self {
+            Self::DroppedConnection => DropConnection.into_response(),
+            Self::ServerError { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            }
+            Self::RateLimited => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response()
+            }
         }
     }
 }

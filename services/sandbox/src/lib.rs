@@ -1,10 +1,16 @@
-//! A faithful local stand-in for the upstream APIs, with seeded data, latency and fault injection.
+//! A faithful local stand-in for the upstream APIs, with seeded data, latency and fault injection:
+//! demarches-simplifiees GraphQL at `/api/v2/graphql`, Divalto RecordSql under `/divalto`, and
+//! Amienscope updates under `/amienscope`.
 
+pub mod amienscope;
 mod auth;
+pub mod divalto;
 pub mod ds;
 mod faults;
+mod paris_time;
 mod rate_limit;
 mod rng;
+mod schedule;
 mod server;
 mod stats;
 
@@ -16,11 +22,18 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use amienscope::{
+    AmienscopeAccount, AmienscopeChange, AmienscopeConfig, AmienscopeHandle, Event, EventStatus,
+};
 pub use auth::{DemarcheScope, TokenConfig, TokenStatus};
+pub use divalto::{
+    DivaltoAccount, DivaltoChange, DivaltoConfig, DivaltoHandle, DivaltoRecord, DivaltoTable,
+};
 pub use ds::dataset::Dataset;
 pub use ds::{DsConfig, EndOfList};
 pub use faults::{FaultConfig, FaultPlan};
 pub use rate_limit::RateLimitConfig;
+pub use schedule::ScheduledChange;
 pub use stats::RequestStats;
 
 /// Everything the sandbox can be told.
@@ -28,9 +41,14 @@ pub use stats::RequestStats;
 pub struct SandboxConfig {
     /// The demarches-simplifiees stand-in.
     pub ds: DsConfig,
-    /// Delay added to every request before it is handled.
+    /// The Divalto RecordSql stand-in, under `/divalto`.
+    pub divalto: DivaltoConfig,
+    /// The Amienscope updates stand-in, under `/amienscope`.
+    pub amienscope: AmienscopeConfig,
+    /// Delay added to every request of every API before it is handled.
     pub latency: Duration,
-    /// Failures to inject, by plan or by rate.
+    /// Failures to inject into every API, by plan or by rate; request
+    /// ordinals count the requests of all APIs together.
     pub faults: FaultConfig,
 }
 
@@ -39,6 +57,8 @@ pub struct SandboxConfig {
 pub struct Sandbox {
     address: SocketAddr,
     dataset: Arc<Dataset>,
+    divalto: DivaltoHandle,
+    amienscope: AmienscopeHandle,
     log: Arc<stats::RequestLog>,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
@@ -51,20 +71,29 @@ impl Sandbox {
         let address = listener.local_addr()?;
         let dataset = Arc::new(Dataset::seeded());
         let log = Arc::new(stats::RequestLog::new());
+        let (divalto_service, divalto) =
+            divalto::DivaltoService::new(config.divalto, config.faults.clone());
+        let (amienscope_service, amienscope) =
+            amienscope::AmienscopeService::new(config.amienscope, config.faults.clone());
         let ds_service = ds::DsService::new(config.ds, Arc::clone(&dataset), config.faults);
         let observer = server::Observer {
             log: Arc::clone(&log),
             latency: config.latency,
         };
-        let router = ds::router(Arc::new(ds_service)).layer(axum::middleware::from_fn_with_state(
-            Arc::new(observer),
-            server::observe,
-        ));
+        let router = ds::router(Arc::new(ds_service))
+            .merge(divalto::router(Arc::new(divalto_service)))
+            .merge(amienscope::router(Arc::new(amienscope_service)))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(observer),
+                server::observe,
+            ));
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::serve(listener, router, shutdown.clone()));
         Ok(Sandbox {
             address,
             dataset,
+            divalto,
+            amienscope,
             log,
             shutdown,
             task,
@@ -89,6 +118,16 @@ impl Sandbox {
     /// The data the server serves.
     pub fn dataset(&self) -> &Dataset {
         &self.dataset
+    }
+
+    /// Reads and changes the Divalto tables and tokens.
+    pub fn divalto(&self) -> &DivaltoHandle {
+        &self.divalto
+    }
+
+    /// Reads and changes the Amienscope events.
+    pub fn amienscope(&self) -> &AmienscopeHandle {
+        &self.amienscope
     }
 
     /// Stops accepting connections, closes the open ones and waits for the server task.

@@ -63,7 +63,13 @@ async fn main() -> anyhow::Result<()> {
     let sandbox = Sandbox::start(config, args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!("sandbox listening on {}", sandbox.base_url());
+    let base = sandbox.base_url();
+    println!("sandbox listening on {base}");
+    println!("divalto base url: {base}{}", sandbox::divalto::PATH_PREFIX);
+    println!(
+        "amienscope base url: {base}{}",
+        sandbox::amienscope::PATH_PREFIX
+    );
     wait_for_signal().await?;
     sandbox.shutdown().await;
     Ok(())

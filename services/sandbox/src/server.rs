@@ -39,13 +39,15 @@ pub(crate) struct Observer {
     pub(crate) latency: Duration,
 }
 
-/// Numbers the request, waits the configured latency, and records how it ended.
+/// Numbers the request, counts it in flight, waits the configured latency,
+/// and records how it ended.
 pub(crate) async fn observe(
     State(observer): State<Arc<Observer>>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let ordinal = observer.log.arrive();
+    let _in_flight = observer.log.enter();
     request.extensions_mut().insert(RequestOrdinal(ordinal));
     if !observer.latency.is_zero() {
         tokio::time::sleep(observer.latency).await;

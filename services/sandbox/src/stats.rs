@@ -1,7 +1,7 @@
 //! The request log that tests and benchmarks read in-process.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A snapshot of what the sandbox has received so far.
@@ -15,6 +15,9 @@ pub struct RequestStats {
     pub dropped_connections: u64,
     /// Arrival time of each request since the sandbox started, in arrival order.
     pub arrivals: Vec<Duration>,
+    /// The highest number of requests in flight at the same time: received
+    /// (latency included) and not yet answered.
+    pub max_in_flight: u64,
 }
 
 impl RequestStats {
@@ -52,6 +55,21 @@ pub(crate) enum Outcome {
 pub(crate) struct RequestLog {
     started: Instant,
     stats: Mutex<RequestStats>,
+    in_flight: Mutex<u64>,
+}
+
+/// Counts one request as in flight until it is dropped, even when the
+/// request future is cancelled.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    log: Arc<RequestLog>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut in_flight = self.log.lock_in_flight();
+        *in_flight = in_flight.saturating_sub(1);
+    }
 }
 
 impl RequestLog {
@@ -59,6 +77,20 @@ impl RequestLog {
         Self {
             started: Instant::now(),
             stats: Mutex::new(RequestStats::default()),
+            in_flight: Mutex::new(0),
+        }
+    }
+
+    /// Marks one more request in flight until the returned guard is dropped.
+    pub(crate) fn enter(self: &Arc<Self>) -> InFlight {
+        let mut in_flight = self.lock_in_flight();
+        *in_flight += 1;
+        let now = *in_flight;
+        drop(in_flight);
+        let mut stats = self.lock();
+        stats.max_in_flight = stats.max_in_flight.max(now);
+        InFlight {
+            log: Arc::clone(self),
         }
     }
 
@@ -85,6 +117,10 @@ impl RequestLog {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, RequestStats> {
         self.stats.lock().expect("request log poisoned")
+    }
+
+    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.in_flight.lock().expect("in-flight counter poisoned")
     }
 }
 
@@ -133,5 +169,18 @@ mod tests {
         assert_eq!(stats.with_status(200), 2);
         assert_eq!(stats.with_status(500), 0);
         assert_eq!(stats.dropped_connections, 1);
+    }
+
+    #[test]
+    fn the_peak_of_requests_in_flight_is_kept_after_they_end() {
+        let log = Arc::new(RequestLog::new());
+        let first = log.enter();
+        let second = log.enter();
+        drop(first);
+        let third = log.enter();
+        drop(second);
+        drop(third);
+        let _fourth = log.enter();
+        assert_eq!(log.snapshot().max_in_flight, 2);
     }
 }

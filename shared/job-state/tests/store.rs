@@ -7,10 +7,7 @@ use contract::{DriftCounts, JobId};
 use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
 
 async fn store() -> JobStore {
-    let url = std::env::var("REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let url = testkit::redis_url();
     JobStore::connect(&url.into(), "estafette-test", Duration::from_secs(600))
         .await
         .expect("a Redis server is needed: set REDIS_URL or run one on 127.0.0.1:6379")

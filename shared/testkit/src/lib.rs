@@ -1,4 +1,5 @@
-//! Test harness shared by the integration tests: broker isolation and event collection.
+//! Test harness shared by the integration tests: broker isolation, event collection, and
+//! where the test broker and job store are.
 //!
 //! Every test gets its own topology prefix, so tests share nothing on the broker and
 //! run in parallel. Every receive is bounded by a timeout.
@@ -11,6 +12,14 @@ use contract::{Event, EventEnvelope};
 /// The broker the tests use: `AMQP_URL`, or the local default.
 pub fn amqp_url() -> String {
     std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://127.0.0.1:5672/%2f".to_owned())
+}
+
+/// The Redis server that keeps job state in tests: `REDIS_URL`, or the local default.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// A topology prefix no other test uses.

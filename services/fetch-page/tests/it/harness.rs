@@ -9,7 +9,10 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use broker::{Broker, Outgoing, Subscription};
-use contract::{Command, CommandBody, DsSync, Event, EventEnvelope, MessageId, WorkerKind};
+use contract::{
+    Command, CommandBody, DsSync, Event, EventEnvelope, MessageId, PageSubject, WorkerKind,
+};
+use job_state::JobStore;
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use testkit::EventLog;
@@ -40,9 +43,18 @@ struct RunningWorker {
 pub(crate) fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
     let mut env = vec![
         ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("REDIS_URL".to_owned(), testkit::redis_url()),
         (
             "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
             sandbox.base_url(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL".to_owned(),
+            format!("{}/divalto", sandbox.base_url()),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL".to_owned(),
+            format!("{}/amienscope", sandbox.base_url()),
         ),
         (
             "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
@@ -55,6 +67,17 @@ pub(crate) fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Setting
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     Settings::load(None, env).expect("test settings are valid")
+}
+
+/// The job store the workers of the test under `prefix` share.
+pub(crate) async fn job_store(prefix: &str) -> JobStore {
+    JobStore::connect(
+        &testkit::redis_url().into(),
+        prefix,
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("a Redis server answers at REDIS_URL or 127.0.0.1:6379")
 }
 
 pub(crate) async fn spawn_app(config: SandboxConfig) -> TestApp {
@@ -72,7 +95,10 @@ pub(crate) async fn spawn_app_without_worker(config: SandboxConfig) -> TestApp {
     spawn_app_without_worker_with(config, &[]).await
 }
 
-async fn spawn_app_without_worker_with(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app_without_worker_with(
+    config: SandboxConfig,
+    extra: &[(&str, &str)],
+) -> TestApp {
     telemetry::init_for_tests();
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
@@ -102,8 +128,9 @@ impl TestApp {
         let worker_broker = testkit::connect(&self.prefix).await;
         let settings = self.settings.clone();
         let token = shutdown.clone();
+        let store = job_store(&self.prefix).await;
         let task = tokio::spawn(async move {
-            fetch_page::run(&settings, &worker_broker, token)
+            fetch_page::run(&settings, &worker_broker, &store, token)
                 .await
                 .expect("worker runs");
             worker_broker.close(Duration::from_secs(1)).await;
@@ -243,7 +270,10 @@ impl SyncReport {
             match &envelope.event {
                 Event::PageFetched(page) => {
                     report.page_events += 1;
-                    let counts = match page.listing {
+                    let PageSubject::Ds { listing, .. } = page.subject else {
+                        panic!("a démarche sync published an offset page")
+                    };
+                    let counts = match listing {
                         contract::Listing::Dossiers => &mut report.dossiers,
                         contract::Listing::DeletedDossiers => &mut report.deleted,
                         contract::Listing::PendingDeletedDossiers => &mut report.pending_deleted,

@@ -11,7 +11,7 @@ use sandbox::SandboxConfig;
 use crate::harness::{EVENT_GAP, SyncReport, TestApp, spawn_app_without_worker, sync_command};
 
 /// Starts the worker binary on the test's prefix and sandbox.
-fn start_process(app: &TestApp) -> Child {
+pub(crate) fn start_process(app: &TestApp) -> Child {
     Command::new(env!("CARGO_BIN_EXE_fetch-page"))
         .env("AMQP_URL", testkit::amqp_url())
         .env("ESTAFETTE__BROKER__PREFIX", &app.prefix)
@@ -19,9 +19,14 @@ fn start_process(app: &TestApp) -> Child {
             "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS",
             testkit::QUEUE_EXPIRES.as_secs().to_string(),
         )
+        .env("REDIS_URL", testkit::redis_url())
         .env(
             "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
             app.sandbox.base_url(),
+        )
+        .env(
+            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL",
+            format!("{}/amienscope", app.sandbox.base_url()),
         )
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{TimeZone, Utc};
-use contract::{Listing, SyncEnd};
+use contract::{Listing, SyncEnd, SyncSubject};
 use sandbox::SandboxConfig;
 
 use crate::harness::{
@@ -57,11 +57,16 @@ async fn a_full_sync_delivers_every_dossier_exactly_once_and_one_completion() {
         panic!("one sync.completed expected")
     };
     assert_eq!(completed.records, 2_350);
-    assert_eq!(completed.deleted_records, expected_deleted.len() as u64);
-    assert_eq!(
-        completed.pending_deleted_records,
-        expected_pending.len() as u64
-    );
+    let SyncSubject::Ds {
+        deleted_records,
+        pending_deleted_records,
+        ..
+    } = completed.subject
+    else {
+        panic!("a démarche sync completes with démarche counts")
+    };
+    assert_eq!(deleted_records, expected_deleted.len() as u64);
+    assert_eq!(pending_deleted_records, expected_pending.len() as u64);
     assert!(
         !expected_pending.is_empty(),
         "the seed has pending deletions"

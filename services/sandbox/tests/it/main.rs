@@ -1,6 +1,9 @@
 //! Integration tests: the real sandbox server on a loopback port, driven over HTTP.
 
 mod access;
+mod amienscope;
+mod concurrency;
+mod divalto;
 mod faults;
 mod harness;
 mod pagination;

@@ -1,0 +1,406 @@
+//! Offset syncs fanned out over a window of pages: Divalto RecordSql and Amienscope.
+
+use std::{
+    collections::{HashMap, HashSet},
+    num::NonZeroU32,
+    time::Duration,
+};
+
+use contract::{
+    AmienscopeSync, Command, CommandBody, Consistency, DivaltoQuery, DivaltoSync, Event,
+    EventEnvelope, FailureReason, SyncCompleted, SyncEnd, SyncSubject,
+};
+use sandbox::{
+    AmienscopeConfig, DivaltoChange, DivaltoConfig, DivaltoTable, EventStatus, SandboxConfig,
+    ScheduledChange,
+};
+
+use crate::harness::{EVENT_GAP, TestApp, spawn_app_with, spawn_app_without_worker_with};
+use crate::process::start_process;
+
+const DIVALTO: &str = "sandbox_divalto";
+const AMIENSCOPE: &str = "sandbox_amienscope";
+
+fn divalto_sync(window: u32) -> Command {
+    Command::start_job(
+        DIVALTO,
+        CommandBody::DivaltoSync(DivaltoSync {
+            query: DivaltoQuery {
+                dhoq: DivaltoTable::Article.dhoq().into(),
+                recordsql: DivaltoTable::Article.recordsql().into(),
+                id_field: DivaltoTable::Article.id_field().into(),
+                fields: vec![],
+                orderby: None,
+                where_clause: None,
+            },
+            window: NonZeroU32::new(window),
+        }),
+    )
+}
+
+fn amienscope_sync(window: u32) -> Command {
+    Command::start_job(
+        AMIENSCOPE,
+        CommandBody::AmienscopeSync(AmienscopeSync {
+            updated_since: None,
+            category: None,
+            window: NonZeroU32::new(window),
+        }),
+    )
+}
+
+/// Every distinct message of a finished offset sync, sorted out.
+#[derive(Default)]
+struct OffsetReport {
+    /// How many distinct `page.fetched` events carried each record id.
+    records: HashMap<String, u32>,
+    tombstones: usize,
+    page_events: usize,
+    completions: Vec<SyncCompleted>,
+    failures: Vec<contract::CommandFailed>,
+}
+
+impl OffsetReport {
+    fn from_events(events: &[EventEnvelope]) -> Self {
+        let mut seen = HashSet::new();
+        let mut report = OffsetReport::default();
+        for envelope in events {
+            // The same message id twice is an at-least-once redelivery, counted once.
+            if !seen.insert(envelope.message_id) {
+                continue;
+            }
+            match &envelope.event {
+                Event::PageFetched(page) => {
+                    report.page_events += 1;
+                    assert_eq!(page.record_count as usize, page.records.len());
+                    for record in &page.records {
+                        let id = record["id"].as_str().expect("records carry their id");
+                        *report.records.entry(id.to_owned()).or_default() += 1;
+                        if record["tombstone"] == true {
+                            report.tombstones += 1;
+                        }
+                    }
+                }
+                Event::SyncCompleted(completed) => report.completions.push(completed.clone()),
+                Event::CommandFailed(failed) => report.failures.push(failed.clone()),
+            }
+        }
+        report
+    }
+
+    fn ids(&self) -> HashSet<String> {
+        self.records.keys().cloned().collect()
+    }
+
+    fn repeated(&self) -> Vec<&String> {
+        self.records
+            .iter()
+            .filter(|(_, times)| **times > 1)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    fn completion(&self) -> &SyncCompleted {
+        assert!(self.failures.is_empty(), "failures: {:?}", self.failures);
+        let [completed] = self.completions.as_slice() else {
+            panic!("one sync.completed expected, got {:?}", self.completions)
+        };
+        completed
+    }
+}
+
+fn consistency(completed: &SyncCompleted) -> (Consistency, contract::DriftCounts, u64) {
+    let SyncSubject::Offset {
+        consistency,
+        drift,
+        tombstones,
+        ..
+    } = &completed.subject
+    else {
+        panic!("an offset sync completes with offset counts")
+    };
+    (*consistency, *drift, *tombstones)
+}
+
+/// Runs `command` to its end and a little past it, to catch anything published late.
+async fn run_to_end(app: &mut TestApp, command: &Command) -> OffsetReport {
+    app.publish(command).await;
+    let mut events = app.events.until_job_ends(EVENT_GAP).await;
+    events.extend(app.events.try_next(Duration::from_millis(500)).await);
+    OffsetReport::from_events(&events)
+}
+
+fn article_ids(app: &TestApp) -> HashSet<String> {
+    app.sandbox
+        .divalto()
+        .ids(DivaltoTable::Article)
+        .into_iter()
+        .map(|id| id.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_divalto_sync_delivers_every_record_exactly_once() {
+    let mut app = spawn_app_with(
+        SandboxConfig::default(),
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "100")],
+    )
+    .await;
+    let expected = article_ids(&app);
+    assert_eq!(expected.len(), 10_000);
+
+    let report = run_to_end(&mut app, &divalto_sync(8)).await;
+
+    assert_eq!(report.ids(), expected);
+    assert!(report.repeated().is_empty(), "{:?}", report.repeated());
+    let completed = report.completion();
+    assert_eq!(completed.records, 10_000);
+    // 99 new records per page of 100: 102 pages, the last one short.
+    assert_eq!(completed.pages, 102);
+    assert_eq!(completed.pages as usize, report.page_events);
+    assert_eq!(completed.end, SyncEnd::Exhausted);
+    let (consistency, drift, _) = consistency(completed);
+    assert_eq!(consistency, Consistency::Exact, "{drift:?}");
+    assert_eq!(
+        app.sandbox.divalto().auth_calls(),
+        1,
+        "one login for the whole sync"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_amienscope_sync_delivers_every_event_once_and_passes_on_tombstones() {
+    let mut app = spawn_app_with(SandboxConfig::default(), &[]).await;
+    let listing = app.sandbox.amienscope().listing(0, None);
+    let expected: HashSet<String> = listing.iter().map(|event| event.id.to_string()).collect();
+    let not_public = listing
+        .iter()
+        .filter(|event| event.status != EventStatus::Published)
+        .count();
+    assert!(expected.len() >= 3_000 && not_public > 0);
+
+    let report = run_to_end(&mut app, &amienscope_sync(4)).await;
+
+    assert_eq!(report.ids(), expected);
+    assert!(report.repeated().is_empty(), "{:?}", report.repeated());
+    assert_eq!(report.tombstones, not_public);
+    let completed = report.completion();
+    assert_eq!(completed.records, expected.len() as u64);
+    let (consistency, _, tombstones) = consistency(completed);
+    assert_eq!(consistency, Consistency::Exact);
+    assert_eq!(tombstones, not_public as u64);
+    assert_eq!(app.sandbox.amienscope().refused_signatures(), 0);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn three_workers_fetch_the_pages_of_one_job_at_the_same_time() {
+    let config = SandboxConfig {
+        latency: Duration::from_millis(50),
+        ..SandboxConfig::default()
+    };
+    // One delivery per worker at a time: overlapping requests can only come from
+    // different workers.
+    let mut app =
+        spawn_app_without_worker_with(config, &[("ESTAFETTE__BROKER__PREFETCH", "1")]).await;
+    for _ in 0..3 {
+        app.start_worker().await;
+    }
+
+    let report = run_to_end(&mut app, &amienscope_sync(6)).await;
+
+    assert!(report.repeated().is_empty());
+    report.completion();
+    assert_eq!(
+        app.sandbox.stats().max_in_flight,
+        3,
+        "three workers with one delivery each were all calling the upstream at once"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_is_replaced_and_every_event_arrives_once() {
+    let config = SandboxConfig {
+        latency: Duration::from_millis(30),
+        ..SandboxConfig::default()
+    };
+    let mut app = spawn_app_without_worker_with(config, &[]).await;
+    let expected: HashSet<String> = app
+        .sandbox
+        .amienscope()
+        .listing(0, None)
+        .iter()
+        .map(|event| event.id.to_string())
+        .collect();
+    let mut first = start_process(&app);
+
+    let command = amienscope_sync(4);
+    app.publish(&command).await;
+    let mut events = Vec::new();
+    while events
+        .iter()
+        .filter(|e: &&EventEnvelope| matches!(e.event, Event::PageFetched(_)))
+        .count()
+        < 10
+    {
+        events.push(app.events.next(EVENT_GAP).await);
+    }
+    first.kill().expect("SIGKILL the worker");
+    first.wait().expect("the killed worker is reaped");
+    let mut second = start_process(&app);
+    events.extend(app.events.until_job_ends(EVENT_GAP).await);
+    events.extend(app.events.try_next(Duration::from_millis(500)).await);
+
+    let report = OffsetReport::from_events(&events);
+    assert_eq!(report.ids(), expected);
+    assert!(report.repeated().is_empty(), "{:?}", report.repeated());
+    assert_eq!(report.completion().records, expected.len() as u64);
+    second.kill().expect("stop the second worker");
+    second.wait().expect("reaped");
+    app.shutdown().await;
+}
+
+/// A Divalto sync with `change` applied after the third page answered.
+async fn divalto_sync_with(change: DivaltoChange) -> (OffsetReport, TestApp) {
+    let config = SandboxConfig {
+        divalto: DivaltoConfig {
+            scheduled_changes: vec![ScheduledChange::new(3, change)],
+            ..DivaltoConfig::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let mut app = spawn_app_with(
+        config,
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "500")],
+    )
+    .await;
+    let report = run_to_end(&mut app, &divalto_sync(2)).await;
+    (report, app)
+}
+
+#[tokio::test]
+async fn a_row_deleted_between_pages_is_reported_as_drift() {
+    let (report, app) = divalto_sync_with(DivaltoChange::Delete {
+        table: DivaltoTable::Article,
+        id: 2,
+    })
+    .await;
+
+    let completed = report.completion();
+    let (consistency, drift, _) = consistency(completed);
+    assert_eq!(consistency, Consistency::DriftDetected);
+    assert!(drift.shifted_boundaries >= 1, "{drift:?}");
+    // Pages read out of order around the deletion can serve a row twice: every such
+    // row is counted.
+    assert_eq!(report.repeated().len() as u64, drift.duplicate_records);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_row_inserted_between_pages_is_reported_as_drift() {
+    let (report, app) = divalto_sync_with(DivaltoChange::Insert {
+        table: DivaltoTable::Article,
+        id: 0,
+    })
+    .await;
+
+    let completed = report.completion();
+    let (consistency, drift, _) = consistency(completed);
+    assert_eq!(consistency, Consistency::DriftDetected);
+    assert!(
+        drift.shifted_boundaries + drift.duplicate_records >= 1,
+        "{drift:?}"
+    );
+    assert_eq!(report.repeated().len() as u64, drift.duplicate_records);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_divalto_token_expiring_mid_sync_is_renewed_once() {
+    let (report, app) = divalto_sync_with(DivaltoChange::ExpireTokens).await;
+
+    let completed = report.completion();
+    assert_eq!(completed.records, 10_000);
+    assert_eq!(consistency(completed).0, Consistency::Exact);
+    assert_eq!(
+        app.sandbox.divalto().auth_calls(),
+        2,
+        "one login, one renewal"
+    );
+    app.shutdown().await;
+}
+
+/// The first event of a job started with `command` under the extra settings.
+async fn first_event(
+    config: SandboxConfig,
+    extra: &[(&str, &str)],
+    command: &Command,
+) -> (Event, TestApp) {
+    let mut app = spawn_app_with(config, extra).await;
+    app.publish(command).await;
+    let event = app.events.next(EVENT_GAP).await.event;
+    (event, app)
+}
+
+#[tokio::test]
+async fn a_wrong_divalto_password_fails_for_good() {
+    let (event, app) = first_event(
+        SandboxConfig::default(),
+        &[(
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PASSWORD",
+            "not-the-password",
+        )],
+        &divalto_sync(2),
+    )
+    .await;
+
+    let Event::CommandFailed(failed) = event else {
+        panic!("expected command.failed, got {event:?}")
+    };
+    assert_eq!(failed.reason, FailureReason::UpstreamUnauthorized);
+    assert!(
+        !failed.message.contains("not-the-password"),
+        "{}",
+        failed.message
+    );
+    assert_eq!(failed.command_kind.as_deref(), Some("offset.page"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_badly_signed_amienscope_request_is_refused_by_the_upstream() {
+    let (event, app) = first_event(
+        SandboxConfig {
+            amienscope: AmienscopeConfig::default(),
+            ..SandboxConfig::default()
+        },
+        &[(
+            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__PRIVATE_KEY",
+            "a-wrong-key",
+        )],
+        &amienscope_sync(1),
+    )
+    .await;
+
+    let Event::CommandFailed(failed) = event else {
+        panic!("expected command.failed, got {event:?}")
+    };
+    assert_eq!(failed.reason, FailureReason::UpstreamUnauthorized);
+    assert!(app.sandbox.amienscope().refused_signatures() >= 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_sync_naming_a_connection_of_another_api_is_refused() {
+    let mut command = amienscope_sync(1);
+    command.meta.connection = DIVALTO.into();
+    let (event, app) = first_event(SandboxConfig::default(), &[], &command).await;
+
+    let Event::CommandFailed(failed) = event else {
+        panic!("expected command.failed, got {event:?}")
+    };
+    assert_eq!(failed.reason, FailureReason::ConnectionApiMismatch);
+    app.shutdown().await;
+}
