@@ -63,3 +63,103 @@ fn a_sync_of_an_unknown_connection_is_refused_before_anything_is_published() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no connection named `nowhere`"), "{stderr}");
 }
+
+#[test]
+fn a_sync_of_one_api_on_a_connection_of_another_is_refused_before_publishing() {
+    let output = Command::new(env!("CARGO_BIN_EXE_estafette"))
+        .args([
+            "sync",
+            "divalto",
+            "--connection",
+            "sandbox_amienscope",
+            "--dhoq",
+            "gtrsart.dhoq",
+            "--recordsql",
+            "Article",
+            "--id-field",
+            "ART_ID",
+        ])
+        .env("AMQP_URL", testkit::amqp_url())
+        .output()
+        .expect("the estafette binary runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("connection `sandbox_amienscope` speaks amienscope, not divalto"),
+        "{stderr}"
+    );
+}
+
+/// `estafette sync amienscope --json` against a worker and a sandbox started here.
+#[tokio::test]
+async fn sync_amienscope_follows_the_job_and_prints_its_summary() {
+    let sandbox = sandbox::Sandbox::start(Default::default(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sandbox starts");
+    let base_url = format!("{}/amienscope", sandbox.base_url());
+    let prefix = testkit::unique_prefix();
+    let env = [
+        ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("REDIS_URL".to_owned(), testkit::redis_url()),
+        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
+        (
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
+            "600".to_owned(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL".to_owned(),
+            base_url,
+        ),
+    ];
+    let settings = settings::Settings::load(None, env.clone()).expect("settings");
+    let broker = testkit::connect(&prefix).await;
+    let store = job_state::JobStore::connect(
+        &settings.state.url,
+        &prefix,
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .expect("redis answers");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { fetch_page::run(&settings, &broker, &store, shutdown).await })
+    };
+
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_estafette"))
+            .args([
+                "sync",
+                "amienscope",
+                "--connection",
+                "sandbox_amienscope",
+                "--window",
+                "4",
+                "--json",
+            ])
+            .envs(env)
+            .output()
+            .expect("the estafette binary runs")
+    })
+    .await
+    .expect("join");
+
+    assert!(
+        output.status.success(),
+        "sync failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let expected = sandbox.amienscope().listing(0, None).len();
+    assert_eq!(summary["api"], "amienscope");
+    assert_eq!(summary["records"], expected);
+    assert_eq!(summary["consistency"], "exact");
+    assert_eq!(summary["end"], "exhausted");
+    shutdown.cancel();
+    worker
+        .await
+        .expect("join")
+        .expect("the worker stops cleanly");
+    sandbox.shutdown().await;
+}
