@@ -7,30 +7,40 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use contract::{
-    Command, CommandBody, CommandFailed, CommandMeta, DsDossierState, DsPage, DsSync, Event,
-    EventEnvelope, FailureReason, JobId, Listing, MessageId, PageFetched, SyncCompleted, SyncEnd,
-    SyncProgress, WorkerKind,
+    AmienscopeListing, AmienscopeSync, Command, CommandBody, CommandFailed, CommandMeta,
+    Consistency, DivaltoQuery, DivaltoSync, DivaltoWhere, DriftCounts, DsDossierState, DsPage,
+    DsSync, Event, EventEnvelope, FailureReason, JobId, Listing, MessageId, OffsetPage,
+    OffsetSource, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncProgress, SyncSubject,
+    WorkerKind,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// One value per variant of an enum, in a list that is also matched without a
-/// wildcard: leaving a variant out is a compile error, listing one twice is an
-/// unreachable-pattern warning, and each value must be the variant it is listed under.
+/// Every variant of an enum with the values listed under it (an array, or any other
+/// iterable), in a list that is also matched without a wildcard: leaving a variant out
+/// is a compile error, listing one twice is an unreachable-pattern warning, listing no
+/// value under one is a panic, and each value must be the variant it is listed under.
 macro_rules! every_variant {
     ($enum:ident { $($variant:ident),+ $(,)? }) => {
-        every_variant!($enum { $($variant => $enum::$variant),+ })
+        every_variant!($enum { $($variant => [$enum::$variant]),+ })
     };
-    ($enum:ident { $($variant:ident => $value:expr),+ $(,)? }) => {{
-        let values: Vec<$enum> = vec![$({
-            let value = $value;
+    ($enum:ident { $($variant:ident => $values:expr),+ $(,)? }) => {{
+        let mut values: Vec<$enum> = Vec::new();
+        $(
+            let listed_before = values.len();
+            for value in $values {
+                assert!(
+                    matches!(value, $enum::$variant { .. }),
+                    concat!("a value listed under ", stringify!($variant), " is another variant"),
+                );
+                values.push(value);
+            }
             assert!(
-                matches!(value, $enum::$variant { .. }),
-                concat!("the value listed under ", stringify!($variant), " is another variant"),
+                values.len() > listed_before,
+                concat!("no value is listed under ", stringify!($variant)),
             );
-            value
-        }),+];
+        )+
         for value in &values {
             match value {
                 $($enum::$variant { .. } => {})+
@@ -43,9 +53,10 @@ macro_rules! every_variant {
 /// Whether optional fields are left out or all filled in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Fill {
-    /// Every `Option` is `None`: the fields the code always writes.
+    /// Every `Option` is `None` and every skippable list empty: the fields the code
+    /// always writes.
     Sparse,
-    /// Every `Option` is `Some`: every field the code can write.
+    /// Every `Option` is `Some` and every list filled: every field the code can write.
     Full,
 }
 
@@ -56,18 +67,23 @@ impl Fill {
             Fill::Full => Some(value),
         }
     }
+
+    fn list<T>(self, values: impl IntoIterator<Item = T>) -> Vec<T> {
+        self.option(values.into_iter().collect())
+            .unwrap_or_default()
+    }
 }
 
-/// One command of each kind.
+/// One command of each kind; one `offset.page` per offset source.
 pub(crate) fn commands(fill: Fill) -> Vec<Command> {
     let job_id = job();
     let bodies = every_variant!(CommandBody {
-        DsSync => CommandBody::DsSync(DsSync {
+        DsSync => [CommandBody::DsSync(DsSync {
             demarche: demarche(),
             updated_since: fill.option(instant()),
             state: fill.option(DsDossierState::EnInstruction),
-        }),
-        DsPage => CommandBody::DsPage(DsPage {
+        })],
+        DsPage => [CommandBody::DsPage(DsPage {
             demarche: demarche(),
             updated_since: fill.option(instant()),
             state: fill.option(DsDossierState::Accepte),
@@ -83,6 +99,26 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
                 stopped_early: fill.option(SyncEnd::RepeatedPage),
             },
             previous_page: fill.option("120601..120650/50".to_owned()),
+        })],
+        DivaltoSync => [CommandBody::DivaltoSync(DivaltoSync {
+            query: divalto_query(fill),
+            window: fill.option(window()),
+        })],
+        AmienscopeSync => [CommandBody::AmienscopeSync(AmienscopeSync {
+            updated_since: fill.option(instant()),
+            category: fill.option(4),
+            window: fill.option(window()),
+        })],
+        OffsetPage => offset_sources(fill).into_iter().map(|source| {
+            CommandBody::OffsetPage(OffsetPage {
+                source,
+                page: 3,
+                offset: OffsetPage::offset_of(3, 50),
+                limit: 50,
+                window: 8,
+                max_pages: 2000,
+                started_at: instant(),
+            })
         }),
     });
     bodies
@@ -98,36 +134,19 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
         .collect()
 }
 
-/// One event of each type.
+/// One event of each type; `page.fetched` and `sync.completed` once per subject, and
+/// for an offset subject once per offset source.
 pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
     let events = every_variant!(Event {
-        PageFetched => Event::PageFetched(PageFetched {
-            connection: "sandbox".to_owned(),
-            demarche: demarche(),
-            listing: Listing::Dossiers,
-            page: 0,
-            record_count: 1,
-            records: vec![json!({"number": 120001, "state": "en_construction"})],
-            has_next_page: true,
-        }),
-        SyncCompleted => Event::SyncCompleted(SyncCompleted {
-            connection: "sandbox".to_owned(),
-            demarche: demarche(),
-            pages: 25,
-            records: 2350,
-            deleted_records: 40,
-            pending_deleted_records: 12,
-            elapsed_ms: 48_120,
-            resume_point: instant(),
-            end: SyncEnd::Exhausted,
-        }),
-        CommandFailed => Event::CommandFailed(CommandFailed {
+        PageFetched => page_subjects(fill).into_iter().map(page_fetched),
+        SyncCompleted => sync_subjects(fill).into_iter().map(sync_completed),
+        CommandFailed => [Event::CommandFailed(CommandFailed {
             command_kind: fill.option("ds.sync".to_owned()),
             command_id: fill.option(MessageId::job_start(job())),
             reason: FailureReason::UpstreamForbidden,
             code: fill.option("forbidden".to_owned()),
             message: "http 403 Forbidden: refused".to_owned(),
-        }),
+        })],
     });
     events
         .into_iter()
@@ -136,6 +155,125 @@ pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
             EventEnvelope::new(fill.option(job()), message_id, event)
         })
         .collect()
+}
+
+/// Every offset source: one query of each API.
+fn offset_sources(fill: Fill) -> Vec<OffsetSource> {
+    every_variant!(OffsetSource {
+        Divalto => [OffsetSource::Divalto(divalto_query(fill))],
+        Amienscope => [OffsetSource::Amienscope(AmienscopeListing {
+            updated_since: instant(),
+            category: fill.option(4),
+        })],
+    })
+}
+
+fn divalto_query(fill: Fill) -> DivaltoQuery {
+    DivaltoQuery {
+        dhoq: "gtrsart.dhoq".to_owned(),
+        recordsql: "Article".to_owned(),
+        id_field: "ART_ID".to_owned(),
+        fields: fill.list(["ART_ID", "REF", "DES"].map(str::to_owned)),
+        orderby: fill.option("Par_Ref".to_owned()),
+        where_clause: fill.option(DivaltoWhere {
+            name: "Par_Famille".to_owned(),
+            parameters: "FAM=VIS".to_owned(),
+        }),
+    }
+}
+
+/// Every place a page can be read from.
+fn page_subjects(fill: Fill) -> Vec<PageSubject> {
+    every_variant!(PageSubject {
+        Ds => [PageSubject::Ds {
+            demarche: demarche(),
+            listing: Listing::Dossiers,
+        }],
+        Offset => offset_sources(fill)
+            .into_iter()
+            .map(|source| PageSubject::Offset {
+                source,
+                offset: OffsetPage::offset_of(3, 50),
+            }),
+    })
+}
+
+/// A `page.fetched` holding records of the shape its subject's source publishes.
+fn page_fetched(subject: PageSubject) -> Event {
+    let records = match &subject {
+        PageSubject::Ds { .. } => vec![json!({"number": 120001, "state": "en_construction"})],
+        PageSubject::Offset { source, .. } => offset_records(source),
+    };
+    Event::PageFetched(PageFetched {
+        connection: "sandbox".to_owned(),
+        subject,
+        page: 3,
+        record_count: u32::try_from(records.len()).expect("a handful of records"),
+        records,
+        has_next_page: true,
+    })
+}
+
+/// Records as fetch-page publishes them for each offset source.
+fn offset_records(source: &OffsetSource) -> Vec<Value> {
+    match source {
+        OffsetSource::Divalto(_) => vec![json!({
+            "id": "1042",
+            "fields": {"ART_ID": "1042", "REF": "VIS-M6-40", "DES": "Vis M6x40"},
+        })],
+        OffsetSource::Amienscope(_) => vec![
+            json!({
+                "id": "1234",
+                "status": "published",
+                "tombstone": false,
+                "event": {"id": 1234, "event_status_id": 2, "visit_count": 57},
+            }),
+            json!({
+                "id": "1240",
+                "status": "deleted",
+                "tombstone": true,
+                "event": {"id": 1240, "event_status_id": 5},
+            }),
+        ],
+    }
+}
+
+/// Every kind of thing a sync can have read.
+fn sync_subjects(fill: Fill) -> Vec<SyncSubject> {
+    let drift = DriftCounts {
+        duplicate_records: 1,
+        shifted_boundaries: 2,
+        pages_past_end: 0,
+        oversized_pages: 0,
+        repeated_pages: 0,
+    };
+    every_variant!(SyncSubject {
+        Ds => [SyncSubject::Ds {
+            demarche: demarche(),
+            deleted_records: 40,
+            pending_deleted_records: 12,
+        }],
+        Offset => offset_sources(fill)
+            .into_iter()
+            .map(|source| SyncSubject::Offset {
+                source,
+                tombstones: 7,
+                consistency: drift.consistency(),
+                drift,
+            }),
+    })
+}
+
+fn sync_completed(subject: SyncSubject) -> Event {
+    Event::SyncCompleted(SyncCompleted {
+        connection: "sandbox".to_owned(),
+        subject,
+        pages: 25,
+        records: 2350,
+        elapsed_ms: 48_120,
+        resume_point: instant(),
+        end: SyncEnd::Exhausted,
+    })
 }
 
 /// Every enum the contract writes, by the name its schema has in the document, with
@@ -165,7 +303,15 @@ pub(crate) fn enums() -> BTreeMap<&'static str, Vec<String>> {
             wire_names(every_variant!(SyncEnd {
                 Exhausted,
                 RepeatedPage,
-                StalledCursor
+                StalledCursor,
+                PageLimit,
+            })),
+        ),
+        (
+            "Consistency",
+            wire_names(every_variant!(Consistency {
+                Exact,
+                DriftDetected
             })),
         ),
         ("FailureReason", wire_names(failure_reasons())),
@@ -191,6 +337,7 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         UpstreamRedirect,
         UpstreamUnexpectedStatus,
         ConnectionMisconfigured,
+        ConnectionApiMismatch,
     })
 }
 
@@ -225,6 +372,10 @@ fn job() -> JobId {
 
 fn demarche() -> NonZeroU32 {
     NonZeroU32::new(4242).expect("4242 is not zero")
+}
+
+fn window() -> NonZeroU32 {
+    NonZeroU32::new(8).expect("8 is not zero")
 }
 
 fn instant() -> DateTime<Utc> {

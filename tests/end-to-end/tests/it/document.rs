@@ -26,12 +26,18 @@ pub(crate) struct Message<'a> {
     pub(crate) value: &'a Value,
 }
 
-/// The properties and required fields of an object schema, with `$ref` followed and
-/// `allOf` merged. A property described by several parts keeps every description.
+/// The properties and required fields of an object schema, with `$ref` followed,
+/// `allOf` merged and, given the object it describes, the one `oneOf` alternative that
+/// fits it merged too. A property described by several parts keeps every description.
 #[derive(Default)]
 pub(crate) struct ObjectShape<'a> {
     pub(crate) required: BTreeSet<&'a str>,
     pub(crate) properties: BTreeMap<&'a str, Vec<&'a Value>>,
+    /// Some part allows fields it does not name (`additionalProperties` other than
+    /// `false`): a map, or a value passed on exactly as received.
+    pub(crate) open: bool,
+    /// What the parts say of the fields they do not name, when they say more than `true`.
+    pub(crate) other_fields: Vec<&'a Value>,
 }
 
 impl Document {
@@ -98,16 +104,40 @@ impl Document {
         value
     }
 
-    /// The merged shape of every schema given (they all apply, as in `allOf`).
+    /// The merged shape of every schema given (they all apply, as in `allOf`). Panics
+    /// on a `oneOf`, which only an object can choose from: see [`Self::shape_of`].
     pub(crate) fn object_shape<'a>(&'a self, schemas: &[&'a Value]) -> ObjectShape<'a> {
+        self.merged(schemas, None)
+    }
+
+    /// The merged shape of every schema given, as it applies to `object`: of each
+    /// `oneOf`, the single alternative that fits the object.
+    pub(crate) fn shape_of<'a>(
+        &'a self,
+        schemas: &[&'a Value],
+        object: &Map<String, Value>,
+    ) -> ObjectShape<'a> {
+        self.merged(schemas, Some(object))
+    }
+
+    fn merged<'a>(
+        &'a self,
+        schemas: &[&'a Value],
+        object: Option<&Map<String, Value>>,
+    ) -> ObjectShape<'a> {
         let mut shape = ObjectShape::default();
         for schema in schemas {
-            self.merge_into(&mut shape, schema);
+            self.merge_into(&mut shape, schema, object);
         }
         shape
     }
 
-    fn merge_into<'a>(&'a self, shape: &mut ObjectShape<'a>, schema: &'a Value) {
+    fn merge_into<'a>(
+        &'a self,
+        shape: &mut ObjectShape<'a>,
+        schema: &'a Value,
+        object: Option<&Map<String, Value>>,
+    ) {
         let schema = self.resolve(schema);
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             shape
@@ -119,14 +149,67 @@ impl Document {
                 shape.properties.entry(name).or_default().push(property);
             }
         }
+        match schema.get("additionalProperties") {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => shape.open = true,
+            Some(other_fields) => {
+                shape.open = true;
+                shape.other_fields.push(other_fields);
+            }
+        }
         for part in schema
             .get("allOf")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            self.merge_into(shape, part);
+            self.merge_into(shape, part, object);
         }
+        if let Some(alternatives) = schema.get("oneOf").and_then(Value::as_array) {
+            let object = object.unwrap_or_else(|| {
+                panic!("a `oneOf` can only be read against an object it describes")
+            });
+            let alternative = self.alternative_fitting(alternatives, object);
+            self.merge_into(shape, alternative, Some(object));
+        }
+    }
+
+    /// The one alternative whose required fields `object` has and whose constants it
+    /// holds; the document is ambiguous, or wrong, if there is not exactly one.
+    fn alternative_fitting<'a>(
+        &'a self,
+        alternatives: &'a [Value],
+        object: &Map<String, Value>,
+    ) -> &'a Value {
+        let fitting: Vec<&Value> = alternatives
+            .iter()
+            .filter(|alternative| self.fits(alternative, object))
+            .collect();
+        match fitting.as_slice() {
+            [alternative] => alternative,
+            other => panic!(
+                "{} alternatives of a `oneOf` fit {}",
+                other.len(),
+                Value::Object(object.clone())
+            ),
+        }
+    }
+
+    fn fits(&self, alternative: &Value, object: &Map<String, Value>) -> bool {
+        let shape = self.shape_of(&[alternative], object);
+        let has_required = shape
+            .required
+            .iter()
+            .all(|field| object.contains_key(*field));
+        let holds_constants = shape.properties.iter().all(|(field, schemas)| {
+            object.get(*field).is_none_or(|value| {
+                schemas
+                    .iter()
+                    .filter_map(|schema| self.resolve(schema).get("const"))
+                    .all(|constant| constant == value)
+            })
+        });
+        has_required && holds_constants
     }
 
     fn section(&self, path: &[&str]) -> &Map<String, Value> {
@@ -134,6 +217,26 @@ impl Document {
         value
             .as_object()
             .unwrap_or_else(|| panic!("the document has no `{}` map", path.join(".")))
+    }
+}
+
+impl<'a> ObjectShape<'a> {
+    /// The schemas that describe `field`: its property's, or else what the shape says
+    /// of the fields it does not name.
+    pub(crate) fn schemas_of(&self, field: &str) -> &[&'a Value] {
+        self.properties
+            .get(field)
+            .map_or(self.other_fields.as_slice(), Vec::as_slice)
+    }
+
+    /// The fields of `object` the shape speaks about: every one, or for an open shape
+    /// only those it names (the others are data, not fields).
+    pub(crate) fn fields_named_in<'o>(&self, object: &'o Map<String, Value>) -> BTreeSet<&'o str> {
+        object
+            .keys()
+            .map(String::as_str)
+            .filter(|field| !self.open || self.properties.contains_key(field))
+            .collect()
     }
 }
 

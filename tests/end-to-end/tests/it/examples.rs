@@ -2,7 +2,8 @@
 //! unchanged, so field names, enum spellings and optional fields agree with the code.
 
 use contract::{
-    Command, CommandBody, DEAD_LETTER_REASON_HEADER, Event, EventEnvelope, FailureReason, MessageId,
+    Command, CommandBody, DEAD_LETTER_REASON_HEADER, Event, EventEnvelope, FailureReason,
+    MessageId, PageSubject,
 };
 use serde_json::Value;
 
@@ -73,9 +74,14 @@ fn every_example_message_id_is_the_one_the_code_derives() {
         for (example, _, payload) in message.examples() {
             let command = parse_command(payload, example);
             let expected = match &command.body {
-                CommandBody::DsSync(_) => MessageId::job_start(command.meta.job_id),
+                CommandBody::DsSync(_)
+                | CommandBody::DivaltoSync(_)
+                | CommandBody::AmienscopeSync(_) => MessageId::job_start(command.meta.job_id),
                 CommandBody::DsPage(page) => {
                     MessageId::for_job(command.meta.job_id, &format!("page/{}", page.page))
+                }
+                CommandBody::OffsetPage(page) => {
+                    MessageId::for_job(command.meta.job_id, &format!("offset/{}", page.offset))
                 }
             };
 
@@ -90,9 +96,14 @@ fn every_example_message_id_is_the_one_the_code_derives() {
             let envelope = parse_event(payload, example);
             let job = || envelope.job_id.expect("a job's event names its job");
             let expected = match &envelope.event {
-                Event::PageFetched(page) => {
-                    MessageId::for_job(job(), &format!("page.fetched/{}", page.page))
-                }
+                Event::PageFetched(page) => match &page.subject {
+                    PageSubject::Ds { .. } => {
+                        MessageId::for_job(job(), &format!("page.fetched/{}", page.page))
+                    }
+                    PageSubject::Offset { offset, .. } => {
+                        MessageId::for_job(job(), &format!("page.fetched/{offset}"))
+                    }
+                },
                 Event::SyncCompleted(_) => MessageId::for_job(job(), "sync.completed"),
                 Event::CommandFailed(failed) => failed
                     .command_id

@@ -9,22 +9,16 @@ use contract::{
 use serde_json::json;
 
 use crate::catalogue::{Fill, commands, events};
-use crate::document::{Document, Role};
+use crate::document::{Document, Message, Role};
 
 #[test]
 fn every_command_kind_has_exactly_one_message_and_no_other_command_is_documented() {
     let document = Document::load();
-    let mut documented: Vec<&str> = document
-        .messages_with_role(Role::Command)
-        .iter()
-        .map(|message| message.name())
-        .collect();
-    documented.sort_unstable();
-    let mut known: Vec<&str> = commands(Fill::Sparse)
+    let documented = names_once(document.messages_with_role(Role::Command));
+    let known: BTreeSet<&str> = commands(Fill::Sparse)
         .iter()
         .map(|command| command.body.kind())
         .collect();
-    known.sort_unstable();
 
     assert_eq!(documented, known);
 }
@@ -32,17 +26,11 @@ fn every_command_kind_has_exactly_one_message_and_no_other_command_is_documented
 #[test]
 fn every_event_type_has_exactly_one_message_and_no_other_event_is_documented() {
     let document = Document::load();
-    let mut documented: Vec<&str> = document
-        .messages_with_role(Role::Event)
-        .iter()
-        .map(|message| message.name())
-        .collect();
-    documented.sort_unstable();
-    let mut known: Vec<&str> = events(Fill::Sparse)
+    let documented = names_once(document.messages_with_role(Role::Event));
+    let known: BTreeSet<&str> = events(Fill::Sparse)
         .iter()
         .map(|event| event.event.type_name())
         .collect();
-    known.sort_unstable();
 
     assert_eq!(documented, known);
 }
@@ -107,4 +95,17 @@ fn a_dead_letter_always_carries_its_reason_and_detail_headers() {
         document.resolve(reason),
         &document.schemas()["FailureReason"]
     );
+}
+
+/// The names of `messages`, each of which must be used once.
+fn names_once(messages: Vec<Message<'_>>) -> BTreeSet<&str> {
+    let mut names = BTreeSet::new();
+    for message in messages {
+        assert!(
+            names.insert(message.name()),
+            "several messages are named `{}`",
+            message.name()
+        );
+    }
+    names
 }

@@ -1,7 +1,10 @@
-//! Payload schemas against what the code writes, at every level of nesting: required
-//! fields are exactly those written when every option is empty, properties exactly
-//! those written when every option is filled, and each written value has the type,
-//! enumeration or constant its schema gives.
+//! Payload schemas against what the code writes, at every level of nesting, inside
+//! objects and arrays alike: required fields are exactly those written when every
+//! option is empty, properties exactly those written when every option is filled, and
+//! each written value has the type, enumeration or constant its schema gives. Where a
+//! schema offers alternatives (`oneOf`), the one that fits the written object is
+//! checked; an open object (a map, or a value passed on as received) is checked only
+//! on the fields it names and on what it says of the others.
 
 use std::collections::BTreeSet;
 
@@ -13,7 +16,7 @@ use crate::document::{Document, ObjectShape};
 #[test]
 fn every_payload_requires_exactly_the_fields_the_code_always_writes() {
     let mismatches = visit_samples(Fill::Sparse, |_, shape, object, path| {
-        let written = field_names(object);
+        let written = shape.fields_named_in(object);
         (shape.required != written).then(|| {
             format!(
                 "{path}: the code always writes {written:?}, the document requires {:?}",
@@ -28,7 +31,7 @@ fn every_payload_requires_exactly_the_fields_the_code_always_writes() {
 #[test]
 fn every_payload_describes_exactly_the_fields_the_code_can_write() {
     let mismatches = visit_samples(Fill::Full, |_, shape, object, path| {
-        let written = field_names(object);
+        let written = shape.fields_named_in(object);
         let described: BTreeSet<&str> = shape.properties.keys().copied().collect();
         (described != written).then(|| {
             format!("{path}: the code can write {written:?}, the document describes {described:?}")
@@ -44,7 +47,7 @@ fn every_field_the_code_writes_has_the_type_its_schema_gives() {
         let problems: Vec<String> = object
             .iter()
             .filter_map(|(field, value)| {
-                let schemas = shape.properties.get(field.as_str())?;
+                let schemas = shape.schemas_of(field);
                 let refusals: Vec<String> = schemas
                     .iter()
                     .filter_map(|schema| refusal(document.resolve(schema), value))
@@ -81,6 +84,8 @@ fn visit_samples(
     mismatches
 }
 
+/// Visits `written` and every object inside it, through objects and arrays alike,
+/// with the schemas that describe each.
 fn walk<'a>(
     document: &'a Document,
     schemas: &[&'a Value],
@@ -88,21 +93,40 @@ fn walk<'a>(
     path: &str,
     visit: &mut impl FnMut(&ObjectShape<'a>, &Map<String, Value>, &str),
 ) {
-    let Some(object) = written.as_object() else {
+    if schemas.is_empty() {
+        // Undescribed: the enclosing object already reports it.
         return;
-    };
-    let shape = document.object_shape(schemas);
-    visit(&shape, object, path);
-    for (field, value) in object {
-        if let Some(field_schemas) = shape.properties.get(field.as_str()) {
-            walk(
-                document,
-                field_schemas,
-                value,
-                &format!("{path}.{field}"),
-                visit,
-            );
+    }
+    match written {
+        Value::Object(object) => {
+            let shape = document.shape_of(schemas, object);
+            visit(&shape, object, path);
+            for (field, value) in object {
+                walk(
+                    document,
+                    shape.schemas_of(field),
+                    value,
+                    &format!("{path}.{field}"),
+                    visit,
+                );
+            }
         }
+        Value::Array(items) => {
+            let item_schemas: Vec<&Value> = schemas
+                .iter()
+                .filter_map(|schema| document.resolve(schema).get("items"))
+                .collect();
+            for (index, item) in items.iter().enumerate() {
+                walk(
+                    document,
+                    &item_schemas,
+                    item,
+                    &format!("{path}[{index}]"),
+                    visit,
+                );
+            }
+        }
+        _ => {}
     }
 }
 
@@ -115,10 +139,6 @@ fn samples(fill: Fill) -> Vec<(&'static str, Value)> {
         .into_iter()
         .map(|event| (event.event.type_name(), event_json(&event)));
     commands.chain(events).collect()
-}
-
-fn field_names(object: &Map<String, Value>) -> BTreeSet<&str> {
-    object.keys().map(String::as_str).collect()
 }
 
 /// Why `schema` refuses `value`, judged on `type`, `enum` and `const` only.
