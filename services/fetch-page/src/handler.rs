@@ -4,11 +4,10 @@ use broker::{Handler, Incoming, Outcome, Publisher};
 use contract::{Command, CommandBody, FailureReason};
 use job_state::JobStore;
 use settings::{Settings, WorkerSettings};
-use tracing::{Instrument, field::Empty};
+use settle::{Failure, UpstreamFailure};
 
 use crate::{
     ds_sync,
-    failure::{self, Failure, UpstreamFailure},
     offset_sync::{self, SyncRequest},
     upstreams::{Upstream, UpstreamSetupError, Upstreams},
 };
@@ -44,14 +43,13 @@ impl FetchPage {
                 "no connection named `{}` is configured",
                 command.meta.connection
             );
-            return failure::dead_letter(Failure::of_command(
+            return settle::dead_letter(Failure::of_command(
                 &command,
                 FailureReason::UnknownConnection,
                 None,
                 message,
             ));
         };
-        tracing::Span::current().record("job_id", tracing::field::display(command.meta.job_id));
         let meta = &command.meta;
         let result = match (&command.body, upstream) {
             (CommandBody::DsSync(sync), Upstream::Ds(_)) => Ok(ds_sync::start(meta, sync)),
@@ -79,36 +77,16 @@ impl FetchPage {
             )),
         };
         result.unwrap_or_else(|error| {
-            failure::from_upstream(&command, error, &self.worker, previous_deliveries)
+            settle::settle(&command, error, &self.worker, previous_deliveries)
         })
     }
 }
 
 impl Handler for FetchPage {
     async fn handle(&self, message: &Incoming) -> Outcome {
-        let span = tracing::info_span!(
-            "fetch-page process",
-            otel.kind = "consumer",
-            messaging.system = "rabbitmq",
-            messaging.operation.type = "process",
-            messaging.destination.name = %message.routing_key,
-            messaging.message.id = message.message_id.as_deref().unwrap_or_default(),
-            job_id = Empty,
-            page = Empty,
-        );
-        telemetry::propagation::set_parent(&span, &message.headers);
-        async {
-            match Command::from_json(&message.body) {
-                Ok(command) => {
-                    self.handle_command(command, message.previous_deliveries)
-                        .await
-                }
-                Err(rejection) => {
-                    failure::dead_letter(Failure::of_rejection(&rejection, &message.body))
-                }
-            }
-        }
-        .instrument(span)
+        settle::handle_delivery(message, |command| {
+            self.handle_command(command, message.previous_deliveries)
+        })
         .await
     }
 }

@@ -4,11 +4,9 @@
 //! `main.rs` only wires settings, telemetry and signals; tests call the same [`run`].
 
 mod ds_sync;
-mod failure;
 mod handler;
 mod offset_reader;
 mod offset_sync;
-mod upstream_failure;
 mod upstreams;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@ use contract::{AmienscopeListing, DivaltoQuery, FailureReason, OffsetSource};
 use divalto_client::{DivaltoClient, Record, RecordCount, RecordQuery, WhereClause};
 use serde_json::{Value, json};
 
-use crate::upstream_failure::UpstreamFailure;
+use settle::UpstreamFailure;
 
 /// The client of an offset-paginated connection.
 pub(crate) enum OffsetReader {

@@ -17,8 +17,8 @@ use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
 use sha2::{Digest, Sha256};
 
 use crate::offset_reader::OffsetRecord;
-use crate::upstream_failure::UpstreamFailure;
 use crate::upstreams::OffsetUpstream;
+use settle::UpstreamFailure;
 
 /// What a sync command asks for, before the connection's settings fill the gaps.
 pub(crate) struct SyncRequest {

@@ -8,7 +8,6 @@ use amienscope_client::{
 };
 use divalto_client::{DivaltoClient, DivaltoEndpoint};
 use ds_client::{DsClient, DsEndpoint, PageSize};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use settings::{AmienscopeKeys, Connection, Connections, Credentials, DivaltoLogin};
 
 use crate::offset_reader::OffsetReader;
@@ -57,7 +56,9 @@ impl Upstreams {
                 name: name.to_string(),
                 reason,
             })?;
-            upstreams.insert(name.to_string(), upstream);
+            if let Some(upstream) = upstream {
+                upstreams.insert(name.to_string(), upstream);
+            }
         }
         Ok(Upstreams(upstreams))
     }
@@ -68,8 +69,9 @@ impl Upstreams {
     }
 }
 
-fn build(connection: &Connection) -> Result<Upstream, String> {
-    let limiter = Arc::new(rate_limiter(connection)?);
+/// The connection's client, or none when its API is not one fetch-page reads.
+fn build(connection: &Connection) -> Result<Option<Upstream>, String> {
+    let limiter = Arc::new(connection.rate_limit.limiter());
     let base_url = connection.base_url.to_string();
     let timeout = connection.request_timeout;
     let offset = |reader| {
@@ -89,29 +91,20 @@ fn build(connection: &Connection) -> Result<Upstream, String> {
             };
             let client = DsClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
             let page_size = PageSize::new(connection.page_size.get()).map_err(|e| e.to_string())?;
-            Ok(Upstream::Ds(DsUpstream { client, page_size }))
+            Ok(Some(Upstream::Ds(DsUpstream { client, page_size })))
         }
         Credentials::Divalto(login) => {
             let client = DivaltoClient::new(divalto_endpoint(base_url, login, timeout), limiter)
                 .map_err(|e| e.to_string())?;
-            Ok(offset(OffsetReader::Divalto(client)))
+            Ok(Some(offset(OffsetReader::Divalto(client))))
         }
         Credentials::Amienscope(keys) => {
             let endpoint = amienscope_endpoint(base_url, keys, timeout)?;
             let client = AmienscopeClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
-            Ok(offset(OffsetReader::Amienscope(client)))
+            Ok(Some(offset(OffsetReader::Amienscope(client))))
         }
+        Credentials::Apidae(_) => Ok(None),
     }
-}
-
-/// The connection's limit as a GCRA bucket: one request every `per / requests`.
-fn rate_limiter(connection: &Connection) -> Result<DefaultDirectRateLimiter, String> {
-    let limit = &connection.rate_limit;
-    let period = limit.per / limit.requests.get();
-    let quota = Quota::with_period(period)
-        .ok_or("the rate limit period is zero")?
-        .allow_burst(limit.burst);
-    Ok(RateLimiter::direct(quota))
 }
 
 fn divalto_endpoint(

@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    AmienscopeSync, DivaltoSync, JobId, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId, OffsetPage,
-    Rejection, RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
+    AmienscopeSync, ApidaeChunk, ApidaeDelete, ApidaePut, DescriptorWrite, DivaltoSync, DsStatus,
+    JobId, MAX_CHUNK_OBJECTS, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId, OffsetPage, Rejection,
+    RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
+    descriptors::{check_delete, check_put},
 };
 
 /// A validated command: the envelope's metadata plus a typed body.
@@ -45,6 +47,14 @@ pub enum CommandBody {
     AmienscopeSync(AmienscopeSync),
     /// `offset.page`: fetch one page of an offset sync (published by the worker itself).
     OffsetPage(OffsetPage),
+    /// `apidae.put`: write private descriptors on any number of Apidae objects.
+    ApidaePut(ApidaePut),
+    /// `apidae.delete`: remove private descriptors from any number of Apidae objects.
+    ApidaeDelete(ApidaeDelete),
+    /// `apidae.chunk`: one call's worth of a descriptor job (published by the worker).
+    ApidaeChunk(ApidaeChunk),
+    /// `ds.status`: apply a decision to a demarches-simplifiees dossier.
+    DsStatus(DsStatus),
 }
 
 /// Body of `ds.sync`: start a sync of one démarche on demarches-simplifiees.
@@ -146,6 +156,10 @@ impl CommandBody {
             CommandBody::DivaltoSync(_) => "divalto.sync",
             CommandBody::AmienscopeSync(_) => "amienscope.sync",
             CommandBody::OffsetPage(_) => "offset.page",
+            CommandBody::ApidaePut(_) => "apidae.put",
+            CommandBody::ApidaeDelete(_) => "apidae.delete",
+            CommandBody::ApidaeChunk(_) => "apidae.chunk",
+            CommandBody::DsStatus(_) => "ds.status",
         }
     }
 
@@ -157,6 +171,10 @@ impl CommandBody {
             | CommandBody::DivaltoSync(_)
             | CommandBody::AmienscopeSync(_)
             | CommandBody::OffsetPage(_) => WorkerKind::FetchPage,
+            CommandBody::ApidaePut(_)
+            | CommandBody::ApidaeDelete(_)
+            | CommandBody::ApidaeChunk(_) => WorkerKind::WriteDescriptors,
+            CommandBody::DsStatus(_) => WorkerKind::SendStatus,
         }
     }
 
@@ -167,6 +185,10 @@ impl CommandBody {
             CommandBody::DivaltoSync(body) => serde_json::to_value(body),
             CommandBody::AmienscopeSync(body) => serde_json::to_value(body),
             CommandBody::OffsetPage(body) => serde_json::to_value(body),
+            CommandBody::ApidaePut(body) => serde_json::to_value(body),
+            CommandBody::ApidaeDelete(body) => serde_json::to_value(body),
+            CommandBody::ApidaeChunk(body) => serde_json::to_value(body),
+            CommandBody::DsStatus(body) => serde_json::to_value(body),
         };
         value.expect("command bodies are plain data and always serialise")
     }
@@ -293,6 +315,18 @@ impl Command {
             "offset.page" => typed_body::<OffsetPage>(body)
                 .and_then(|page| page.check().map(|()| page))
                 .map(CommandBody::OffsetPage),
+            "apidae.put" => typed_body::<ApidaePut>(body)
+                .and_then(|put| check_body(check_put(&put.objects, None)).map(|()| put))
+                .map(CommandBody::ApidaePut),
+            "apidae.delete" => typed_body::<ApidaeDelete>(body)
+                .and_then(|delete| check_body(check_delete(&delete.objects, None)).map(|()| delete))
+                .map(CommandBody::ApidaeDelete),
+            "apidae.chunk" => typed_body::<ApidaeChunk>(body)
+                .and_then(|chunk| check_chunk(&chunk).map(|()| chunk))
+                .map(CommandBody::ApidaeChunk),
+            "ds.status" => typed_body::<DsStatus>(body)
+                .and_then(|status| status.check().map(|()| status))
+                .map(CommandBody::DsStatus),
             other => {
                 return Err(reject(
                     RejectionKind::UnknownKind,
@@ -351,8 +385,31 @@ fn check_window(window: Option<NonZeroU32>) -> Result<(), String> {
     }
 }
 
+/// A chunk holds at most [`MAX_CHUNK_OBJECTS`] valid objects and knows its place.
+fn check_chunk(chunk: &ApidaeChunk) -> Result<(), String> {
+    if chunk.chunk >= chunk.chunks {
+        return Err("invalid body: chunk index is not below chunks".into());
+    }
+    check_body(match &chunk.write {
+        DescriptorWrite::Put { objects } => check_put(objects, Some(MAX_CHUNK_OBJECTS)),
+        DescriptorWrite::Delete { objects } => check_delete(objects, Some(MAX_CHUNK_OBJECTS)),
+    })
+}
+
+fn check_body(result: Result<(), String>) -> Result<(), String> {
+    result.map_err(|problem| format!("invalid body: {problem}"))
+}
+
+/// The body as `T`; a problem names the field it is in, e.g. `objects[3].id`.
 fn typed_body<T: DeserializeOwned>(body: Value) -> Result<T, String> {
-    serde_json::from_value(body).map_err(|e| format!("invalid body: {e}"))
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            format!("invalid body: {}", e.inner())
+        } else {
+            format!("invalid body: {path}: {}", e.inner())
+        }
+    })
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{Consistency, DriftCounts, JobId, Listing, MessageId, OffsetSource, SCHEMA_VERSION};
+use crate::{
+    ChunkWritten, Consistency, DescriptorsWritten, DriftCounts, JobId, Listing, MessageId,
+    OffsetSource, SCHEMA_VERSION, StatusSent,
+};
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +39,15 @@ pub enum Event {
     /// A command was refused or failed for good; it is in the dead letters.
     #[serde(rename = "command.failed")]
     CommandFailed(CommandFailed),
+    /// One chunk of a descriptor job was written, or failed for good.
+    #[serde(rename = "chunk.written")]
+    ChunkWritten(ChunkWritten),
+    /// Every chunk of a descriptor job is done.
+    #[serde(rename = "descriptors.written")]
+    DescriptorsWritten(DescriptorsWritten),
+    /// A dossier decision was applied, or found already applied.
+    #[serde(rename = "status.sent")]
+    StatusSent(StatusSent),
 }
 
 /// Payload of `page.fetched`.
@@ -183,6 +195,12 @@ pub enum FailureReason {
     UpstreamBadRequest,
     /// The upstream answered with an application-level error (GraphQL `errors`).
     UpstreamError,
+    /// The upstream refused a change it could not apply: a GraphQL mutation's payload
+    /// `errors` (such as a transition the dossier's state does not allow).
+    UpstreamChangeRefused,
+    /// The upstream checked the request, refused it whole and wrote nothing (Apidae
+    /// `NO_ACTION`).
+    UpstreamNoAction,
     /// The upstream's answer could not be understood.
     UpstreamInvalidResponse,
     /// The upstream answered with a redirect, which is never followed.
@@ -211,6 +229,8 @@ impl FailureReason {
             FailureReason::UpstreamForbidden => "upstream_forbidden",
             FailureReason::UpstreamBadRequest => "upstream_bad_request",
             FailureReason::UpstreamError => "upstream_error",
+            FailureReason::UpstreamChangeRefused => "upstream_change_refused",
+            FailureReason::UpstreamNoAction => "upstream_no_action",
             FailureReason::UpstreamInvalidResponse => "upstream_invalid_response",
             FailureReason::UpstreamRedirect => "upstream_redirect",
             FailureReason::UpstreamUnexpectedStatus => "upstream_unexpected_status",
@@ -249,6 +269,9 @@ impl Event {
             Event::PageFetched(_) => "page.fetched",
             Event::SyncCompleted(_) => "sync.completed",
             Event::CommandFailed(_) => "command.failed",
+            Event::ChunkWritten(_) => "chunk.written",
+            Event::DescriptorsWritten(_) => "descriptors.written",
+            Event::StatusSent(_) => "status.sent",
         }
     }
 }

@@ -5,13 +5,20 @@
 //! that is serialised onto the broker.
 
 mod command;
+mod descriptors;
 mod event;
 mod ids;
 mod offset;
 mod rejection;
+mod status;
 
 pub use command::{
     Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Listing, SyncProgress,
+};
+pub use descriptors::{
+    ApidaeChunk, ApidaeDelete, ApidaePut, ChunkFailure, ChunkResult, ChunkWritten, Descriptor,
+    DescriptorOperation, DescriptorWrite, DescriptorsWritten, MAX_CHUNK_OBJECTS, ObjectDescriptors,
+    ObjectRemovals,
 };
 pub use event::{
     CommandFailed, Event, EventEnvelope, FailureReason, PageFetched, PageSubject, SyncCompleted,
@@ -23,6 +30,7 @@ pub use offset::{
     DriftCounts, MAX_WINDOW, OffsetPage, OffsetSource,
 };
 pub use rejection::{Rejection, RejectionKind};
+pub use status::{CorrectionReason, DossierRef, DsStatus, StatusAction, StatusSent};
 
 /// Version of the envelope format this build writes and accepts.
 pub const SCHEMA_VERSION: u16 = 1;
@@ -45,6 +53,10 @@ pub const DEAD_LETTER_DETAIL_HEADER: &str = "x-estafette-detail";
 pub enum WorkerKind {
     /// Reads one page of an upstream listing per command.
     FetchPage,
+    /// Writes one chunk of Apidae private descriptors per command.
+    WriteDescriptors,
+    /// Applies one demarches-simplifiees dossier decision per command.
+    SendStatus,
 }
 
 impl WorkerKind {
@@ -52,6 +64,8 @@ impl WorkerKind {
     pub fn as_str(self) -> &'static str {
         match self {
             WorkerKind::FetchPage => "fetch-page",
+            WorkerKind::WriteDescriptors => "write-descriptors",
+            WorkerKind::SendStatus => "send-status",
         }
     }
 }

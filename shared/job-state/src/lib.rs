@@ -24,8 +24,14 @@
 //!    empty once the end is known; that page is recorded as the completer, so only
 //!    its redelivery repeats the completion.
 //!
+//! Chunked jobs (a descriptor write split into calls of at most 50 objects) use three
+//! keys under `<ns>:chunks:<id>`: the results by chunk and the completer, `:pending`
+//! and `:done`, with the same rules: a chunk finishes once, and the chunk that leaves
+//! nothing pending completes the job, exactly once.
+//!
 //! Keys expire after the job's time to live, counted from its last update.
 
+mod chunks;
 mod summary;
 
 use std::ops::Range;
@@ -37,6 +43,7 @@ use redis::aio::ConnectionManager;
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
+pub use chunks::ChunkStatus;
 pub use summary::{JobEnd, JobSummary};
 
 /// The store could not be reached or answered something unexpected.
@@ -255,7 +262,11 @@ impl JobStore {
     }
 
     fn key(&self, job: JobId, suffix: &str) -> String {
-        format!("{}:job:{}{suffix}", self.namespace, job.0)
+        self.key_of("job", job, suffix)
+    }
+
+    fn key_of(&self, kind: &str, job: JobId, suffix: &str) -> String {
+        format!("{}:{kind}:{}{suffix}", self.namespace, job.0)
     }
 
     fn keys(&self, invocation: &mut redis::ScriptInvocation<'_>, job: JobId) {

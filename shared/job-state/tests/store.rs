@@ -223,3 +223,34 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_chunked_job_completes_once_with_every_result_in_order() {
+    let store = store().await;
+    let job = JobId::new_random();
+    assert_eq!(store.open_chunks(job, 3).await.expect("open"), 3);
+    assert_eq!(store.open_chunks(job, 5).await.expect("reopen"), 3);
+    assert!(!store.finish_chunk(job, 2, "two").await.expect("2"));
+    assert!(!store.finish_chunk(job, 0, "zero").await.expect("0"));
+    // A chunk finished again keeps its first result.
+    assert!(!store.finish_chunk(job, 0, "zero again").await.expect("0"));
+    assert_eq!(
+        store.chunk_status(job, 1).await.expect("status"),
+        job_state::ChunkStatus::Due
+    );
+    assert!(store.finish_chunk(job, 1, "one").await.expect("1"));
+    assert!(
+        store.finish_chunk(job, 1, "one").await.expect("again"),
+        "the completer repeats"
+    );
+    assert_eq!(
+        store.chunk_status(job, 1).await.expect("status"),
+        job_state::ChunkStatus::Done {
+            completed_job: true
+        }
+    );
+    assert_eq!(
+        store.chunk_results(job).await.expect("results"),
+        vec![(0, "zero".into()), (1, "one".into()), (2, "two".into())]
+    );
+}

@@ -14,11 +14,13 @@ pub enum Api {
     Divalto,
     /// Amienscope's event listing (`/get/updates`), read by offset pages.
     Amienscope,
+    /// Apidae's private-descriptor write API (`api/v002/donnees-privees/`).
+    Apidae,
 }
 
 impl Api {
     /// Every API, in the order their names are listed.
-    pub(crate) const ALL: [Api; 3] = [Api::Ds, Api::Divalto, Api::Amienscope];
+    pub(crate) const ALL: [Api; 4] = [Api::Ds, Api::Divalto, Api::Amienscope, Api::Apidae];
 
     /// The name used in settings files (`api = "ds"`).
     pub fn name(self) -> &'static str {
@@ -26,6 +28,7 @@ impl Api {
             Api::Ds => "ds",
             Api::Divalto => "divalto",
             Api::Amienscope => "amienscope",
+            Api::Apidae => "apidae",
         }
     }
 
@@ -37,11 +40,12 @@ impl Api {
     ///   short page, which reads as the end of the table: on such a server,
     ///   set the connection's `page_size` to that cap or lower.
     /// - amienscope: 50; its listings silently cut a larger limit to 50.
+    /// - apidae: 50 objects per write call; above it the API writes nothing.
     pub fn max_page_size(self) -> u32 {
         match self {
             Api::Ds => 100,
             Api::Divalto => 1000,
-            Api::Amienscope => 50,
+            Api::Amienscope | Api::Apidae => 50,
         }
     }
 
@@ -50,7 +54,7 @@ impl Api {
     /// page must hold at least one record more than the overlap.
     pub fn min_page_size(self) -> u32 {
         match self {
-            Api::Ds => 1,
+            Api::Ds | Api::Apidae => 1,
             Api::Divalto | Api::Amienscope => 2,
         }
     }
@@ -59,7 +63,7 @@ impl Api {
     /// flight at once (see `FanOut`); ds is read by following a cursor.
     pub fn pages_by_offset(self) -> bool {
         match self {
-            Api::Ds => false,
+            Api::Ds | Api::Apidae => false,
             Api::Divalto | Api::Amienscope => true,
         }
     }
@@ -69,14 +73,15 @@ impl Api {
     /// - ds: 400 requests per minute with burst 1; DS allows 400 requests per
     ///   token in each fixed one-minute window.
     /// - divalto: 10 requests per second with burst 1, and
-    /// - amienscope: 5 requests per second with burst 1. Neither API
+    /// - amienscope: 5 requests per second with burst 1, and
+    /// - apidae: 5 requests per second with burst 1. None of these APIs
     ///   documents a limit: these are our own conservative defaults, to be
     ///   raised per connection once the provider agrees to more.
     pub fn default_rate_limit(self) -> RateLimit {
         let (requests, per) = match self {
             Api::Ds => (400, Duration::from_secs(60)),
             Api::Divalto => (10, Duration::from_secs(1)),
-            Api::Amienscope => (5, Duration::from_secs(1)),
+            Api::Amienscope | Api::Apidae => (5, Duration::from_secs(1)),
         };
         RateLimit {
             requests: NonZeroU32::new(requests).expect("every default request count is above zero"),
@@ -136,6 +141,18 @@ pub struct RateLimit {
     /// Requests that may be sent back to back after an idle spell; never
     /// more than `requests`.
     pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// The limit as an in-process governor bucket: one request every
+    /// `per / requests` (at least a nanosecond apart), `burst` at most back to back.
+    pub fn limiter(&self) -> governor::DefaultDirectRateLimiter {
+        let period = (self.per / self.requests.get()).max(Duration::from_nanos(1));
+        let quota = governor::Quota::with_period(period)
+            .expect("the period is at least a nanosecond")
+            .allow_burst(self.burst);
+        governor::RateLimiter::direct(quota)
+    }
 }
 
 /// How many records to ask for per page: between the API's
@@ -248,7 +265,7 @@ mod tests {
         }
         assert_eq!(
             "dz".parse::<Api>().unwrap_err().to_string(),
-            "unknown api \"dz\", expected one of: ds, divalto, amienscope"
+            "unknown api \"dz\", expected one of: ds, divalto, amienscope, apidae"
         );
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::api::Api;
+use crate::base_url::BaseUrl;
 use crate::fields::{Fields, non_empty_text, positive_seconds, text};
 use crate::problem::Problems;
 use crate::secret;
@@ -24,6 +25,8 @@ pub enum Credentials {
     Divalto(DivaltoLogin),
     /// An Amienscope key pair that signs every request.
     Amienscope(AmienscopeKeys),
+    /// An Apidae OAuth client, exchanged for a bearer token.
+    Apidae(ApidaeClientCredentials),
 }
 
 impl Credentials {
@@ -33,6 +36,7 @@ impl Credentials {
             Credentials::Ds { .. } => Api::Ds,
             Credentials::Divalto(_) => Api::Divalto,
             Credentials::Amienscope(_) => Api::Amienscope,
+            Credentials::Apidae(_) => Api::Apidae,
         }
     }
 
@@ -51,6 +55,9 @@ impl Credentials {
             Api::Divalto => DivaltoLogin::read(fields, env, problems).map(Credentials::Divalto),
             Api::Amienscope => {
                 AmienscopeKeys::read(fields, env, problems).map(Credentials::Amienscope)
+            }
+            Api::Apidae => {
+                ApidaeClientCredentials::read(fields, env, problems).map(Credentials::Apidae)
             }
         }
     }
@@ -100,6 +107,40 @@ impl DivaltoLogin {
             password: password?,
             environment: environment?,
             token_lifetime,
+        })
+    }
+}
+
+/// The OAuth client of an Apidae write project (client-credentials grant).
+#[derive(Debug, Clone)]
+pub struct ApidaeClientCredentials {
+    /// Where tokens are asked for (key `token_url`, required): its own setting, as
+    /// the sources disagree on the host of the test environment's token endpoint.
+    pub token_url: BaseUrl,
+    /// The OAuth client id (key `client_id`, required).
+    pub client_id: String,
+    /// The OAuth client secret: key `client_secret`, `client_secret_env` or
+    /// `client_secret_file`.
+    pub client_secret: SecretString,
+}
+
+impl ApidaeClientCredentials {
+    fn read(
+        fields: &mut Fields,
+        env: &BTreeMap<String, String>,
+        problems: &mut Problems,
+    ) -> Option<Self> {
+        let token_url = fields.required("token_url", problems, |value| {
+            text(value)?
+                .parse::<BaseUrl>()
+                .map_err(|error| error.to_string())
+        });
+        let client_id = fields.required("client_id", problems, non_empty_text);
+        let client_secret = secret::read("client_secret", fields, env, problems);
+        Some(Self {
+            token_url: token_url?,
+            client_id: client_id?,
+            client_secret: client_secret?,
         })
     }
 }

@@ -50,7 +50,9 @@ pub use api::{Api, PageSize, PageSizeError, RateLimit, UnknownApi};
 pub use base_url::{BaseUrl, BaseUrlError};
 pub use broker::BrokerSettings;
 pub use connection::{Connection, ConnectionName, Connections, InvalidConnectionName};
-pub use credentials::{AmienscopeKeys, Credentials, DivaltoLogin, SignatureSettings};
+pub use credentials::{
+    AmienscopeKeys, ApidaeClientCredentials, Credentials, DivaltoLogin, SignatureSettings,
+};
 pub use fan_out::FanOut;
 pub use problem::{Problem, SettingsError};
 pub use settings::Settings;

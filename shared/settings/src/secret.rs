@@ -13,7 +13,7 @@ use crate::fields::{Fields, text};
 use crate::problem::Problems;
 
 /// Every secret a connection may carry, whichever its API.
-const NAMES: [&str; 3] = ["token", "password", "private_key"];
+const NAMES: [&str; 4] = ["token", "password", "private_key", "client_secret"];
 
 /// Suffix of the form naming an environment variable.
 const ENV_SUFFIX: &str = "_env";

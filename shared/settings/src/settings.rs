@@ -227,6 +227,51 @@ mod tests {
     }
 
     #[test]
+    fn an_apidae_connection_takes_an_oauth_client_and_a_token_url() {
+        let file = TempFile::new(
+            "apidae-connection",
+            r#"
+            [connections.tourisme]
+            api = "apidae"
+            base_url = "https://api.apidae-tourisme.com/"
+            token_url = "https://api.apidae-tourisme.com/oauth/token"
+            client_id = "project-42"
+            client_secret_env = "APIDAE_SECRET"
+            page_size = 40
+            "#,
+        );
+        let settings = Settings::load(Some(&file.0), env(&[("APIDAE_SECRET", "s3cret")])).unwrap();
+
+        let apidae = connection(&settings, "tourisme");
+        assert_eq!(apidae.api(), Api::Apidae);
+        let Credentials::Apidae(client) = &apidae.credentials else {
+            panic!("expected apidae credentials");
+        };
+        assert_eq!(
+            client.token_url.as_str(),
+            "https://api.apidae-tourisme.com/oauth/token"
+        );
+        assert_eq!(client.client_id, "project-42");
+        assert_eq!(client.client_secret.expose_secret(), "s3cret");
+        assert_eq!(apidae.page_size.get(), 40);
+        assert!(!format!("{settings:?}").contains("s3cret"));
+
+        let too_big = TempFile::new(
+            "apidae-too-big",
+            "[connections.tourisme]\napi = \"apidae\"\nbase_url = \"https://a.example/\"\n\
+             token_url = \"https://a.example/oauth/token\"\nclient_id = \"p\"\n\
+             client_secret = \"s\"\npage_size = 51\n",
+        );
+        let problems = problems_of(Settings::load(Some(&too_big.0), env(&[])));
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("page size 51 is outside 1..=50")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn each_api_s_connection_takes_its_defaults_from_a_minimal_file() {
         let file = TempFile::new(
             "minimal-connections",
@@ -756,7 +801,7 @@ page_size = 101
                 "worker.drain_grace_seconds: must be a non-negative number of seconds, found -1",
                 "worker.max_rate_limit_wait_seconds: expected a number of seconds, found \"soon\"",
                 "connections.Bad: connection names are 1 to 64 characters of a-z, 0-9, _ and -",
-                "connections.Bad.api: unknown api \"dz\", expected one of: ds, divalto, amienscope",
+                "connections.Bad.api: unknown api \"dz\", expected one of: ds, divalto, amienscope, apidae",
                 "connections.Bad.base_url: must use http or https, found ftp",
                 "connections.Bad.rate_limit.per_seconds: must be more than zero seconds",
                 "connections.Bad.rate_limit.burst: must not exceed requests",

@@ -10,20 +10,21 @@ use contract::{
 };
 use settings::WorkerSettings;
 
-pub(crate) use crate::upstream_failure::UpstreamFailure;
+use crate::upstream_failure::UpstreamFailure;
 
 /// Margin added to a rate-limit reset so the retry lands in the new window.
 const RESET_MARGIN: Duration = Duration::from_millis(200);
 
 /// A command that failed for good, ready to be reported.
-pub(crate) struct Failure {
+pub struct Failure {
     job_id: Option<JobId>,
     event_id: MessageId,
     failed: CommandFailed,
 }
 
 impl Failure {
-    pub(crate) fn of_command(
+    /// A parsed command that failed for `reason`.
+    pub fn of_command(
         command: &Command,
         reason: FailureReason,
         code: Option<String>,
@@ -43,7 +44,7 @@ impl Failure {
     }
 
     /// A command that could not be read; its raw bytes name the event when it had no id.
-    pub(crate) fn of_rejection(rejection: &Rejection, raw: &[u8]) -> Self {
+    pub fn of_rejection(rejection: &Rejection, raw: &[u8]) -> Self {
         let event_id = match rejection.message_id {
             Some(id) => id.caused_by("command.failed"),
             None => MessageId::for_unparsed(raw).caused_by("command.failed"),
@@ -63,7 +64,7 @@ impl Failure {
 }
 
 /// Reports the failure as a `command.failed` event and dead-letters the command.
-pub(crate) fn dead_letter(failure: Failure) -> Outcome {
+pub fn dead_letter(failure: Failure) -> Outcome {
     let Failure {
         job_id,
         event_id,
@@ -96,7 +97,7 @@ const MAX_TRANSIENT_DELAY: Duration = Duration::from_secs(60);
 /// Decides what an upstream failure does to the command: retry later or fail for good.
 /// Transient failures back off exponentially with the number of earlier deliveries, so
 /// the queue's delivery limit spans minutes of upstream outage rather than seconds.
-pub(crate) fn from_upstream(
+pub fn settle(
     command: &Command,
     error: UpstreamFailure,
     worker: &WorkerSettings,

@@ -2,6 +2,7 @@
 //! retry after a backoff, wait for a rate-limit reset, or fail for good.
 
 use amienscope_client::AmienscopeError;
+use apidae_client::ApidaeError;
 use broker::BrokerError;
 use chrono::{DateTime, Utc};
 use contract::FailureReason;
@@ -11,7 +12,7 @@ use job_state::StoreError;
 
 /// A failed page, classified by what to do next.
 #[derive(Debug)]
-pub(crate) enum UpstreamFailure {
+pub enum UpstreamFailure {
     /// Retry after the transient backoff.
     Transient {
         /// Why, as a closed set fit for a log field.
@@ -36,7 +37,8 @@ pub(crate) enum UpstreamFailure {
 }
 
 impl UpstreamFailure {
-    pub(crate) fn permanent(reason: FailureReason, message: impl Into<String>) -> Self {
+    /// A failure for good with no upstream code.
+    pub fn permanent(reason: FailureReason, message: impl Into<String>) -> Self {
         UpstreamFailure::Permanent {
             reason,
             code: None,
@@ -129,6 +131,40 @@ impl From<AmienscopeError> for UpstreamFailure {
                     Amienscope::Configuration => FailureReason::ConnectionMisconfigured,
                 },
                 code: status.map(|status| status.to_string()),
+                message,
+            },
+        }
+    }
+}
+
+impl From<ApidaeError> for UpstreamFailure {
+    fn from(error: ApidaeError) -> Self {
+        use apidae_client::PermanentReason as Apidae;
+        match error {
+            ApidaeError::Transient { reason, detail } => UpstreamFailure::Transient {
+                reason: reason.as_str(),
+                detail,
+            },
+            ApidaeError::RateLimited { retry_after } => UpstreamFailure::RateLimited {
+                reset_at: retry_after
+                    .and_then(|wait| chrono::Duration::from_std(wait).ok())
+                    .map(|wait| Utc::now() + wait),
+            },
+            ApidaeError::Permanent {
+                reason,
+                error_type,
+                message,
+            } => UpstreamFailure::Permanent {
+                reason: match reason {
+                    Apidae::NoAction => FailureReason::UpstreamNoAction,
+                    Apidae::Forbidden => FailureReason::UpstreamForbidden,
+                    Apidae::BadRequest | Apidae::InvalidJson => FailureReason::UpstreamBadRequest,
+                    Apidae::OtherErrorType => FailureReason::UpstreamError,
+                    Apidae::Unauthorized => FailureReason::UpstreamUnauthorized,
+                    Apidae::InvalidResponse => FailureReason::UpstreamInvalidResponse,
+                    Apidae::Configuration => FailureReason::ConnectionMisconfigured,
+                },
+                code: error_type,
                 message,
             },
         }

@@ -1,0 +1,86 @@
+//! From a delivery to an outcome: parse, pick the Apidae connection, dispatch by kind.
+
+use broker::{Handler, Incoming, Outcome, Publisher};
+use contract::{Command, CommandBody, DescriptorWrite, FailureReason};
+use job_state::JobStore;
+use settings::{Settings, WorkerSettings};
+use settle::{Failure, UpstreamFailure};
+
+use crate::chunks;
+use crate::connections::{ApidaeConnections, SetupError};
+
+/// The write-descriptors message handler: holds the Apidae clients and a handle on the
+/// shared job store, where chunk results wait for the job's last chunk.
+pub struct WriteDescriptors {
+    connections: ApidaeConnections,
+    worker: WorkerSettings,
+    store: JobStore,
+    publisher: Publisher,
+}
+
+impl WriteDescriptors {
+    /// Builds a client for every configured Apidae connection. A chunk publishes its
+    /// `chunk.written` through `publisher` before its result is recorded in `store`.
+    pub fn new(
+        settings: &Settings,
+        store: JobStore,
+        publisher: Publisher,
+    ) -> Result<Self, SetupError> {
+        Ok(WriteDescriptors {
+            connections: ApidaeConnections::from_settings(&settings.connections)?,
+            worker: settings.worker.clone(),
+            store,
+            publisher,
+        })
+    }
+
+    async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
+        let Some(connection) = self.connections.get(&command.meta.connection) else {
+            let message = format!(
+                "no Apidae connection named `{}` is configured",
+                command.meta.connection
+            );
+            return settle::dead_letter(Failure::of_command(
+                &command,
+                FailureReason::UnknownConnection,
+                None,
+                message,
+            ));
+        };
+        let meta = &command.meta;
+        let result = match &command.body {
+            CommandBody::ApidaePut(put) => {
+                let write = DescriptorWrite::Put {
+                    objects: put.objects.clone(),
+                };
+                chunks::start(meta, write, connection, &self.store).await
+            }
+            CommandBody::ApidaeDelete(delete) => {
+                let write = DescriptorWrite::Delete {
+                    objects: delete.objects.clone(),
+                };
+                chunks::start(meta, write, connection, &self.store).await
+            }
+            CommandBody::ApidaeChunk(chunk) => {
+                tracing::Span::current().record("page", chunk.chunk);
+                chunks::write(meta, chunk, connection, &self.store, &self.publisher).await
+            }
+            other => Err(UpstreamFailure::permanent(
+                FailureReason::UnknownKind,
+                format!("`{}` is not a write-descriptors command", other.kind()),
+            )),
+        };
+        result.unwrap_or_else(|error| {
+            settle::settle(&command, error, &self.worker, previous_deliveries)
+        })
+    }
+}
+
+impl Handler for WriteDescriptors {
+    async fn handle(&self, message: &Incoming) -> Outcome {
+        settle::handle_delivery(message, |command| {
+            self.handle_command(command, message.previous_deliveries)
+        })
+        .await
+    }
+}

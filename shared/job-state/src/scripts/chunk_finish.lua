@@ -1,0 +1,21 @@
+-- Records one chunk's result, once, and says whether that ended the job: the chunk
+-- that empties `pending` becomes the job's `completer`, exactly once.
+-- KEYS: job, pending, done
+-- ARGV: chunk, result, ttl_seconds
+local job, pending, done = KEYS[1], KEYS[2], KEYS[3]
+local chunk = ARGV[1]
+if redis.call('SISMEMBER', done, chunk) == 0 then
+  redis.call('HSET', job, 'result:' .. chunk, ARGV[2])
+  redis.call('SREM', pending, chunk)
+  redis.call('SADD', done, chunk)
+  if redis.call('SCARD', pending) == 0 then
+    redis.call('HSETNX', job, 'completer', chunk)
+  end
+end
+for i = 1, #KEYS do
+  redis.call('EXPIRE', KEYS[i], ARGV[3])
+end
+if redis.call('HGET', job, 'completer') == chunk then
+  return 1
+end
+return 0

@@ -1,0 +1,112 @@
+//! What every worker binary does around its work, so that each `main.rs` only names
+//! its worker and its `run` function.
+//!
+//! [`serve`]: start telemetry (exit 70 if it cannot start), read the settings (print
+//! every problem and exit 64), connect to the broker and the job store, cancel the
+//! shutdown token on the first SIGTERM or SIGINT, call the worker's `run`, close the
+//! broker within the drain grace, flush telemetry, and exit 0 or 1.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use broker::{Broker, Topology, TopologyOptions};
+use job_state::JobStore;
+use secrecy::ExposeSecret;
+use settings::Settings;
+use tokio_util::sync::CancellationToken;
+
+/// What a worker's `run` is handed: its settings, its connections, and the token that
+/// is cancelled when it should drain and stop.
+pub struct Wiring {
+    /// The service's settings.
+    pub settings: Settings,
+    /// The broker connection, topology not yet declared.
+    pub broker: Broker,
+    /// The shared job store.
+    pub store: JobStore,
+    /// Cancelled on SIGTERM or SIGINT.
+    pub shutdown: CancellationToken,
+}
+
+/// Runs the worker called `name` with `run` until it stops; returns the exit status.
+pub async fn serve<R, E>(name: &'static str, run: R) -> ExitCode
+where
+    R: AsyncFnOnce(&Wiring) -> Result<(), E>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let telemetry = match telemetry::init(name) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("cannot start telemetry: {error}");
+            return ExitCode::from(70);
+        }
+    };
+    let settings = match Settings::from_process_env() {
+        Ok(settings) => settings,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::from(64);
+        }
+    };
+    let result = connect_and_run(settings, run).await;
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("telemetry did not flush: {error}");
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "{name} stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect_and_run<R, E>(settings: Settings, run: R) -> anyhow::Result<()>
+where
+    R: AsyncFnOnce(&Wiring) -> Result<(), E>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let topology = Topology::new(TopologyOptions {
+        queue_expires: settings.broker.queue_expires,
+        ..TopologyOptions::named(settings.broker.prefix.clone())
+    });
+    let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
+        .await
+        .context("connecting to the broker")?;
+    let store = JobStore::connect(
+        &settings.state.url,
+        &settings.broker.prefix,
+        settings.state.job_ttl,
+    )
+    .await
+    .context("connecting to the job state store")?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let wiring = Wiring {
+        settings,
+        broker,
+        store,
+        shutdown,
+    };
+    let result = run(&wiring).await;
+    let grace = wiring.settings.worker.drain_grace;
+    wiring.broker.close(grace).await;
+    result.context("running the consumer")
+}
+
+/// Cancels `shutdown` on the first SIGTERM or SIGINT.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM received; draining"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; draining"),
+    }
+    shutdown.cancel();
+}
