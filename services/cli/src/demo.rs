@@ -12,7 +12,7 @@ use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
-use crate::follow;
+use crate::{follow, sync_summary};
 
 /// The démarche the sandbox seeds with 2,350 dossiers.
 const SEEDED_DEMARCHE: u32 = 4242;
@@ -102,7 +102,13 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             sandbox.base_url()
         );
     }
-    let outcome = follow::publish_and_follow(&broker, &command, args.json).await;
+    let outcome = follow::publish_and_follow(
+        &broker,
+        &command,
+        args.json,
+        sync_summary::sync_step(command.meta.job_id),
+    )
+    .await;
 
     shutdown.cancel();
     worker

@@ -3,6 +3,7 @@
 mod demo;
 mod follow;
 mod sync;
+mod sync_summary;
 
 use std::process::ExitCode;
 

@@ -13,7 +13,7 @@ use contract::{
 use secrecy::ExposeSecret;
 use settings::{Api, Settings};
 
-use crate::follow;
+use crate::{follow, sync_summary};
 
 #[derive(Subcommand)]
 pub(crate) enum SyncCommand {
@@ -153,7 +153,13 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
     let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
     let command = Command::start_job(target.connection, body);
-    let summary = follow::publish_and_follow(&broker, &command, target.json).await?;
+    let summary = follow::publish_and_follow(
+        &broker,
+        &command,
+        target.json,
+        sync_summary::sync_step(command.meta.job_id),
+    )
+    .await?;
     summary.print(target.json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,10 @@ pub struct TokenConfig {
     pub status: TokenStatus,
     /// Which démarches the token may read.
     pub demarches: DemarcheScope,
+    /// Whether the token may run mutations (`write_access` on the server); a
+    /// read-only token gets the payload error
+    /// `Le jeton utilisé est configuré seulement en lecture`.
+    pub write_access: bool,
 }
 
 impl TokenConfig {
@@ -21,6 +25,15 @@ impl TokenConfig {
             token: token.into(),
             status: TokenStatus::Valid,
             demarches: DemarcheScope::All,
+            write_access: true,
+        }
+    }
+
+    /// A working token that sees every démarche but may not run mutations.
+    pub fn read_only(token: impl Into<String>) -> Self {
+        Self {
+            write_access: false,
+            ..Self::valid(token)
         }
     }
 
@@ -30,6 +43,7 @@ impl TokenConfig {
             token: token.into(),
             status: TokenStatus::Expired,
             demarches: DemarcheScope::All,
+            write_access: true,
         }
     }
 
@@ -39,6 +53,7 @@ impl TokenConfig {
             token: token.into(),
             status: TokenStatus::Valid,
             demarches: DemarcheScope::Only(demarches.into_iter().collect()),
+            write_access: true,
         }
     }
 }
@@ -74,8 +89,13 @@ impl DemarcheScope {
 /// What the server decided about the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Caller {
-    /// A valid token with its scope.
-    Authenticated(DemarcheScope),
+    /// A valid token with its scope and whether it may write.
+    Authenticated {
+        /// The démarches it may see.
+        scope: DemarcheScope,
+        /// Whether it may run mutations.
+        write_access: bool,
+    },
     /// A known token past its expiry date.
     Expired,
     /// No token, or one the server does not know.
@@ -89,7 +109,10 @@ pub(crate) fn identify(tokens: &[TokenConfig], authorization: Option<&str>) -> C
     };
     match tokens.iter().find(|known| known.token == presented) {
         Some(known) if known.status == TokenStatus::Expired => Caller::Expired,
-        Some(known) => Caller::Authenticated(known.demarches.clone()),
+        Some(known) => Caller::Authenticated {
+            scope: known.demarches.clone(),
+            write_access: known.write_access,
+        },
         None => Caller::Anonymous,
     }
 }
@@ -148,15 +171,27 @@ mod tests {
             TokenConfig::valid("good"),
             TokenConfig::expired("old"),
             TokenConfig::limited_to("narrow", [1717]),
+            TokenConfig::read_only("reader"),
         ];
         assert_eq!(
             identify(&tokens, Some("Bearer good")),
-            Caller::Authenticated(DemarcheScope::All)
+            Caller::Authenticated {
+                scope: DemarcheScope::All,
+                write_access: true
+            }
+        );
+        assert_eq!(
+            identify(&tokens, Some("Bearer reader")),
+            Caller::Authenticated {
+                scope: DemarcheScope::All,
+                write_access: false
+            }
         );
         assert_eq!(identify(&tokens, Some("Bearer old")), Caller::Expired);
         assert_eq!(identify(&tokens, Some("Bearer other")), Caller::Anonymous);
         assert_eq!(identify(&tokens, None), Caller::Anonymous);
-        let Caller::Authenticated(scope) = identify(&tokens, Some("Token token=narrow")) else {
+        let Caller::Authenticated { scope, .. } = identify(&tokens, Some("Token token=narrow"))
+        else {
             panic!("the narrow token is valid");
         };
         assert!(scope.allows(1717));

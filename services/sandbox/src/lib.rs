@@ -1,8 +1,9 @@
 //! A faithful local stand-in for the upstream APIs, with seeded data, latency and fault injection:
 //! demarches-simplifiees GraphQL at `/api/v2/graphql`, Divalto RecordSql under `/divalto`, and
-//! Amienscope updates under `/amienscope`.
+//! Amienscope updates under `/amienscope`, plus Apidae private-descriptor writes under `/apidae`.
 
 pub mod amienscope;
+pub mod apidae;
 mod auth;
 pub mod divalto;
 pub mod ds;
@@ -25,6 +26,10 @@ use tokio_util::sync::CancellationToken;
 pub use amienscope::{
     AmienscopeAccount, AmienscopeChange, AmienscopeConfig, AmienscopeHandle, Event, EventStatus,
 };
+pub use apidae::{
+    ApidaeChange, ApidaeConfig, ApidaeFault, ApidaeFaultPlan, ApidaeHandle, ApidaeProject,
+    KnownObjects, TechnicalNames,
+};
 pub use auth::{DemarcheScope, TokenConfig, TokenStatus};
 pub use divalto::{
     DivaltoAccount, DivaltoChange, DivaltoConfig, DivaltoHandle, DivaltoRecord, DivaltoTable,
@@ -45,6 +50,8 @@ pub struct SandboxConfig {
     pub divalto: DivaltoConfig,
     /// The Amienscope updates stand-in, under `/amienscope`.
     pub amienscope: AmienscopeConfig,
+    /// The Apidae private-descriptor write stand-in, under `/apidae`.
+    pub apidae: ApidaeConfig,
     /// Delay added to every request of every API before it is handled.
     pub latency: Duration,
     /// Failures to inject into every API, by plan or by rate; request
@@ -56,9 +63,10 @@ pub struct SandboxConfig {
 #[derive(Debug)]
 pub struct Sandbox {
     address: SocketAddr,
-    dataset: Arc<Dataset>,
+    dataset: Arc<ds::LiveDataset>,
     divalto: DivaltoHandle,
     amienscope: AmienscopeHandle,
+    apidae: ApidaeHandle,
     log: Arc<stats::RequestLog>,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
@@ -69,12 +77,14 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
         let address = listener.local_addr()?;
-        let dataset = Arc::new(Dataset::seeded());
+        let dataset = Arc::new(ds::LiveDataset::new(Dataset::seeded()));
         let log = Arc::new(stats::RequestLog::new());
         let (divalto_service, divalto) =
             divalto::DivaltoService::new(config.divalto, config.faults.clone());
         let (amienscope_service, amienscope) =
             amienscope::AmienscopeService::new(config.amienscope, config.faults.clone());
+        let (apidae_service, apidae) =
+            apidae::ApidaeService::new(config.apidae, config.faults.clone());
         let ds_service = ds::DsService::new(config.ds, Arc::clone(&dataset), config.faults);
         let observer = server::Observer {
             log: Arc::clone(&log),
@@ -83,6 +93,7 @@ impl Sandbox {
         let router = ds::router(Arc::new(ds_service))
             .merge(divalto::router(Arc::new(divalto_service)))
             .merge(amienscope::router(Arc::new(amienscope_service)))
+            .merge(apidae::router(Arc::new(apidae_service)))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::new(observer),
                 server::observe,
@@ -94,6 +105,7 @@ impl Sandbox {
             dataset,
             divalto,
             amienscope,
+            apidae,
             log,
             shutdown,
             task,
@@ -115,9 +127,9 @@ impl Sandbox {
         self.log.snapshot()
     }
 
-    /// The data the server serves.
-    pub fn dataset(&self) -> &Dataset {
-        &self.dataset
+    /// A copy of the data the server serves, as mutations have left it so far.
+    pub fn dataset(&self) -> Dataset {
+        self.dataset.snapshot()
     }
 
     /// Reads and changes the Divalto tables and tokens.
@@ -128,6 +140,11 @@ impl Sandbox {
     /// Reads and changes the Amienscope events.
     pub fn amienscope(&self) -> &AmienscopeHandle {
         &self.amienscope
+    }
+
+    /// Reads the Apidae descriptors and changes the Apidae tokens and objects.
+    pub fn apidae(&self) -> &ApidaeHandle {
+        &self.apidae
     }
 
     /// Stops accepting connections, closes the open ones and waits for the server task.

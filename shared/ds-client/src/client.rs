@@ -1,4 +1,4 @@
-//! The HTTP side: one rate-limited POST per page to the GraphQL endpoint.
+//! The HTTP side: one rate-limited POST per call to the GraphQL endpoint.
 
 use crate::classify::classify;
 use crate::documents::Document;
@@ -114,7 +114,8 @@ impl DsClient {
         decode_page(data)
     }
 
-    async fn post(
+    /// Waits on the rate limiter, posts one document and classifies the answer.
+    pub(crate) async fn post(
         &self,
         document: Document,
         variables: impl Serialize,

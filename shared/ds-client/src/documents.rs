@@ -27,12 +27,89 @@ pub(crate) const PENDING_DELETED_DOSSIERS_PAGE: Document = Document {
     source: include_str!("documents/pending_deleted_dossiers_page.graphql"),
 };
 
+/// A dossier's global id, looked up by its number.
+pub(crate) const DOSSIER_ID: Document = Document {
+    operation_name: "DossierId",
+    source: include_str!("documents/dossier_id.graphql"),
+};
+
+/// The messages of a dossier.
+pub(crate) const DOSSIER_MESSAGES: Document = Document {
+    operation_name: "DossierMessages",
+    source: include_str!("documents/dossier_messages.graphql"),
+};
+
+/// `dossierPasserEnInstruction`.
+pub(crate) const PASSER_EN_INSTRUCTION: Document = Document {
+    operation_name: "PasserEnInstruction",
+    source: include_str!("documents/passer_en_instruction.graphql"),
+};
+
+/// `dossierAccepter`.
+pub(crate) const ACCEPTER: Document = Document {
+    operation_name: "Accepter",
+    source: include_str!("documents/accepter.graphql"),
+};
+
+/// `dossierRefuser`.
+pub(crate) const REFUSER: Document = Document {
+    operation_name: "Refuser",
+    source: include_str!("documents/refuser.graphql"),
+};
+
+/// `dossierClasserSansSuite`.
+pub(crate) const CLASSER_SANS_SUITE: Document = Document {
+    operation_name: "ClasserSansSuite",
+    source: include_str!("documents/classer_sans_suite.graphql"),
+};
+
+/// `dossierRepasserEnInstruction`.
+pub(crate) const REPASSER_EN_INSTRUCTION: Document = Document {
+    operation_name: "RepasserEnInstruction",
+    source: include_str!("documents/repasser_en_instruction.graphql"),
+};
+
+/// `dossierRepasserEnConstruction`.
+pub(crate) const REPASSER_EN_CONSTRUCTION: Document = Document {
+    operation_name: "RepasserEnConstruction",
+    source: include_str!("documents/repasser_en_construction.graphql"),
+};
+
+/// `dossierEnvoyerMessage`.
+pub(crate) const ENVOYER_MESSAGE: Document = Document {
+    operation_name: "EnvoyerMessage",
+    source: include_str!("documents/envoyer_message.graphql"),
+};
+
+/// `dossierAjouterLabel`.
+pub(crate) const AJOUTER_LABEL: Document = Document {
+    operation_name: "AjouterLabel",
+    source: include_str!("documents/ajouter_label.graphql"),
+};
+
+/// `dossierSupprimerLabel`.
+pub(crate) const SUPPRIMER_LABEL: Document = Document {
+    operation_name: "SupprimerLabel",
+    source: include_str!("documents/supprimer_label.graphql"),
+};
+
 /// Every document the crate ships; the schema test walks this list.
 #[cfg(test)]
-pub(crate) const ALL: [Document; 3] = [
+pub(crate) const ALL: [Document; 14] = [
     DOSSIERS_PAGE,
     DELETED_DOSSIERS_PAGE,
     PENDING_DELETED_DOSSIERS_PAGE,
+    DOSSIER_ID,
+    DOSSIER_MESSAGES,
+    PASSER_EN_INSTRUCTION,
+    ACCEPTER,
+    REFUSER,
+    CLASSER_SANS_SUITE,
+    REPASSER_EN_INSTRUCTION,
+    REPASSER_EN_CONSTRUCTION,
+    ENVOYER_MESSAGE,
+    AJOUTER_LABEL,
+    SUPPRIMER_LABEL,
 ];
 
 #[cfg(test)]

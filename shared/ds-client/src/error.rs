@@ -86,6 +86,11 @@ pub enum PermanentReason {
     BadRequest,
     /// Top-level GraphQL `errors` in a 200 answer, such as `not_found` or `unauthorized`.
     GraphqlError,
+    /// A mutation answered with errors in its payload (which carry no code), such as
+    /// a state the dossier cannot leave or an instructeur without access to it.
+    MutationRefused,
+    /// A mutation refused because the token is read-only.
+    ReadOnlyToken,
     /// A success answer whose body is not the shape our document asks for.
     InvalidResponse,
     /// A 3xx answer: a POST is not followed to another location, fix the base URL.
@@ -104,6 +109,8 @@ impl PermanentReason {
             PermanentReason::Forbidden => "forbidden",
             PermanentReason::BadRequest => "bad_request",
             PermanentReason::GraphqlError => "graphql_error",
+            PermanentReason::MutationRefused => "mutation_refused",
+            PermanentReason::ReadOnlyToken => "read_only_token",
             PermanentReason::InvalidResponse => "invalid_response",
             PermanentReason::Redirect => "redirect",
             PermanentReason::UnexpectedStatus => "unexpected_status",

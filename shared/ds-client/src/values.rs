@@ -1,4 +1,4 @@
-//! Validated values that go into a page request.
+//! Validated values that go into a request.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,6 +15,9 @@ pub enum InvalidArgument {
     /// The text is none of the API's dossier states.
     #[error("unknown dossier state {0:?}")]
     DossierState(String),
+    /// A dossier number must be a positive GraphQL `Int`.
+    #[error("dossier number {0} is outside 1..={max}", max = i32::MAX)]
+    DossierNumber(u32),
 }
 
 /// The number of a démarche, as the API's `demarche(number: Int!)` takes it.

@@ -65,6 +65,8 @@ impl From<DsError> for UpstreamFailure {
                     PermanentReason::Forbidden => FailureReason::UpstreamForbidden,
                     PermanentReason::BadRequest => FailureReason::UpstreamBadRequest,
                     PermanentReason::GraphqlError => FailureReason::UpstreamError,
+                    PermanentReason::MutationRefused => FailureReason::UpstreamChangeRefused,
+                    PermanentReason::ReadOnlyToken => FailureReason::UpstreamForbidden,
                     PermanentReason::InvalidResponse => FailureReason::UpstreamInvalidResponse,
                     PermanentReason::Redirect => FailureReason::UpstreamRedirect,
                     PermanentReason::UnexpectedStatus => FailureReason::UpstreamUnexpectedStatus,

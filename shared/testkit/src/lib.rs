@@ -83,13 +83,23 @@ impl EventLog {
     /// Events up to and including the first `sync.completed` or `command.failed`,
     /// each arriving within `gap` of the one before.
     pub async fn until_job_ends(&mut self, gap: Duration) -> Vec<EventEnvelope> {
+        self.until(gap, |event| {
+            matches!(event, Event::SyncCompleted(_) | Event::CommandFailed(_))
+        })
+        .await
+    }
+
+    /// Events up to and including the first one `last` accepts, each arriving within
+    /// `gap` of the one before.
+    pub async fn until(
+        &mut self,
+        gap: Duration,
+        last: impl Fn(&Event) -> bool,
+    ) -> Vec<EventEnvelope> {
         let mut events = Vec::new();
         loop {
             let event = self.next(gap).await;
-            let ends = matches!(
-                event.event,
-                Event::SyncCompleted(_) | Event::CommandFailed(_)
-            );
+            let ends = last(&event.event);
             events.push(event);
             if ends {
                 return events;

@@ -208,8 +208,8 @@ pub(crate) fn sync_command_on(
 
 /// The seeded démarche's dossier numbers, optionally only those updated since `since`.
 pub(crate) fn seeded_dossiers(sandbox: &Sandbox, since: Option<DateTime<Utc>>) -> HashSet<i64> {
-    let demarche = sandbox
-        .dataset()
+    let dataset = sandbox.dataset();
+    let demarche = dataset
         .demarche(i64::from(DEMARCHE))
         .expect("seeded démarche");
     demarche
@@ -226,8 +226,8 @@ pub(crate) fn seeded_deletions(
     listing: contract::Listing,
     since: Option<DateTime<Utc>>,
 ) -> HashSet<i64> {
-    let demarche = sandbox
-        .dataset()
+    let dataset = sandbox.dataset();
+    let demarche = dataset
         .demarche(i64::from(DEMARCHE))
         .expect("seeded démarche");
     let listed = match listing {
@@ -286,7 +286,7 @@ impl SyncReport {
                     }
                 }
                 Event::SyncCompleted(completed) => report.completions.push(completed.clone()),
-                Event::CommandFailed(failed) => panic!("unexpected command.failed: {failed:?}"),
+                other => panic!("unexpected event in a démarche sync: {other:?}"),
             }
         }
         report

@@ -1,6 +1,8 @@
 //! The seeded demarches-simplifiees data: démarches, their dossiers, deleted
-//! dossiers, instructor groups and labels. Generated from a fixed seed, so the
-//! same data comes back on every run and tests can compute expected answers.
+//! dossiers, instructor groups, instructeurs and labels. Generated from a fixed
+//! seed, so the same data comes back on every run and tests can compute
+//! expected answers. Mutations change dossiers afterwards: their state, their
+//! labels and their messages.
 
 use base64::Engine as _;
 use chrono::{DateTime, TimeZone, Utc};
@@ -14,10 +16,14 @@ pub const SMALL_DEMARCHE: i64 = 1717;
 
 const DATASET_SEED: u64 = 0x00D5_5EED;
 
+/// Database id of the first message sent through the sandbox.
+const FIRST_MESSAGE_NUMBER: i64 = 800_001;
+
 /// Every démarche the sandbox serves.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     demarches: Vec<Demarche>,
+    next_message_number: i64,
 }
 
 /// A démarche (a `Procedure` on the server side).
@@ -37,6 +43,8 @@ pub struct Demarche {
     pub groupes_instructeurs: Vec<GroupeInstructeur>,
     /// Labels instructors can put on dossiers.
     pub labels: Vec<Label>,
+    /// Instructeurs of the démarche; each one can act on all its dossiers.
+    pub instructeurs: Vec<Instructeur>,
     /// Every dossier, brouillons included (they are never served).
     pub dossiers: Vec<Dossier>,
     /// Dossiers deleted from the démarche.
@@ -82,6 +90,47 @@ pub struct Dossier {
     pub groupe_instructeur: i64,
     /// Numbers of its labels.
     pub labels: Vec<i64>,
+    /// Messages sent to its user, oldest first.
+    pub messages: Vec<Message>,
+    /// The reason of a correction asked by message and not yet resolved.
+    pub pending_correction: Option<CorrectionReason>,
+}
+
+/// A message sent to the user of a dossier (a `Commentaire` on the server side).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The message's database id.
+    pub number: i64,
+    /// Its text.
+    pub body: String,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+    /// Email of its author.
+    pub email: String,
+    /// The signed blob id of its attachment, if one was given.
+    pub attachment: Option<String>,
+    /// Set when the message asked the user for a correction.
+    pub correction: Option<CorrectionReason>,
+}
+
+/// Why a message asks the user to correct the dossier (`CorrectionReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CorrectionReason {
+    /// The dossier is incomplete.
+    Incomplete,
+    /// The dossier is not valid.
+    Incorrect,
+    /// The dossier must be updated.
+    Outdated,
+}
+
+/// An instructeur who can act on the dossiers of a démarche.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instructeur {
+    /// The instructeur's database id; the global id is `Instructeur-<number>`.
+    pub number: i64,
+    /// Their email address, the author of the messages they send.
+    pub email: String,
 }
 
 /// Lifecycle state of a dossier.
@@ -145,7 +194,7 @@ pub struct GroupeInstructeur {
 }
 
 /// A label instructors can put on dossiers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
     /// The label's database id.
     pub number: i64,
@@ -157,8 +206,10 @@ pub struct Label {
 
 impl Dataset {
     /// The fixed dataset: démarche 4242 with 2,350 visible dossiers and 40
-    /// deleted ones (plus 12 deleted by their user while en construction), and
-    /// démarche 1717 with 120 visible dossiers.
+    /// deleted ones (plus 12 deleted by their user while en construction),
+    /// labels 501 to 503 (and 506, on no dossier) and instructeurs 7001 to
+    /// 7003; démarche 1717 with 120 visible dossiers, label 504 (and 505, on
+    /// no dossier) and instructeur 7101. Both hold dossiers in every state.
     pub fn seeded() -> Self {
         let mut rng = SplitMix64::new(DATASET_SEED);
         let large = DemarcheSpec {
@@ -182,6 +233,12 @@ impl Dataset {
                 (502, "Pièces manquantes", "yellow_tournesol"),
                 (503, "Éligible", "green_menthe"),
             ],
+            spare_labels: &[(506, "Dossier prioritaire", "green_emeraude")],
+            instructeurs: &[
+                (7001, "instruction.associations@example.org"),
+                (7002, "instruction.sport@example.org"),
+                (7003, "instruction.culture@example.org"),
+            ],
             state: DemarcheState::Publiee,
         };
         let small = DemarcheSpec {
@@ -196,10 +253,13 @@ impl Dataset {
             first_pending_deleted_number: 295_001,
             groupes: &[(9201, "défaut", false)],
             labels: &[(504, "À relancer", "blue_ecume")],
+            spare_labels: &[(505, "Manifestation à risque", "purple_glycine")],
+            instructeurs: &[(7101, "manifestations@example.org")],
             state: DemarcheState::Close,
         };
         Self {
             demarches: vec![large.generate(&mut rng), small.generate(&mut rng)],
+            next_message_number: FIRST_MESSAGE_NUMBER,
         }
     }
 
@@ -224,6 +284,51 @@ impl Dataset {
                 .map(|dossier| (demarche, dossier))
         })
     }
+
+    /// The state of the visible dossier with this number.
+    pub fn dossier_state(&self, number: i64) -> Option<DossierState> {
+        self.dossier(number).map(|(_, dossier)| dossier.state)
+    }
+
+    /// The messages of the visible dossier with this number, oldest first.
+    pub fn dossier_messages(&self, number: i64) -> Option<&[Message]> {
+        self.dossier(number)
+            .map(|(_, dossier)| dossier.messages.as_slice())
+    }
+
+    /// The labels on the visible dossier with this number.
+    pub fn dossier_labels(&self, number: i64) -> Option<Vec<&Label>> {
+        let (demarche, dossier) = self.dossier(number)?;
+        Some(
+            dossier
+                .labels
+                .iter()
+                .filter_map(|&label| demarche.label(label))
+                .collect(),
+        )
+    }
+
+    /// The label with this number, whichever démarche it belongs to.
+    pub fn label(&self, number: i64) -> Option<(&Demarche, &Label)> {
+        self.demarches
+            .iter()
+            .find_map(|demarche| demarche.label(number).map(|label| (demarche, label)))
+    }
+
+    /// The visible dossier with this number, to change it.
+    pub(crate) fn dossier_mut(&mut self, number: i64) -> Option<&mut Dossier> {
+        self.demarches
+            .iter_mut()
+            .flat_map(|demarche| demarche.dossiers.iter_mut())
+            .find(|dossier| dossier.number == number && dossier.is_visible())
+    }
+
+    /// A fresh database id for a message.
+    pub(crate) fn allocate_message_number(&mut self) -> i64 {
+        let number = self.next_message_number;
+        self.next_message_number += 1;
+        number
+    }
 }
 
 impl Demarche {
@@ -242,6 +347,37 @@ impl Demarche {
     /// The label with this number.
     pub fn label(&self, number: i64) -> Option<&Label> {
         self.labels.iter().find(|label| label.number == number)
+    }
+
+    /// The instructeur with this number, if they instruct this démarche.
+    pub fn instructeur(&self, number: i64) -> Option<&Instructeur> {
+        self.instructeurs
+            .iter()
+            .find(|instructeur| instructeur.number == number)
+    }
+
+    /// The first visible dossier in this state, in number order.
+    pub fn first_dossier_in(&self, state: DossierState) -> Option<&Dossier> {
+        self.visible_dossiers()
+            .find(|dossier| dossier.state == state)
+    }
+
+    /// The démarche without its dossiers: what a dossier needs to answer
+    /// for its groupe, labels and instructeurs once detached from the dataset.
+    pub(crate) fn detached(&self) -> Demarche {
+        Demarche {
+            number: self.number,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            state: self.state,
+            created_at: self.created_at,
+            groupes_instructeurs: self.groupes_instructeurs.clone(),
+            labels: self.labels.clone(),
+            instructeurs: self.instructeurs.clone(),
+            dossiers: Vec::new(),
+            deleted_dossiers: Vec::new(),
+            pending_deleted_dossiers: Vec::new(),
+        }
     }
 }
 
@@ -282,6 +418,37 @@ impl DossierState {
     pub fn is_closed(self) -> bool {
         matches!(self, Self::Accepte | Self::Refuse | Self::SansSuite)
     }
+
+    /// The server's French name of the state, lower case, as its messages
+    /// use it: "Le dossier est déjà <name>".
+    pub fn french_name(self) -> &'static str {
+        match self {
+            Self::Brouillon => "en brouillon",
+            Self::EnConstruction => "en construction",
+            Self::EnInstruction => "en instruction",
+            Self::Accepte => "accepté",
+            Self::Refuse => "refusé",
+            Self::SansSuite => "classé sans suite",
+        }
+    }
+}
+
+impl CorrectionReason {
+    /// The `CorrectionReason` enum value.
+    pub fn graphql_name(self) -> &'static str {
+        match self {
+            Self::Incomplete => "incomplete",
+            Self::Incorrect => "incorrect",
+            Self::Outdated => "outdated",
+        }
+    }
+
+    /// The reason named by a `CorrectionReason` enum value.
+    pub fn from_graphql_name(name: &str) -> Option<Self> {
+        [Self::Incomplete, Self::Incorrect, Self::Outdated]
+            .into_iter()
+            .find(|reason| reason.graphql_name() == name)
+    }
 }
 
 impl DemarcheState {
@@ -316,6 +483,24 @@ pub fn global_id(type_name: &str, database_id: i64) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{type_name}-{database_id}"))
 }
 
+/// The database id in a global id of `type_name`, read from the standard or
+/// the URL-safe alphabet, padded or not, as the server reads them; `None`
+/// when the id is not of that type.
+pub fn decode_global_id(id: &str, type_name: &str) -> Option<i64> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let trimmed = id.trim_end_matches('=');
+    let bytes = URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD.decode(id))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (prefix, number) = text.split_once('-')?;
+    if prefix != type_name || number.starts_with('+') {
+        return None;
+    }
+    number.parse().ok()
+}
+
 /// Seconds since the epoch of 2025-01-01T00:00:00Z, the start of the seeded period.
 const PERIOD_START: i64 = 1_735_689_600;
 /// Seconds since the epoch of 2026-06-30T23:59:59Z, the end of the seeded period.
@@ -333,6 +518,9 @@ struct DemarcheSpec {
     first_pending_deleted_number: i64,
     groupes: &'static [(i64, &'static str, bool)],
     labels: &'static [(i64, &'static str, &'static str)],
+    /// Labels of the démarche that no seeded dossier carries.
+    spare_labels: &'static [(i64, &'static str, &'static str)],
+    instructeurs: &'static [(i64, &'static str)],
     state: DemarcheState,
 }
 
@@ -356,10 +544,19 @@ impl DemarcheSpec {
             labels: self
                 .labels
                 .iter()
+                .chain(self.spare_labels)
                 .map(|&(number, name, color)| Label {
                     number,
                     name: name.to_owned(),
                     color,
+                })
+                .collect(),
+            instructeurs: self
+                .instructeurs
+                .iter()
+                .map(|&(number, email)| Instructeur {
+                    number,
+                    email: email.to_owned(),
                 })
                 .collect(),
             dossiers: self.dossiers(rng),
@@ -410,6 +607,8 @@ impl DemarcheSpec {
             motivation: None,
             groupe_instructeur: self.groupes[0].0,
             labels: Vec::new(),
+            messages: Vec::new(),
+            pending_correction: None,
         }
     }
 
@@ -487,6 +686,8 @@ impl DemarcheSpec {
             motivation,
             groupe_instructeur,
             labels,
+            messages: Vec::new(),
+            pending_correction: None,
         }
     }
 
@@ -616,5 +817,48 @@ mod tests {
     fn global_ids_encode_type_and_database_id() {
         assert_eq!(global_id("Dossier", 9_399_190), "RG9zc2llci05Mzk5MTkw");
         assert_eq!(global_id("Label", 304_340), "TGFiZWwtMzA0MzQw");
+    }
+
+    #[test]
+    fn global_ids_decode_from_either_alphabet_and_only_for_their_type() {
+        assert_eq!(
+            decode_global_id("RG9zc2llci05Mzk5MTkw", "Dossier"),
+            Some(9_399_190)
+        );
+        assert_eq!(decode_global_id("TGFiZWwtMzA0MzQw", "Label"), Some(304_340));
+        let unpadded = global_id("Instructeur", 7001).replace('=', "");
+        assert_eq!(decode_global_id(&unpadded, "Instructeur"), Some(7001));
+        let url_safe = global_id("Label", 1_000_062)
+            .replace('+', "-")
+            .replace('/', "_");
+        assert_eq!(decode_global_id(&url_safe, "Label"), Some(1_000_062));
+        assert_eq!(decode_global_id("TGFiZWwtMzA0MzQw", "Dossier"), None);
+        assert_eq!(decode_global_id("not base64!", "Dossier"), None);
+        assert_eq!(
+            decode_global_id(&global_id("Dossier", -1), "Dossier"),
+            Some(-1)
+        );
+    }
+
+    #[test]
+    fn every_seeded_demarche_holds_dossiers_in_every_state() {
+        let dataset = Dataset::seeded();
+        for demarche in dataset.demarches() {
+            for state in [
+                DossierState::EnConstruction,
+                DossierState::EnInstruction,
+                DossierState::Accepte,
+                DossierState::Refuse,
+                DossierState::SansSuite,
+            ] {
+                assert!(
+                    demarche.first_dossier_in(state).is_some(),
+                    "démarche {} has no dossier {state:?}",
+                    demarche.number
+                );
+            }
+            assert!(!demarche.instructeurs.is_empty());
+            assert!(!demarche.labels.is_empty());
+        }
     }
 }

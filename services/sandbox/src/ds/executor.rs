@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use apollo_compiler::executable::{Field, Operation, Selection, SelectionSet};
+use apollo_compiler::executable::{Field, Operation, OperationType, Selection, SelectionSet};
 use apollo_compiler::parser::{LineColumn, Parser};
 use apollo_compiler::response::{GraphQLError, JsonMap, JsonValue, ResponseDataPathSegment};
 use apollo_compiler::schema::{ExtendedType, Type};
@@ -112,55 +112,104 @@ impl FieldError {
     }
 }
 
+/// A request that parsed, validated and had its variables coerced: what is
+/// left is to pick a root for its operation type and execute it.
+pub(crate) struct Prepared<'s> {
+    schema: &'s Valid<Schema>,
+    document: Valid<ExecutableDocument>,
+    operation: Node<Operation>,
+    variables: Valid<JsonMap>,
+}
+
 /// Parses, validates and executes one request against `root`.
+#[cfg(test)]
 pub(crate) fn run(
     schema: &Valid<Schema>,
     request: &GraphqlRequest<'_>,
     root: &dyn Resolve,
     scalar_check: ScalarCheck,
 ) -> GraphqlOutcome {
-    let document = match parse_and_validate(schema, request.query) {
-        Ok(document) => document,
-        Err(errors) => return GraphqlOutcome::Refused(errors),
-    };
+    match prepare(schema, request, scalar_check) {
+        Ok(prepared) => prepared.execute(root),
+        Err(refused) => refused,
+    }
+}
+
+/// Parses and validates the document, picks the operation and coerces the
+/// variables; a request refused at any step comes back as its outcome.
+pub(crate) fn prepare<'s>(
+    schema: &'s Valid<Schema>,
+    request: &GraphqlRequest<'_>,
+    scalar_check: ScalarCheck,
+) -> Result<Prepared<'s>, GraphqlOutcome> {
+    let document = parse_and_validate(schema, request.query).map_err(GraphqlOutcome::Refused)?;
     let operation = match document.operations.get(request.operation_name) {
-        Ok(operation) => operation,
+        Ok(operation) => operation.clone(),
         Err(error) => {
-            return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]);
+            let error = error.to_graphql_error(&document.sources);
+            return Err(GraphqlOutcome::Refused(vec![error]));
         }
     };
     let variables = match apollo_compiler::request::coerce_variable_values(
         schema,
-        operation,
+        &operation,
         request.variables,
     ) {
         Ok(variables) => variables,
         Err(error) => {
-            return GraphqlOutcome::Refused(vec![error.to_graphql_error(&document.sources)]);
+            let error = error.to_graphql_error(&document.sources);
+            return Err(GraphqlOutcome::Refused(vec![error]));
         }
     };
-    let mut execution = Execution {
+    let prepared = Prepared {
         schema,
-        document: &document,
-        variables: &variables,
-        errors: Vec::new(),
+        document,
+        operation,
+        variables,
     };
-    let scalar_errors = execution.check_custom_scalars(operation, scalar_check);
-    if !scalar_errors.is_empty() {
-        return GraphqlOutcome::Refused(scalar_errors);
+    let scalar_errors = prepared
+        .execution()
+        .check_custom_scalars(&prepared.operation, scalar_check);
+    if scalar_errors.is_empty() {
+        Ok(prepared)
+    } else {
+        Err(GraphqlOutcome::Refused(scalar_errors))
     }
-    let mut path = Vec::new();
-    let data = execution
-        .selection_set(
-            &mut path,
-            root,
-            operation.object_type(),
-            &[&operation.selection_set],
-        )
-        .ok();
-    GraphqlOutcome::Executed {
-        data,
-        errors: execution.errors,
+}
+
+impl Prepared<'_> {
+    /// Whether the operation is a query or a mutation.
+    pub(crate) fn operation_type(&self) -> OperationType {
+        self.operation.operation_type
+    }
+
+    /// Executes the operation against `root`, which must answer for the root
+    /// type of [`Self::operation_type`]. Mutation fields run one after the
+    /// other, in document order.
+    pub(crate) fn execute(&self, root: &dyn Resolve) -> GraphqlOutcome {
+        let mut execution = self.execution();
+        let mut path = Vec::new();
+        let data = execution
+            .selection_set(
+                &mut path,
+                root,
+                self.operation.object_type(),
+                &[&self.operation.selection_set],
+            )
+            .ok();
+        GraphqlOutcome::Executed {
+            data,
+            errors: execution.errors,
+        }
+    }
+
+    fn execution(&self) -> Execution<'_> {
+        Execution {
+            schema: self.schema,
+            document: &self.document,
+            variables: &self.variables,
+            errors: Vec::new(),
+        }
     }
 }
 

@@ -1,16 +1,21 @@
 //! The demarches-simplifiees GraphQL API v2: `POST /api/v2/graphql` with the
-//! server's authentication, rate limit, error shapes and pagination.
+//! server's authentication, rate limit, error shapes, pagination, and the
+//! mutations that change dossiers (state, messages, labels).
 
 mod connection;
 pub mod dataset;
 mod datetime;
 mod executor;
+mod lifecycle;
+mod mutations;
 mod resolvers;
+mod store;
 
 use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
 use apollo_compiler::Schema;
+use apollo_compiler::executable::OperationType;
 use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::validation::Valid;
 use axum::body::Bytes;
@@ -21,8 +26,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 pub use connection::EndOfList;
-use dataset::Dataset;
 use executor::{GraphqlOutcome, GraphqlRequest};
+pub(crate) use store::LiveDataset;
 
 use crate::auth::{Caller, TokenConfig, identify};
 use crate::faults::{Fault, FaultConfig};
@@ -54,12 +59,14 @@ pub struct DsConfig {
 }
 
 impl Default for DsConfig {
-    /// A valid token `sandbox-token` on every démarche, an expired
-    /// `expired-token`, 400 requests per minute, empty page at the end.
+    /// A valid token `sandbox-token` on every démarche, a read-only
+    /// `read-only-token`, an expired `expired-token`, 400 requests per
+    /// minute, empty page at the end.
     fn default() -> Self {
         Self {
             tokens: vec![
                 TokenConfig::valid("sandbox-token"),
+                TokenConfig::read_only("read-only-token"),
                 TokenConfig::expired("expired-token"),
             ],
             rate_limit: RateLimitConfig::default(),
@@ -71,13 +78,13 @@ impl Default for DsConfig {
 /// Shared state of the endpoint.
 pub(crate) struct DsService {
     config: DsConfig,
-    dataset: Arc<Dataset>,
+    dataset: Arc<LiveDataset>,
     faults: FaultConfig,
     limiter: FixedWindowLimiter,
 }
 
 impl DsService {
-    pub(crate) fn new(config: DsConfig, dataset: Arc<Dataset>, faults: FaultConfig) -> Self {
+    pub(crate) fn new(config: DsConfig, dataset: Arc<LiveDataset>, faults: FaultConfig) -> Self {
         let limiter = FixedWindowLimiter::new(config.rate_limit);
         Self {
             config,
@@ -118,11 +125,14 @@ async fn graphql(
     {
         return throttled(reset_epoch_seconds);
     }
-    let scope = match identify(&service.config.tokens, authorization.as_deref()) {
+    let grant = match identify(&service.config.tokens, authorization.as_deref()) {
         Caller::Expired => {
             return http_error(StatusCode::UNAUTHORIZED, "Token expired", "unauthorized");
         }
-        Caller::Authenticated(scope) => Some(scope),
+        Caller::Authenticated {
+            scope,
+            write_access,
+        } => Some((scope, write_access)),
         Caller::Anonymous => None,
     };
     let body = match RequestBody::parse(&body) {
@@ -132,7 +142,7 @@ async fn graphql(
     if body.query_id.is_some() {
         return http_error(StatusCode::BAD_REQUEST, "Unknown queryId", "bad_request");
     }
-    let Some(scope) = scope else {
+    let Some((scope, write_access)) = grant else {
         return http_error(
             StatusCode::FORBIDDEN,
             "Without a token, only persisted queries are allowed",
@@ -166,12 +176,25 @@ async fn graphql(
         operation_name: body.operation_name.as_deref(),
         variables: &variables,
     };
-    let root = resolvers::QueryRoot {
-        dataset: &service.dataset,
-        scope: &scope,
-        end_of_list: service.config.end_of_list,
+    let prepared = match executor::prepare(&SCHEMA, &request, resolvers::custom_scalar_is_valid) {
+        Ok(prepared) => prepared,
+        Err(refused) => return Json(refused.to_json()).into_response(),
     };
-    let outcome = executor::run(&SCHEMA, &request, &root, resolvers::custom_scalar_is_valid);
+    let outcome = match prepared.operation_type() {
+        OperationType::Mutation => prepared.execute(&mutations::MutationRoot {
+            dataset: &service.dataset,
+            scope: &scope,
+            write_access,
+        }),
+        OperationType::Query | OperationType::Subscription => {
+            let dataset = service.dataset.read();
+            prepared.execute(&resolvers::QueryRoot {
+                dataset: &dataset,
+                scope: &scope,
+                end_of_list: service.config.end_of_list,
+            })
+        }
+    };
     Json(outcome.to_json()).into_response()
 }
 

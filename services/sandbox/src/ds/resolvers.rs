@@ -7,7 +7,8 @@ use super::connection::{
     Direction, EndOfList, Page, PageRequest, PaginationError, SortKey, encode_cursor, paginate,
 };
 use super::dataset::{
-    Dataset, DeletedDossier, Demarche, Dossier, DossierState, GroupeInstructeur, Label, global_id,
+    Dataset, DeletedDossier, Demarche, Dossier, DossierState, GroupeInstructeur, Instructeur,
+    Label, Message, decode_global_id, global_id,
 };
 use super::datetime::{format_iso8601, parse_iso8601};
 use super::executor::{FieldCall, FieldError, Resolve, Resolved};
@@ -97,7 +98,7 @@ impl Resolve for DemarcheObject<'_> {
                         .groupes_instructeurs
                         .iter()
                         .filter(|groupe| closed.is_none_or(|closed| groupe.closed == closed))
-                        .map(|groupe| Resolved::object(GroupeObject(groupe))),
+                        .map(|groupe| Resolved::object(GroupeObject { demarche, groupe })),
                 )
             }
             "dossiers" => self.dossiers(call)?,
@@ -313,9 +314,16 @@ impl Resolve for PageInfoObject {
     }
 }
 
-struct DossierObject<'d> {
+/// A dossier, answering with the help of its démarche.
+pub(crate) struct DossierObject<'d> {
     demarche: &'d Demarche,
     dossier: &'d Dossier,
+}
+
+impl<'d> DossierObject<'d> {
+    pub(crate) fn new(demarche: &'d Demarche, dossier: &'d Dossier) -> Self {
+        Self { demarche, dossier }
+    }
 }
 
 impl Resolve for DossierObject<'_> {
@@ -337,7 +345,10 @@ impl Resolve for DossierObject<'_> {
             "motivation" => Resolved::leaf(dossier.motivation.as_deref()),
             "groupeInstructeur" => {
                 match self.demarche.groupe_instructeur(dossier.groupe_instructeur) {
-                    Some(groupe) => Resolved::object(GroupeObject(groupe)),
+                    Some(groupe) => Resolved::object(GroupeObject {
+                        demarche: self.demarche,
+                        groupe,
+                    }),
                     None => Resolved::null(),
                 }
             }
@@ -348,6 +359,66 @@ impl Resolve for DossierObject<'_> {
                     .filter_map(|&number| self.demarche.label(number))
                     .map(|label| Resolved::object(LabelObject(label))),
             ),
+            "messages" => {
+                let only = match call.string("id") {
+                    Some(id) => Some(decode_global_id(id, MESSAGE_TYPE).ok_or_else(|| {
+                        FieldError::new(format!("Message not found: {id}"), "not_found")
+                    })?),
+                    None => None,
+                };
+                Resolved::list(
+                    dossier
+                        .messages
+                        .iter()
+                        .filter(|message| only.is_none_or(|number| message.number == number))
+                        .map(|message| Resolved::object(MessageObject(message))),
+                )
+            }
+            other => return Err(unknown_field(other, self.type_name())),
+        })
+    }
+}
+
+/// The server's model behind `Message`, which names its global ids.
+const MESSAGE_TYPE: &str = "Commentaire";
+
+/// A message sent on a dossier.
+pub(crate) struct MessageObject<'d>(pub(crate) &'d Message);
+
+impl Resolve for MessageObject<'_> {
+    fn type_name(&self) -> &'static str {
+        "Message"
+    }
+
+    fn resolve_field<'a>(&'a self, call: &FieldCall<'_>) -> Result<Resolved<'a>, FieldError> {
+        let message = self.0;
+        Ok(match call.name {
+            "id" => Resolved::leaf(global_id(MESSAGE_TYPE, message.number)),
+            "body" => Resolved::leaf(message.body.as_str()),
+            "createdAt" => date(message.created_at),
+            "email" => Resolved::leaf(message.email.as_str()),
+            "discardedAt" => Resolved::null(),
+            "correction" => match message.correction {
+                Some(reason) => Resolved::object(CorrectionObject(reason.graphql_name())),
+                None => Resolved::null(),
+            },
+            other => return Err(unknown_field(other, self.type_name())),
+        })
+    }
+}
+
+/// The correction a message asked for; the sandbox's users never resolve one.
+struct CorrectionObject(&'static str);
+
+impl Resolve for CorrectionObject {
+    fn type_name(&self) -> &'static str {
+        "Correction"
+    }
+
+    fn resolve_field<'a>(&'a self, call: &FieldCall<'_>) -> Result<Resolved<'a>, FieldError> {
+        Ok(match call.name {
+            "reason" => Resolved::leaf(self.0),
+            "dateResolution" => Resolved::null(),
             other => return Err(unknown_field(other, self.type_name())),
         })
     }
@@ -373,7 +444,11 @@ impl Resolve for DeletedDossierObject<'_> {
     }
 }
 
-struct GroupeObject<'d>(&'d GroupeInstructeur);
+/// An instructor group; every instructeur of the démarche belongs to each of its groups.
+struct GroupeObject<'d> {
+    demarche: &'d Demarche,
+    groupe: &'d GroupeInstructeur,
+}
 
 impl Resolve for GroupeObject<'_> {
     fn type_name(&self) -> &'static str {
@@ -381,18 +456,41 @@ impl Resolve for GroupeObject<'_> {
     }
 
     fn resolve_field<'a>(&'a self, call: &FieldCall<'_>) -> Result<Resolved<'a>, FieldError> {
-        let groupe = self.0;
+        let groupe = self.groupe;
         Ok(match call.name {
             "id" => Resolved::leaf(global_id("GroupeInstructeur", groupe.number)),
             "number" => Resolved::leaf(groupe.number),
             "label" => Resolved::leaf(groupe.label.as_str()),
             "closed" => Resolved::leaf(groupe.closed),
+            "instructeurs" => Resolved::list(
+                self.demarche
+                    .instructeurs
+                    .iter()
+                    .map(|instructeur| Resolved::object(ProfileObject(instructeur))),
+            ),
             other => return Err(unknown_field(other, self.type_name())),
         })
     }
 }
 
-struct LabelObject<'d>(&'d Label);
+struct ProfileObject<'d>(&'d Instructeur);
+
+impl Resolve for ProfileObject<'_> {
+    fn type_name(&self) -> &'static str {
+        "Profile"
+    }
+
+    fn resolve_field<'a>(&'a self, call: &FieldCall<'_>) -> Result<Resolved<'a>, FieldError> {
+        Ok(match call.name {
+            "id" => Resolved::leaf(global_id("Instructeur", self.0.number)),
+            "email" => Resolved::leaf(self.0.email.as_str()),
+            other => return Err(unknown_field(other, self.type_name())),
+        })
+    }
+}
+
+/// A label of a démarche.
+pub(crate) struct LabelObject<'d>(pub(crate) &'d Label);
 
 impl Resolve for LabelObject<'_> {
     fn type_name(&self) -> &'static str {
@@ -446,7 +544,7 @@ fn not_found(type_name: &str) -> FieldError {
     FieldError::new(format!("{type_name} not found"), "not_found")
 }
 
-fn unknown_field(field: &str, type_name: &str) -> FieldError {
+pub(crate) fn unknown_field(field: &str, type_name: &str) -> FieldError {
     FieldError::new(
         format!("field {field} of {type_name} is not served by the sandbox"),
         "internal_server_error",

@@ -82,6 +82,23 @@ fn sandbox_schema_agrees_with_the_real_schema() {
                     }
                 }
             }
+            (ExtendedType::InputObject(sandbox_input), ExtendedType::InputObject(real_input)) => {
+                let ours: Vec<_> = sandbox_input.fields.keys().collect();
+                let theirs: Vec<_> = real_input.fields.keys().collect();
+                if ours != theirs {
+                    problems.push(format!(
+                        "input {name} has {ours:?}, the real one {theirs:?}"
+                    ));
+                }
+                for (field_name, field) in &sandbox_input.fields {
+                    let same = real_input.fields.get(field_name).is_some_and(|real_field| {
+                        real_field.ty == field.ty && real_field.default_value == field.default_value
+                    });
+                    if !same {
+                        problems.push(format!("input field {name}.{field_name} differs"));
+                    }
+                }
+            }
             _ => problems.push(format!(
                 "type {name} is not of the same kind as the real one"
             )),

@@ -2,8 +2,10 @@
 
 mod access;
 mod amienscope;
+mod apidae;
 mod concurrency;
 mod divalto;
+mod ds_mutations;
 mod faults;
 mod harness;
 mod pagination;

@@ -1,0 +1,5 @@
+//! Integration tests of the write-descriptors worker against a real RabbitMQ, Redis and
+//! the sandbox's Apidae API over HTTP.
+
+mod harness;
+mod writes;
