@@ -4,6 +4,8 @@ mod demo;
 mod follow;
 mod sync;
 mod sync_summary;
+mod target;
+mod write;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,9 @@ enum Commands {
     /// Publish a sync command and follow it until it completes.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Publish a descriptor write and follow it, chunk by chunk, until it completes.
+    #[command(subcommand)]
+    Write(write::WriteCommand),
 }
 
 #[tokio::main]
@@ -33,6 +38,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Demo(args) => demo::run(args).await,
         Commands::Sync(command) => sync::run(command).await,
+        Commands::Write(command) => write::run(command).await,
     };
     match result {
         Ok(code) => code,

@@ -3,15 +3,13 @@
 
 use std::{num::NonZeroU32, process::ExitCode};
 
-use broker::{Topology, TopologyOptions};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use contract::{
     AmienscopeSync, Command, CommandBody, DivaltoQuery, DivaltoSync, DivaltoWhere, DsSync,
     WorkerKind,
 };
-use secrecy::ExposeSecret;
-use settings::{Api, Settings};
+use settings::Api;
 
 use crate::{follow, sync_summary};
 
@@ -132,26 +130,7 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
             }),
         ),
     };
-    let settings = Settings::from_process_env()?;
-    match settings.connections.get(&target.connection) {
-        None => anyhow::bail!(
-            "no connection named `{}` is configured; workers and this tool read the same settings \
-             (ESTAFETTE_CONFIG and ESTAFETTE__CONNECTIONS__<NAME>__* variables)",
-            target.connection
-        ),
-        Some(connection) if connection.api() != api => anyhow::bail!(
-            "connection `{}` speaks {}, not {api}",
-            target.connection,
-            connection.api()
-        ),
-        Some(_) => {}
-    }
-    let topology = Topology::new(TopologyOptions {
-        queue_expires: settings.broker.queue_expires,
-        ..TopologyOptions::named(settings.broker.prefix.clone())
-    });
-    let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
-    broker.declare(&[WorkerKind::FetchPage]).await?;
+    let broker = crate::target::broker_for(&target.connection, api, WorkerKind::FetchPage).await?;
     let command = Command::start_job(target.connection, body);
     let summary = follow::publish_and_follow(
         &broker,

@@ -1,5 +1,7 @@
 //! The `estafette` binary, run as a person would run it.
 
+mod write;
+
 use std::process::Command;
 
 use serde_json::Value;
