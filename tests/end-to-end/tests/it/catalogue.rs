@@ -7,11 +7,13 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use contract::{
-    AmienscopeListing, AmienscopeSync, Command, CommandBody, CommandFailed, CommandMeta,
-    Consistency, DivaltoQuery, DivaltoSync, DivaltoWhere, DriftCounts, DsDossierState, DsPage,
-    DsSync, Event, EventEnvelope, FailureReason, JobId, Listing, MessageId, OffsetPage,
-    OffsetSource, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncProgress, SyncSubject,
-    WorkerKind,
+    AmienscopeListing, AmienscopeSync, ApidaeChunk, ApidaeDelete, ApidaePut, ChunkFailure,
+    ChunkResult, ChunkWritten, Command, CommandBody, CommandFailed, CommandMeta, Consistency,
+    CorrectionReason, Descriptor, DescriptorOperation, DescriptorWrite, DescriptorsWritten,
+    DivaltoQuery, DivaltoSync, DivaltoWhere, DossierRef, DriftCounts, DsDossierState, DsPage,
+    DsStatus, DsSync, Event, EventEnvelope, FailureReason, JobId, Listing, MessageId,
+    ObjectDescriptors, ObjectRemovals, OffsetPage, OffsetSource, PageFetched, PageSubject,
+    StatusAction, StatusSent, SyncCompleted, SyncEnd, SyncProgress, SyncSubject, WorkerKind,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -120,6 +122,29 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
                 started_at: instant(),
             })
         }),
+        ApidaePut => [CommandBody::ApidaePut(ApidaePut {
+            objects: vec![object_descriptors()],
+        })],
+        ApidaeDelete => [CommandBody::ApidaeDelete(ApidaeDelete {
+            objects: vec![object_removals()],
+        })],
+        ApidaeChunk => descriptor_writes().into_iter().map(|write| {
+            CommandBody::ApidaeChunk(ApidaeChunk {
+                chunk: 1,
+                chunks: 2,
+                job_objects: 51,
+                write,
+            })
+        }),
+        DsStatus => dossier_refs().into_iter().flat_map(|dossier| {
+            status_actions(fill).into_iter().map(move |action| {
+                CommandBody::DsStatus(DsStatus {
+                    dossier: dossier.clone(),
+                    instructeur: "SW5zdHJ1Y3RldXItNDIx".to_owned(),
+                    action,
+                })
+            })
+        }),
     });
     bodies
         .into_iter()
@@ -135,7 +160,8 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
 }
 
 /// One event of each type; `page.fetched` and `sync.completed` once per subject, and
-/// for an offset subject once per offset source.
+/// for an offset subject once per offset source; the descriptor events once per
+/// operation, `status.sent` once per way of naming a dossier.
 pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
     let events = every_variant!(Event {
         PageFetched => page_subjects(fill).into_iter().map(page_fetched),
@@ -147,6 +173,35 @@ pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
             code: fill.option("forbidden".to_owned()),
             message: "http 403 Forbidden: refused".to_owned(),
         })],
+        ChunkWritten => descriptor_operations().into_iter().map(|operation| {
+            Event::ChunkWritten(ChunkWritten {
+                connection: "apidae".to_owned(),
+                operation,
+                chunks: 2,
+                result: chunk_result(fill),
+            })
+        }),
+        DescriptorsWritten => descriptor_operations().into_iter().map(|operation| {
+            Event::DescriptorsWritten(DescriptorsWritten {
+                connection: "apidae".to_owned(),
+                operation,
+                objects: 51,
+                updated: 49,
+                not_reported: 1,
+                failed_chunks: 1,
+                chunks: vec![chunk_result(fill)],
+            })
+        }),
+        StatusSent => dossier_refs().into_iter().map(|dossier| {
+            Event::StatusSent(StatusSent {
+                connection: "sandbox".to_owned(),
+                dossier,
+                action: "send_message".to_owned(),
+                already_applied: false,
+                state: fill.option(DsDossierState::EnConstruction),
+                message: fill.option("Q29tbWVudGFpcmUtOTg3NjU0".to_owned()),
+            })
+        }),
     });
     events
         .into_iter()
@@ -155,6 +210,109 @@ pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
             EventEnvelope::new(fill.option(job()), message_id, event)
         })
         .collect()
+}
+
+/// Both descriptor writes, one object each.
+fn descriptor_writes() -> Vec<DescriptorWrite> {
+    every_variant!(DescriptorWrite {
+        Put => [DescriptorWrite::Put {
+            objects: vec![object_descriptors()],
+        }],
+        Delete => [DescriptorWrite::Delete {
+            objects: vec![object_removals()],
+        }],
+    })
+}
+
+fn descriptor_operations() -> Vec<DescriptorOperation> {
+    every_variant!(DescriptorOperation { Put, Delete })
+}
+
+fn object_descriptors() -> ObjectDescriptors {
+    ObjectDescriptors {
+        id: 111_111,
+        descriptors: vec![Descriptor {
+            technical_name: "horaires_ete".to_owned(),
+            texts: BTreeMap::from([
+                ("fr".to_owned(), "Ouvert tous les jours.".to_owned()),
+                ("en".to_owned(), "Open daily.".to_owned()),
+            ]),
+        }],
+    }
+}
+
+fn object_removals() -> ObjectRemovals {
+    ObjectRemovals {
+        id: 111_111,
+        technical_names: vec!["horaires_ete".to_owned()],
+    }
+}
+
+/// What a chunk did; filled in, it names a failure too.
+fn chunk_result(fill: Fill) -> ChunkResult {
+    ChunkResult {
+        chunk: 1,
+        updated: vec![111_111],
+        not_reported: vec![222_222],
+        failure: fill.option(ChunkFailure {
+            reason: FailureReason::UpstreamForbidden,
+            code: fill.option("ECRITURE_FORBIDDEN".to_owned()),
+            message: "droits insuffisants".to_owned(),
+        }),
+    }
+}
+
+/// Both ways of naming a dossier.
+fn dossier_refs() -> Vec<DossierRef> {
+    every_variant!(DossierRef {
+        Number => [DossierRef::Number(
+            NonZeroU32::new(120_305).expect("120305 is not zero")
+        )],
+        Id => [DossierRef::Id("RG9zc2llci0xMjAzMDU=".to_owned())],
+    })
+}
+
+/// Every decision about a dossier.
+fn status_actions(fill: Fill) -> Vec<StatusAction> {
+    let motivation = || "Pièces justificatives manquantes.".to_owned();
+    let blob = || "eyJfcmFpbHMiOnsiZGF0YSI6NDJ9fQ==--f3a1".to_owned();
+    every_variant!(StatusAction {
+        PassToInstruction => [StatusAction::PassToInstruction {
+            disable_notification: false,
+        }],
+        Accept => [StatusAction::Accept {
+            motivation: fill.option(motivation()),
+            justificatif: fill.option(blob()),
+            disable_notification: true,
+        }],
+        Refuse => [StatusAction::Refuse {
+            motivation: motivation(),
+            justificatif: fill.option(blob()),
+            disable_notification: false,
+        }],
+        ClassifyWithoutFollowUp => [StatusAction::ClassifyWithoutFollowUp {
+            motivation: motivation(),
+            justificatif: fill.option(blob()),
+            disable_notification: false,
+        }],
+        BackToInstruction => [StatusAction::BackToInstruction {
+            disable_notification: false,
+        }],
+        BackToConstruction => [StatusAction::BackToConstruction {
+            disable_notification: true,
+        }],
+        SendMessage => [StatusAction::SendMessage {
+            body: "Merci de joindre le RIB de l'association.".to_owned(),
+            attachment: fill.option(blob()),
+            correction: fill.option(CorrectionReason::Incomplete),
+        }],
+        AddLabel => [StatusAction::AddLabel {
+            label: "TGFiZWwtNTAy".to_owned(),
+        }],
+        RemoveLabel => [StatusAction::RemoveLabel {
+            label: "TGFiZWwtNTAy".to_owned(),
+        }],
+    })
 }
 
 /// Every offset source: one query of each API.
@@ -314,6 +472,22 @@ pub(crate) fn enums() -> BTreeMap<&'static str, Vec<String>> {
                 DriftDetected
             })),
         ),
+        ("DescriptorOperation", wire_names(descriptor_operations())),
+        (
+            "CorrectionReason",
+            wire_names(every_variant!(CorrectionReason {
+                Incomplete,
+                Incorrect,
+                Outdated,
+            })),
+        ),
+        (
+            "StatusActionType",
+            status_actions(Fill::Sparse)
+                .iter()
+                .map(|action| action.name().to_owned())
+                .collect(),
+        ),
         ("FailureReason", wire_names(failure_reasons())),
     ])
 }
@@ -333,6 +507,8 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         UpstreamForbidden,
         UpstreamBadRequest,
         UpstreamError,
+        UpstreamChangeRefused,
+        UpstreamNoAction,
         UpstreamInvalidResponse,
         UpstreamRedirect,
         UpstreamUnexpectedStatus,
@@ -343,7 +519,11 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
 
 /// Every kind of worker, each with its own queue.
 pub(crate) fn worker_kinds() -> Vec<WorkerKind> {
-    every_variant!(WorkerKind { FetchPage })
+    every_variant!(WorkerKind {
+        FetchPage,
+        WriteDescriptors,
+        SendStatus,
+    })
 }
 
 /// The JSON text of a command, as a value.

@@ -76,12 +76,18 @@ fn every_example_message_id_is_the_one_the_code_derives() {
             let expected = match &command.body {
                 CommandBody::DsSync(_)
                 | CommandBody::DivaltoSync(_)
-                | CommandBody::AmienscopeSync(_) => MessageId::job_start(command.meta.job_id),
+                | CommandBody::AmienscopeSync(_)
+                | CommandBody::ApidaePut(_)
+                | CommandBody::ApidaeDelete(_)
+                | CommandBody::DsStatus(_) => MessageId::job_start(command.meta.job_id),
                 CommandBody::DsPage(page) => {
                     MessageId::for_job(command.meta.job_id, &format!("page/{}", page.page))
                 }
                 CommandBody::OffsetPage(page) => {
                     MessageId::for_job(command.meta.job_id, &format!("offset/{}", page.offset))
+                }
+                CommandBody::ApidaeChunk(chunk) => {
+                    MessageId::for_job(command.meta.job_id, &format!("chunk/{}", chunk.chunk))
                 }
             };
 
@@ -109,6 +115,12 @@ fn every_example_message_id_is_the_one_the_code_derives() {
                     .command_id
                     .expect("the example names its failed command")
                     .caused_by("command.failed"),
+                Event::ChunkWritten(written) => {
+                    MessageId::for_job(job(), &format!("chunk.written/{}", written.result.chunk))
+                }
+                Event::DescriptorsWritten(_) => MessageId::for_job(job(), "descriptors.written"),
+                // The examples' `ds.status` commands start their jobs.
+                Event::StatusSent(_) => MessageId::job_start(job()).caused_by("status.sent"),
             };
 
             assert_eq!(envelope.message_id, expected, "message id of `{example}`");
