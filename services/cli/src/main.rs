@@ -2,6 +2,7 @@
 
 mod demo;
 mod follow;
+mod status;
 mod sync;
 mod sync_summary;
 mod target;
@@ -30,6 +31,9 @@ enum Commands {
     /// Publish a descriptor write and follow it, chunk by chunk, until it completes.
     #[command(subcommand)]
     Write(write::WriteCommand),
+    /// Publish a decision about a demarches-simplifiees dossier and print its outcome.
+    #[command(subcommand)]
+    Status(status::StatusCommand),
 }
 
 #[tokio::main]
@@ -38,6 +42,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Commands::Demo(args) => demo::run(args).await,
         Commands::Sync(command) => sync::run(command).await,
+        Commands::Status(command) => status::run(command).await,
         Commands::Write(command) => write::run(command).await,
     };
     match result {

@@ -32,6 +32,7 @@
 //! Keys expire after the job's time to live, counted from its last update.
 
 mod chunks;
+mod receipts;
 mod summary;
 
 use std::ops::Range;
@@ -44,6 +45,7 @@ use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use chunks::ChunkStatus;
+pub use receipts::ReceiptCheck;
 pub use summary::{JobEnd, JobSummary};
 
 /// The store could not be reached or answered something unexpected.

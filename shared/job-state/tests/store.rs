@@ -254,3 +254,43 @@ async fn a_chunked_job_completes_once_with_every_result_in_order() {
         vec![(0, "zero".into()), (1, "one".into()), (2, "two".into())]
     );
 }
+
+#[tokio::test]
+async fn a_receipt_is_found_by_every_attempt_after_it_is_recorded() {
+    let store = store().await;
+    let key = format!("receipt-test-{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        store.begin_attempt(&key, start()).await.expect("begin"),
+        job_state::ReceiptCheck::FirstAttempt
+    );
+    store
+        .record_receipt(&key, "message-1")
+        .await
+        .expect("record");
+    store
+        .record_receipt(&key, "message-2")
+        .await
+        .expect("record again");
+    let later = start() + chrono::Duration::minutes(1);
+    assert_eq!(
+        store.begin_attempt(&key, later).await.expect("begin again"),
+        job_state::ReceiptCheck::Recorded("message-1".into())
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_without_receipt_tells_later_attempts_when_it_started() {
+    let store = store().await;
+    let key = format!("receipt-test-{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        store.begin_attempt(&key, start()).await.expect("begin"),
+        job_state::ReceiptCheck::FirstAttempt
+    );
+    for minutes in [1, 2] {
+        let later = start() + chrono::Duration::minutes(minutes);
+        assert_eq!(
+            store.begin_attempt(&key, later).await.expect("begin again"),
+            job_state::ReceiptCheck::EarlierAttempt { since: start() }
+        );
+    }
+}

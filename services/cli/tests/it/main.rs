@@ -165,3 +165,95 @@ async fn sync_amienscope_follows_the_job_and_prints_its_summary() {
         .expect("the worker stops cleanly");
     sandbox.shutdown().await;
 }
+
+/// `estafette status ds accept --json` against a send-status worker and a sandbox
+/// started here: the dossier is accepted and the outcome printed as one JSON object.
+#[tokio::test]
+async fn status_ds_accept_changes_the_dossier_and_prints_the_outcome() {
+    use sandbox::ds::dataset::DossierState;
+
+    let sandbox = sandbox::Sandbox::start(Default::default(), "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("sandbox starts");
+    let dossier = sandbox
+        .dataset()
+        .demarche(4242)
+        .expect("seeded démarche")
+        .first_dossier_in(DossierState::EnInstruction)
+        .expect("a dossier en instruction")
+        .number;
+    let prefix = testkit::unique_prefix();
+    let env = [
+        ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("REDIS_URL".to_owned(), testkit::redis_url()),
+        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
+        (
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
+            "600".to_owned(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
+            sandbox.base_url(),
+        ),
+    ];
+    let settings = settings::Settings::load(None, env.clone()).expect("settings");
+    let broker = testkit::connect(&prefix).await;
+    let store = job_state::JobStore::connect(
+        &settings.state.url,
+        &prefix,
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .expect("redis answers");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { send_status::run(&settings, &broker, &store, shutdown).await })
+    };
+
+    let number = dossier.to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_estafette"))
+            .args([
+                "status",
+                "ds",
+                "accept",
+                "--connection",
+                "sandbox",
+                "--dossier",
+                &number,
+                "--instructeur",
+                "SW5zdHJ1Y3RldXItNzAwMQ==",
+                "--motivation",
+                "Dossier complet",
+                "--json",
+            ])
+            .envs(env)
+            .output()
+            .expect("the estafette binary runs")
+    })
+    .await
+    .expect("join");
+
+    assert!(
+        output.status.success(),
+        "status failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outcome: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(outcome["action"], "accept");
+    assert_eq!(outcome["dossier"], dossier);
+    assert_eq!(outcome["already_applied"], false);
+    assert_eq!(outcome["state"], "accepte");
+    assert!(outcome["job_id"].is_string(), "{outcome}");
+    assert_eq!(
+        sandbox.dataset().dossier_state(dossier),
+        Some(DossierState::Accepte)
+    );
+    shutdown.cancel();
+    worker
+        .await
+        .expect("join")
+        .expect("the worker stops cleanly");
+    sandbox.shutdown().await;
+}

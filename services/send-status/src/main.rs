@@ -1,0 +1,17 @@
+//! The send-status worker binary: only wiring, see `worker_shell::serve`.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    worker_shell::serve("send-status", async |wiring| {
+        send_status::run(
+            &wiring.settings,
+            &wiring.broker,
+            &wiring.store,
+            wiring.shutdown.clone(),
+        )
+        .await
+    })
+    .await
+}

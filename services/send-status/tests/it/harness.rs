@@ -1,0 +1,242 @@
+//! A sandbox, a worker (the real `run`) under its own topology prefix, and the events.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use broker::{Broker, Outgoing};
+use contract::{
+    Command, CommandBody, CommandFailed, DossierRef, DsStatus, Event, JobId, StatusAction,
+    StatusSent, WorkerKind,
+};
+use ds_client::{DsClient, DsEndpoint};
+use job_state::JobStore;
+use sandbox::ds::dataset::DossierState;
+use sandbox::{Sandbox, SandboxConfig};
+use testkit::EventLog;
+use tokio_util::sync::CancellationToken;
+
+/// The connection the defaults define for the sandbox's DS API.
+pub(crate) const CONNECTION: &str = "sandbox";
+/// The seeded démarche the dossiers are picked from.
+pub(crate) const DEMARCHE: i64 = 4242;
+/// Longest wait for a command's event.
+pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
+
+pub(crate) struct TestApp {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) broker: Broker,
+    pub(crate) events: EventLog,
+    pub(crate) store: JobStore,
+    settings: settings::Settings,
+    shutdown: CancellationToken,
+}
+
+/// Starts the sandbox and one worker whose settings get `extra`.
+pub(crate) async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    telemetry::init_for_tests();
+    let sandbox = Sandbox::start(
+        SandboxConfig::default(),
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("sandbox starts");
+    let prefix = testkit::unique_prefix();
+    let mut env = vec![
+        ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("REDIS_URL".to_owned(), testkit::redis_url()),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
+            sandbox.base_url(),
+        ),
+        (
+            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
+            "0.05".to_owned(),
+        ),
+    ];
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = settings::Settings::load(None, env).expect("test settings are valid");
+    let broker = testkit::connect(&prefix).await;
+    broker
+        .declare(&[WorkerKind::SendStatus])
+        .await
+        .expect("topology");
+    let events = EventLog::subscribe(&broker).await;
+    let worker_broker = testkit::connect(&prefix).await;
+    let store = JobStore::connect(
+        &testkit::redis_url().into(),
+        &prefix,
+        Duration::from_secs(600),
+    )
+    .await
+    .expect("a Redis server answers at REDIS_URL or 127.0.0.1:6379");
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let worker_settings = settings.clone();
+    let worker_store = store.clone();
+    tokio::spawn(async move {
+        send_status::run(&worker_settings, &worker_broker, &worker_store, token)
+            .await
+            .expect("worker runs");
+        worker_broker.close(Duration::from_secs(1)).await;
+    });
+    TestApp {
+        sandbox,
+        broker,
+        events,
+        store,
+        settings,
+        shutdown,
+    }
+}
+
+/// What the worker reported for one command.
+#[derive(Debug, Clone)]
+pub(crate) enum Reported {
+    Sent(StatusSent),
+    Failed(CommandFailed),
+}
+
+impl Reported {
+    pub(crate) fn sent(self) -> StatusSent {
+        match self {
+            Reported::Sent(sent) => sent,
+            Reported::Failed(failed) => panic!("status.sent expected, got {failed:?}"),
+        }
+    }
+
+    pub(crate) fn failed(self) -> CommandFailed {
+        match self {
+            Reported::Failed(failed) => failed,
+            Reported::Sent(sent) => panic!("command.failed expected, got {sent:?}"),
+        }
+    }
+}
+
+impl TestApp {
+    pub(crate) async fn publish(&self, command: &Command) {
+        self.publish_outgoing(&Outgoing::command(command, Vec::new()))
+            .await;
+    }
+
+    pub(crate) async fn publish_outgoing(&self, outgoing: &Outgoing) {
+        self.broker
+            .publisher()
+            .publish(outgoing)
+            .await
+            .expect("command confirmed");
+    }
+
+    /// Publishes `command` and waits for what the worker reports about it.
+    pub(crate) async fn run(&mut self, command: &Command) -> Reported {
+        self.publish(command).await;
+        let mut reports = self.reports(&[command.meta.job_id]).await;
+        reports
+            .remove(&command.meta.job_id)
+            .expect("a report of the command")
+    }
+
+    /// Waits for one report of each of `jobs`.
+    pub(crate) async fn reports(&mut self, jobs: &[JobId]) -> HashMap<JobId, Reported> {
+        let mut reports = HashMap::new();
+        while reports.len() < jobs.len() {
+            let envelope = self.events.next(EVENT_GAP).await;
+            let Some(job) = envelope.job_id.filter(|job| jobs.contains(job)) else {
+                continue;
+            };
+            let report = match envelope.event {
+                Event::StatusSent(sent) => Reported::Sent(sent),
+                Event::CommandFailed(failed) => Reported::Failed(failed),
+                other => panic!("unexpected event {other:?}"),
+            };
+            assert!(
+                reports.insert(job, report).is_none(),
+                "one report per job expected"
+            );
+        }
+        reports
+    }
+
+    /// The `count` first visible dossiers of the seeded démarche in `state`, after
+    /// skipping `skip` of them.
+    pub(crate) fn dossiers_in(&self, state: DossierState, skip: usize, count: usize) -> Vec<u32> {
+        let dataset = self.sandbox.dataset();
+        let found: Vec<u32> = dataset
+            .demarche(DEMARCHE)
+            .expect("seeded démarche")
+            .visible_dossiers()
+            .filter(|dossier| dossier.state == state && dossier.pending_correction.is_none())
+            .skip(skip)
+            .take(count)
+            .map(|dossier| u32::try_from(dossier.number).expect("a small number"))
+            .collect();
+        assert_eq!(found.len(), count, "enough dossiers in {state:?}");
+        found
+    }
+
+    pub(crate) fn state_of(&self, dossier: u32) -> DossierState {
+        self.sandbox
+            .dataset()
+            .dossier_state(i64::from(dossier))
+            .expect("a visible dossier")
+    }
+
+    /// A DS client on the sandbox, as the worker's connection has it.
+    pub(crate) fn client(&self) -> DsClient {
+        let connection = self
+            .settings
+            .connections
+            .get(CONNECTION)
+            .expect("the sandbox connection");
+        let settings::Credentials::Ds { token } = &connection.credentials else {
+            panic!("the sandbox connection speaks ds");
+        };
+        let endpoint = DsEndpoint {
+            base_url: connection.base_url.to_string(),
+            token: token.clone(),
+            timeout: connection.request_timeout,
+        };
+        DsClient::new(endpoint, Arc::new(connection.rate_limit.limiter())).expect("a client")
+    }
+
+    pub(crate) async fn shutdown(self) {
+        self.shutdown.cancel();
+        self.sandbox.shutdown().await;
+    }
+}
+
+/// The global id of a sandbox object: base64 of `<Type>-<number>`.
+pub(crate) fn global_id(type_name: &str, number: i64) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{type_name}-{number}"))
+}
+
+/// The instructeur every test acts as.
+pub(crate) fn instructeur() -> String {
+    global_id("Instructeur", 7001)
+}
+
+/// A `ds.status` command about dossier `number`, starting a job of its own.
+pub(crate) fn status(number: u32, action: StatusAction) -> Command {
+    status_of(
+        DossierRef::Number(NonZeroU32::new(number).expect("non-zero")),
+        action,
+    )
+}
+
+/// A `ds.status` command about `dossier`, starting a job of its own.
+pub(crate) fn status_of(dossier: DossierRef, action: StatusAction) -> Command {
+    Command::start_job(
+        CONNECTION,
+        CommandBody::DsStatus(DsStatus {
+            dossier,
+            instructeur: instructeur(),
+            action,
+        }),
+    )
+}
