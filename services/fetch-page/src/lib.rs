@@ -9,9 +9,7 @@ mod offset_reader;
 mod offset_sync;
 mod upstreams;
 
-use std::sync::Arc;
-
-use broker::{Broker, BrokerError, ConsumerOptions};
+use broker::Broker;
 use contract::WorkerKind;
 use job_state::JobStore;
 use settings::Settings;
@@ -21,15 +19,7 @@ pub use handler::FetchPage;
 pub use upstreams::UpstreamSetupError;
 
 /// Why the worker stopped before it was asked to.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// A configured connection cannot be turned into a client.
-    #[error(transparent)]
-    Upstream(#[from] UpstreamSetupError),
-    /// The broker refused the topology or the connection was lost.
-    #[error(transparent)]
-    Broker(#[from] BrokerError),
-}
+pub type RunError = worker_shell::RunError<UpstreamSetupError>;
 
 /// Declares the worker's topology and consumes its queue until `shutdown` is cancelled,
 /// then drains in-flight messages within the configured grace. Offset syncs keep their
@@ -40,13 +30,8 @@ pub async fn run(
     store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler = Arc::new(FetchPage::new(settings, store.clone(), broker.publisher())?);
-    broker.declare(&[WorkerKind::FetchPage]).await?;
-    let options = ConsumerOptions {
-        worker: WorkerKind::FetchPage,
-        prefetch: settings.broker.prefetch,
-        drain_grace: settings.worker.drain_grace,
-    };
-    broker::run_consumer(broker, options, handler, shutdown).await?;
+    let handler =
+        FetchPage::new(settings, store.clone(), broker.publisher()).map_err(RunError::Setup)?;
+    worker_shell::consume(settings, broker, WorkerKind::FetchPage, handler, shutdown).await?;
     Ok(())
 }

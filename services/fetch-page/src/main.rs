@@ -4,14 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("fetch-page", async |wiring| {
-        fetch_page::run(
-            &wiring.settings,
-            &wiring.broker,
-            &wiring.store,
-            wiring.shutdown.clone(),
-        )
-        .await
-    })
-    .await
+    worker_shell::serve("fetch-page", fetch_page::run).await
 }

@@ -54,9 +54,7 @@ mod dossier;
 mod handler;
 mod message;
 
-use std::sync::Arc;
-
-use broker::{Broker, BrokerError, ConsumerOptions};
+use broker::Broker;
 use contract::WorkerKind;
 use job_state::JobStore;
 use settings::Settings;
@@ -67,15 +65,7 @@ pub use handler::SendStatus;
 pub use message::{CLOCK_SKEW, message_receipt_key};
 
 /// Why the worker stopped before it was asked to.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// A configured DS connection cannot be turned into a client.
-    #[error(transparent)]
-    Setup(#[from] SetupError),
-    /// The broker refused the topology or the connection was lost.
-    #[error(transparent)]
-    Broker(#[from] BrokerError),
-}
+pub type RunError = worker_shell::RunError<SetupError>;
 
 /// Declares the worker's topology and consumes its queue until `shutdown` is cancelled,
 /// then drains in-flight commands within the configured grace. Message receipts are
@@ -86,13 +76,7 @@ pub async fn run(
     store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler = Arc::new(SendStatus::new(settings, store.clone())?);
-    broker.declare(&[WorkerKind::SendStatus]).await?;
-    let options = ConsumerOptions {
-        worker: WorkerKind::SendStatus,
-        prefetch: settings.broker.prefetch,
-        drain_grace: settings.worker.drain_grace,
-    };
-    broker::run_consumer(broker, options, handler, shutdown).await?;
+    let handler = SendStatus::new(settings, store.clone()).map_err(RunError::Setup)?;
+    worker_shell::consume(settings, broker, WorkerKind::SendStatus, handler, shutdown).await?;
     Ok(())
 }

@@ -4,14 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("send-status", async |wiring| {
-        send_status::run(
-            &wiring.settings,
-            &wiring.broker,
-            &wiring.store,
-            wiring.shutdown.clone(),
-        )
-        .await
-    })
-    .await
+    worker_shell::serve("send-status", send_status::run).await
 }

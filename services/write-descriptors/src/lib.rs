@@ -8,9 +8,7 @@ mod chunks;
 mod connections;
 mod handler;
 
-use std::sync::Arc;
-
-use broker::{Broker, BrokerError, ConsumerOptions};
+use broker::Broker;
 use contract::WorkerKind;
 use job_state::JobStore;
 use settings::Settings;
@@ -20,15 +18,7 @@ pub use connections::SetupError;
 pub use handler::WriteDescriptors;
 
 /// Why the worker stopped before it was asked to.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// A configured Apidae connection cannot be turned into a client.
-    #[error(transparent)]
-    Setup(#[from] SetupError),
-    /// The broker refused the topology or the connection was lost.
-    #[error(transparent)]
-    Broker(#[from] BrokerError),
-}
+pub type RunError = worker_shell::RunError<SetupError>;
 
 /// Declares the worker's topology and consumes its queue until `shutdown` is cancelled,
 /// then drains in-flight chunks within the configured grace. Chunk results are kept in
@@ -39,17 +29,15 @@ pub async fn run(
     store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler = Arc::new(WriteDescriptors::new(
+    let handler = WriteDescriptors::new(settings, store.clone(), broker.publisher())
+        .map_err(RunError::Setup)?;
+    worker_shell::consume(
         settings,
-        store.clone(),
-        broker.publisher(),
-    )?);
-    broker.declare(&[WorkerKind::WriteDescriptors]).await?;
-    let options = ConsumerOptions {
-        worker: WorkerKind::WriteDescriptors,
-        prefetch: settings.broker.prefetch,
-        drain_grace: settings.worker.drain_grace,
-    };
-    broker::run_consumer(broker, options, handler, shutdown).await?;
+        broker,
+        WorkerKind::WriteDescriptors,
+        handler,
+        shutdown,
+    )
+    .await?;
     Ok(())
 }

@@ -4,14 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("write-descriptors", async |wiring| {
-        write_descriptors::run(
-            &wiring.settings,
-            &wiring.broker,
-            &wiring.store,
-            wiring.shutdown.clone(),
-        )
-        .await
-    })
-    .await
+    worker_shell::serve("write-descriptors", write_descriptors::run).await
 }

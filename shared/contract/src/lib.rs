@@ -36,7 +36,7 @@ pub use status::{CorrectionReason, DossierRef, DsStatus, StatusAction, StatusSen
 pub const SCHEMA_VERSION: u16 = 1;
 
 /// Largest command body accepted, in bytes. Anything bigger is rejected unread.
-pub const MAX_COMMAND_BYTES: usize = 256 * 1024;
+pub const MAX_COMMAND_BYTES: usize = 4 * 1024 * 1024;
 
 /// The AMQP header that carries the W3C `traceparent` of the producer.
 pub const TRACEPARENT_HEADER: &str = "traceparent";

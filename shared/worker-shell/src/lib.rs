@@ -1,6 +1,7 @@
 //! What every worker binary does around its work, so that each `main.rs` only names
 //! its worker and its `run` function.
 //!
+//! [`consume`] is the end of every worker's `run`: declare, consume, drain.
 //! [`serve`]: start telemetry (exit 70 if it cannot start), read the settings (print
 //! every problem and exit 64), connect to the broker and the job store, cancel the
 //! shutdown token on the first SIGTERM or SIGINT, call the worker's `run`, close the
@@ -8,30 +9,50 @@
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::Context;
-use broker::{Broker, Topology, TopologyOptions};
+use broker::{Broker, BrokerError, ConsumerOptions, Handler, Topology, TopologyOptions};
+use contract::WorkerKind;
 use job_state::JobStore;
 use secrecy::ExposeSecret;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
-/// What a worker's `run` is handed: its settings, its connections, and the token that
-/// is cancelled when it should drain and stop.
-pub struct Wiring {
-    /// The service's settings.
-    pub settings: Settings,
-    /// The broker connection, topology not yet declared.
-    pub broker: Broker,
-    /// The shared job store.
-    pub store: JobStore,
-    /// Cancelled on SIGTERM or SIGINT.
-    pub shutdown: CancellationToken,
+/// Why a worker stopped before it was asked to.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError<S: std::error::Error + 'static> {
+    /// A configured connection cannot be turned into a client.
+    #[error(transparent)]
+    Setup(S),
+    /// The broker refused the topology or the connection was lost.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
 }
 
-/// Runs the worker called `name` with `run` until it stops; returns the exit status.
+/// Declares `worker`'s topology and consumes its queue with `handler` until `shutdown`
+/// is cancelled, then drains in-flight messages within the configured grace.
+pub async fn consume<H: Handler>(
+    settings: &Settings,
+    broker: &Broker,
+    worker: WorkerKind,
+    handler: H,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
+    broker.declare(&[worker]).await?;
+    let options = ConsumerOptions {
+        worker,
+        prefetch: settings.broker.prefetch,
+        drain_grace: settings.worker.drain_grace,
+    };
+    broker::run_consumer(broker, options, Arc::new(handler), shutdown).await
+}
+
+/// Runs the worker called `name`, whose `run` takes the settings, the broker, the job
+/// store and the shutdown token, until it stops; returns the exit status.
 pub async fn serve<R, E>(name: &'static str, run: R) -> ExitCode
 where
-    R: AsyncFnOnce(&Wiring) -> Result<(), E>,
+    R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
     let telemetry = match telemetry::init(name) {
@@ -63,7 +84,7 @@ where
 
 async fn connect_and_run<R, E>(settings: Settings, run: R) -> anyhow::Result<()>
 where
-    R: AsyncFnOnce(&Wiring) -> Result<(), E>,
+    R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
     let topology = Topology::new(TopologyOptions {
@@ -82,15 +103,8 @@ where
     .context("connecting to the job state store")?;
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let wiring = Wiring {
-        settings,
-        broker,
-        store,
-        shutdown,
-    };
-    let result = run(&wiring).await;
-    let grace = wiring.settings.worker.drain_grace;
-    wiring.broker.close(grace).await;
+    let result = run(&settings, &broker, &store, shutdown).await;
+    broker.close(settings.worker.drain_grace).await;
     result.context("running the consumer")
 }
 

@@ -1,12 +1,20 @@
-//! Why the benchmark stopped before it could print its table.
+//! Why a suite stopped before it could print its table.
 
-/// A failure that leaves nothing to measure; a sync that ends badly is a failed run
+/// A failure that leaves nothing to measure; a run that ends badly is a failed run
 /// instead, reported in the table.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BenchError {
     /// The sandbox could not bind its port.
     #[error("the sandbox did not start: {0}")]
     Sandbox(#[source] std::io::Error),
+    /// The sandbox knows fewer objects than the plan writes.
+    #[error("the sandbox knows {known} objects, {wanted} were asked for")]
+    TooFewObjects {
+        /// Objects the plan writes.
+        wanted: usize,
+        /// Objects the sandbox knows.
+        known: usize,
+    },
     /// The settings built for the benchmark were refused.
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
@@ -16,10 +24,13 @@ pub(crate) enum BenchError {
     /// Redis could not be reached.
     #[error("job store (REDIS_URL): {0}")]
     Store(#[from] job_state::StoreError),
-    /// The worker stopped by itself.
-    #[error("the worker stopped: {0}")]
-    Worker(#[from] fetch_page::RunError),
-    /// The worker task panicked or did not drain in time.
-    #[error("the worker did not stop cleanly: {0}")]
+    /// A fetch-page worker stopped by itself.
+    #[error("the fetch-page worker stopped: {0}")]
+    FetchPage(#[from] fetch_page::RunError),
+    /// A write-descriptors worker stopped by itself.
+    #[error("the write-descriptors worker stopped: {0}")]
+    WriteDescriptors(#[from] write_descriptors::RunError),
+    /// A worker task panicked, returned unasked, or did not drain in time.
+    #[error("a worker did not stop cleanly: {0}")]
     WorkerStop(String),
 }

@@ -1,69 +1,55 @@
-//! The upstream side of the benchmark: a sandbox whose article table holds exactly the
-//! rows the plan reads, and the settings that point a worker at it.
+//! The upstream side of a suite: a sandbox on a free local port, and the settings
+//! that point workers at one of its connections.
 
-use sandbox::{DivaltoTable, Sandbox, SandboxConfig};
+use std::time::Duration;
+
+use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 
 use crate::error::BenchError;
-use crate::plan::{PAGE_SIZE, Plan};
 
-/// The connection of the default settings that reads the sandbox's Divalto stand-in.
-pub(crate) const CONNECTION: &str = "sandbox_divalto";
-/// The table every benchmark sync reads.
-pub(crate) const TABLE: DivaltoTable = DivaltoTable::Article;
-
-/// A running sandbox sized for one plan.
+/// A running sandbox.
 pub(crate) struct Rig {
     sandbox: Sandbox,
-    rows: u64,
 }
 
 impl Rig {
-    /// Starts a sandbox with the plan's latency on a free local port, and trims or
-    /// extends its article table to [`Plan::rows`] rows.
-    pub(crate) async fn start(plan: &Plan) -> Result<Rig, BenchError> {
+    /// Starts a sandbox that adds `latency` to every request, on a free local port.
+    pub(crate) async fn start(latency: Duration) -> Result<Rig, BenchError> {
         let config = SandboxConfig {
-            latency: plan.latency,
+            latency,
             ..SandboxConfig::default()
         };
         let address = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let sandbox = Sandbox::start(config, address)
             .await
             .map_err(BenchError::Sandbox)?;
-        resize_articles(&sandbox, plan.rows());
-        let rows = sandbox.divalto().ids(TABLE).len() as u64;
-        Ok(Rig { sandbox, rows })
+        Ok(Rig { sandbox })
     }
 
-    /// Rows the article table holds: what a complete sync reads.
-    pub(crate) fn rows(&self) -> u64 {
-        self.rows
+    /// The running sandbox, to read or change what its stand-ins hold.
+    pub(crate) fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
-    /// Logins the Divalto stand-in has answered so far.
-    pub(crate) fn logins(&self) -> u64 {
-        self.sandbox.divalto().auth_calls()
-    }
-
-    /// The default settings aimed at this sandbox, with the benchmark's page size, a
-    /// rate limit that never holds a request back, and `prefetch` deliveries per worker.
-    pub(crate) fn settings(&self, prefetch: u16) -> Result<Settings, BenchError> {
-        let connection = |key: &str| format!("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__{key}");
-        let env = [
+    /// The default settings with `prefetch` deliveries per worker, and `connection`
+    /// given a rate limit that never holds a request back plus `overrides`: keys of
+    /// that connection (`BASE_URL`, `PAGE_SIZE`…) with their values.
+    pub(crate) fn settings(
+        &self,
+        prefetch: u16,
+        connection: &str,
+        overrides: &[(&str, String)],
+    ) -> Result<Settings, BenchError> {
+        let key = |name: &str| {
+            format!(
+                "ESTAFETTE__CONNECTIONS__{}__{name}",
+                connection.to_uppercase()
+            )
+        };
+        let mut env = vec![
             ("AMQP_URL".to_owned(), testkit::amqp_url()),
             ("REDIS_URL".to_owned(), testkit::redis_url()),
-            (
-                connection("BASE_URL"),
-                format!(
-                    "{}{}",
-                    self.sandbox.base_url(),
-                    sandbox::divalto::PATH_PREFIX
-                ),
-            ),
-            (connection("PAGE_SIZE"), PAGE_SIZE.to_string()),
-            (connection("RATE_LIMIT__REQUESTS"), "100000".to_owned()),
-            (connection("RATE_LIMIT__PER_SECONDS"), "1".to_owned()),
-            (connection("RATE_LIMIT__BURST"), "1000".to_owned()),
             (
                 "ESTAFETTE__BROKER__PREFETCH".to_owned(),
                 prefetch.to_string(),
@@ -73,6 +59,16 @@ impl Rig {
                 "5".to_owned(),
             ),
         ];
+        env.extend([
+            (key("RATE_LIMIT__REQUESTS"), RATE_REQUESTS.to_string()),
+            (key("RATE_LIMIT__PER_SECONDS"), RATE_PER_SECONDS.to_string()),
+            (key("RATE_LIMIT__BURST"), RATE_BURST.to_string()),
+        ]);
+        env.extend(
+            overrides
+                .iter()
+                .map(|(name, setting)| (key(name), setting.clone())),
+        );
         Ok(Settings::load(None, env)?)
     }
 
@@ -82,18 +78,10 @@ impl Rig {
     }
 }
 
-/// Deletes the articles past the first `rows`, or adds new ids after the last one
-/// until there are `rows`.
-fn resize_articles(sandbox: &Sandbox, rows: u64) {
-    let divalto = sandbox.divalto();
-    let ids = divalto.ids(TABLE);
-    let keep = usize::try_from(rows).unwrap_or(usize::MAX);
-    for id in ids.iter().skip(keep) {
-        divalto.delete(TABLE, *id);
-    }
-    let last = ids.last().copied().unwrap_or(0);
-    let missing = rows.saturating_sub(ids.len() as u64);
-    for id in (last + 1..).take(usize::try_from(missing).unwrap_or(usize::MAX)) {
-        divalto.insert(TABLE, id);
-    }
-}
+/// Requests the connection may make per [`RATE_PER_SECONDS`]: far above what the
+/// benchmark asks for, so the limiter never holds a request back.
+pub(crate) const RATE_REQUESTS: u32 = 100_000;
+/// The period of [`RATE_REQUESTS`], in seconds.
+pub(crate) const RATE_PER_SECONDS: u32 = 1;
+/// Requests the connection may make at once.
+pub(crate) const RATE_BURST: u32 = 1000;

@@ -1,9 +1,6 @@
-//! Median, minimum and maximum of the runs of each window.
+//! Timed runs, and the median, minimum and maximum of a set of them.
 
 use std::time::Duration;
-
-use crate::bench::WindowRuns;
-use crate::lane::{Completion, RunOutcome};
 
 /// The middle, least and greatest of a set of durations.
 #[derive(Debug, Clone, Copy)]
@@ -31,48 +28,75 @@ impl Spread {
     }
 }
 
-/// What the completed runs of one window add up to; failed runs count only as failures.
+/// One timed run of a suite: its wall-clock time and how it ended.
 #[derive(Debug, Clone)]
-pub(crate) struct WindowSummary {
-    /// Pages in flight.
-    pub(crate) window: u32,
+pub(crate) struct Run<T> {
+    /// From publishing the first command to receiving the last awaited event, on the
+    /// benchmark's clock.
+    pub(crate) wall: Duration,
+    /// How the run ended.
+    pub(crate) outcome: RunOutcome<T>,
+}
+
+/// How a timed run ended.
+#[derive(Debug, Clone)]
+pub(crate) enum RunOutcome<T> {
+    /// The work was done in full; what the events reported about it.
+    Completed(T),
+    /// Anything else, said in a few words.
+    Failed(String),
+}
+
+impl<T> Run<T> {
+    /// The run in a few words for the progress log: its time, and why it failed.
+    pub(crate) fn describe(&self) -> String {
+        let seconds = self.wall.as_secs_f64();
+        match &self.outcome {
+            RunOutcome::Completed(_) => format!("{seconds:.3} s"),
+            RunOutcome::Failed(why) => format!("{seconds:.3} s, failed: {why}"),
+        }
+    }
+}
+
+/// What a set of runs adds up to; failed runs count only as failures.
+#[derive(Debug, Clone)]
+pub(crate) struct RunsSummary<T> {
     /// Wall-clock time of the completed runs.
     pub(crate) wall: Option<Spread>,
-    /// `elapsed_ms` of the completed runs.
-    pub(crate) job: Option<Spread>,
-    /// Fewest and most pages a completed run reported.
-    pub(crate) pages: Option<(u32, u32)>,
+    /// What each completed run reported, in order.
+    pub(crate) completed: Vec<T>,
     /// Runs timed.
     pub(crate) runs: usize,
     /// Why each failed run failed.
     pub(crate) failures: Vec<String>,
 }
 
-impl WindowSummary {
-    /// Sums up the runs of one window.
-    pub(crate) fn of(window: &WindowRuns) -> WindowSummary {
+impl<T: Clone> RunsSummary<T> {
+    /// Sums up `runs`.
+    pub(crate) fn of(runs: &[Run<T>]) -> RunsSummary<T> {
         let mut walls = Vec::new();
-        let mut completions: Vec<Completion> = Vec::new();
+        let mut completed = Vec::new();
         let mut failures = Vec::new();
-        for run in &window.runs {
+        for run in runs {
             match &run.outcome {
-                RunOutcome::Completed(completion) => {
+                RunOutcome::Completed(report) => {
                     walls.push(run.wall);
-                    completions.push(*completion);
+                    completed.push(report.clone());
                 }
                 RunOutcome::Failed(why) => failures.push(why.clone()),
             }
         }
-        let pages = completions.iter().map(|completion| completion.pages);
-        let pages = pages.clone().min().zip(pages.max());
-        WindowSummary {
-            window: window.window,
+        RunsSummary {
             wall: Spread::of(walls),
-            job: Spread::of(completions.iter().map(|c| c.job_elapsed).collect()),
-            pages,
-            runs: window.runs.len(),
+            completed,
+            runs: runs.len(),
             failures,
         }
+    }
+
+    /// The completed runs over the runs timed, e.g. `4/5`.
+    pub(crate) fn completed_of_runs(&self) -> String {
+        format!("{}/{}", self.completed.len(), self.runs)
     }
 }
 
@@ -101,5 +125,30 @@ mod tests {
     #[test]
     fn no_samples_have_no_spread() {
         assert!(Spread::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn failed_runs_count_only_as_failures() {
+        let runs = vec![
+            Run {
+                wall: Duration::from_millis(100),
+                outcome: RunOutcome::Completed(7),
+            },
+            Run {
+                wall: Duration::from_millis(5),
+                outcome: RunOutcome::Failed("drift detected".into()),
+            },
+            Run {
+                wall: Duration::from_millis(300),
+                outcome: RunOutcome::Completed(8),
+            },
+        ];
+        let summary = RunsSummary::of(&runs);
+        let wall = summary.wall.expect("completed runs");
+        assert_eq!(wall.min, Duration::from_millis(100));
+        assert_eq!(wall.median, Duration::from_millis(200));
+        assert_eq!(summary.completed, vec![7, 8]);
+        assert_eq!(summary.failures, vec!["drift detected".to_owned()]);
+        assert_eq!(summary.completed_of_runs(), "2/3");
     }
 }

@@ -83,6 +83,7 @@ impl OffsetReport {
                 }
                 Event::SyncCompleted(completed) => report.completions.push(completed.clone()),
                 Event::CommandFailed(failed) => report.failures.push(failed.clone()),
+                other => panic!("unexpected event in an offset sync: {other:?}"),
             }
         }
         report

@@ -1,4 +1,4 @@
-//! What one benchmark measures, and the figures that follow from it alone.
+//! What the fan-out suite measures, and the figures that follow from it alone.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ pub(crate) const PAGE_SIZE: u32 = 101;
 /// New records each page brings: the page size less the overlap record.
 pub(crate) const RECORDS_PER_PAGE: u64 = PAGE_SIZE as u64 - 1;
 
-/// The parameters of one benchmark.
+/// The parameters of the fan-out suite.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     /// Syncs timed for each window.
