@@ -82,9 +82,10 @@ mod tests {
 
     #[test]
     fn a_batch_over_the_command_limit_is_split_in_whole_chunks() {
-        let ids: Vec<u64> = (100_000..110_000).collect();
+        // About 100 bytes an object: 60,000 objects are well over the 4 MiB limit.
+        let ids: Vec<u64> = (100_000..160_000).collect();
         let jobs = put_jobs(&ids);
-        assert!(jobs.len() > 1, "10,000 objects do not fit in one command");
+        assert!(jobs.len() > 1, "60,000 objects do not fit in one command");
         assert!(
             jobs.iter()
                 .all(|job| job.to_json().len() <= MAX_COMMAND_BYTES)
