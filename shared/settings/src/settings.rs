@@ -179,7 +179,15 @@ mod tests {
             .iter()
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(names, ["sandbox", "sandbox_amienscope", "sandbox_divalto"]);
+        assert_eq!(
+            names,
+            [
+                "sandbox",
+                "sandbox_amienscope",
+                "sandbox_apidae",
+                "sandbox_divalto"
+            ]
+        );
     }
 
     #[test]
@@ -706,6 +714,7 @@ email = "e@example.org"
                 ("ESTAFETTE__CONNECTIONS__SANDBOX__PAGE_SIZE", "1"),
                 ("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "2"),
                 ("ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__PAGE_SIZE", "2"),
+                ("ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__PAGE_SIZE", "1"),
             ]),
         )
         .unwrap();
@@ -892,6 +901,10 @@ page_size = 101
                     "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__PRIVATE_KEY",
                     "key-hunter2",
                 ),
+                (
+                    "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__CLIENT_SECRET",
+                    "secret-hunter2",
+                ),
             ]),
         )
         .unwrap();
@@ -901,7 +914,8 @@ page_size = 101
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(!debug.contains("sandbox-password"), "{debug}");
         assert!(!debug.contains("sandbox-private-key"), "{debug}");
-        assert_eq!(debug.matches("REDACTED").count(), 2 * 5, "{debug}");
+        assert!(!debug.contains("sandbox-apidae-secret"), "{debug}");
+        assert_eq!(debug.matches("REDACTED").count(), 2 * 6, "{debug}");
     }
 
     #[test]
