@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use broker::{Broker, Outgoing};
+use broker::Broker;
 use contract::{Command, Event, EventEnvelope};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -32,8 +32,7 @@ pub(crate) async fn publish_and_follow<T>(
     let job_id = command.meta.job_id;
     let mut events = broker.subscribe_events("#").await?;
     broker
-        .publisher()
-        .publish(&Outgoing::command(command, Vec::new()))
+        .publish_command(command)
         .await
         .context("publishing the command")?;
     if !quiet {

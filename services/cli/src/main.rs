@@ -39,12 +39,22 @@ enum Commands {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let telemetry = match telemetry::init_for_tool("estafette") {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: cannot start telemetry: {error}");
+            return ExitCode::from(70);
+        }
+    };
     let result = match cli.command {
         Commands::Demo(args) => demo::run(args).await,
         Commands::Sync(command) => sync::run(command).await,
         Commands::Status(command) => status::run(command).await,
         Commands::Write(command) => write::run(command).await,
     };
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("telemetry did not flush: {error}");
+    }
     match result {
         Ok(code) => code,
         Err(error) => {

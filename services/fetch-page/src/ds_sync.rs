@@ -51,6 +51,7 @@ pub(crate) async fn fetch(
     if step.publish_records {
         progress.pages = progress.pages.saturating_add(1);
         let count = fetched.records.len() as u64;
+        worker_shell::metrics::page_fetched(&meta.connection, count);
         match page.listing {
             Listing::Dossiers => progress.records = progress.records.saturating_add(count),
             Listing::DeletedDossiers => {

@@ -104,6 +104,10 @@ pub(crate) async fn fetch(
                 .await?;
             let (publish, report) = plan(meta, page, records);
             publisher.publish_all(&publish).await?;
+            worker_shell::metrics::page_fetched(
+                &meta.connection,
+                report.published_ids.len() as u64,
+            );
             store
                 .finish(meta.job_id, page.page, &PageReport::Fetched(report))
                 .await?

@@ -14,6 +14,7 @@ use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::{Instrument as _, Span};
 
 /// The 32-character public API key.
 const X_PUBLIC_KEY: HeaderName = HeaderName::from_static("x-public-key");
@@ -164,8 +165,13 @@ impl AmienscopeClient {
             .base
             .join(&listing.page_path(offset, limit))
             .map_err(|error| configuration(format!("page url: {error}")))?;
-        self.inner.limiter.until_ready().await;
-        let records = self.get(url).await?;
+        self.inner
+            .limiter
+            .until_ready()
+            .instrument(telemetry::http::rate_limit_wait_span())
+            .await;
+        let span = telemetry::http::client_span(METHOD, listing.page_template(), &url);
+        let records = self.get(url, &span).instrument(span.clone()).await?;
         let unknown_statuses = records
             .iter()
             .filter(|record| matches!(record.status, EventStatus::Other(_)))
@@ -180,8 +186,9 @@ impl AmienscopeClient {
         Ok(records)
     }
 
-    /// Sends one signed GET to `url` and classifies the answer.
-    async fn get(&self, url: Url) -> Result<Vec<EventRecord>, AmienscopeError> {
+    /// Sends one signed GET to `url` and classifies the answer, recording it on the
+    /// call's `span`.
+    async fn get(&self, url: Url, span: &Span) -> Result<Vec<EventRecord>, AmienscopeError> {
         let datetime = self.inner.datetime.format(Utc::now());
         let mut signature =
             HeaderValue::from_str(&self.inner.signer.sign(METHOD, url.path(), &datetime))
@@ -199,10 +206,14 @@ impl AmienscopeClient {
             .header(EMAIL_ADDR, self.inner.email.clone())
             .send()
             .await
-            .map_err(transport_failure)?;
+            .map_err(|error| transport_failure(span, error))?;
         let status = response.status();
+        telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport_failure)?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(span, error))?;
         tracing::debug!(
             status = status.as_u16(),
             bytes = bytes.len(),
@@ -254,13 +265,15 @@ fn configuration(message: impl Into<String>) -> AmienscopeError {
     AmienscopeError::permanent(PermanentReason::Configuration, None, message)
 }
 
-/// No answer was read: the request may not even have left, so a retry is safe.
-fn transport_failure(error: reqwest::Error) -> AmienscopeError {
+/// No answer was read: the request may not even have left, so a retry is safe. The
+/// call's `span` records why.
+fn transport_failure(span: &Span, error: reqwest::Error) -> AmienscopeError {
     let reason = if error.is_timeout() {
         TransientReason::Timeout
     } else {
         TransientReason::Connection
     };
+    telemetry::http::record_transport_error(span, &error);
     AmienscopeError::transient(reason, describe(&error))
 }
 

@@ -60,6 +60,15 @@ impl UpdatesListing {
             None => format!("get/updates/{}/{offset},{limit}", self.since),
         }
     }
+
+    /// The shape of [`UpdatesListing::page_path`] with placeholders for its values, as
+    /// an absolute path: the `url.template` of the call's span.
+    pub(crate) fn page_template(&self) -> &'static str {
+        match self.category {
+            Some(_) => "/get/updates/{since}/{category}/{offset},{limit}",
+            None => "/get/updates/{since}/{offset},{limit}",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,8 +87,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_path_always_carries_the_pagination_segment() {
+    /// Every event since the seed's timestamp, and only the concerts (category 4).
+    fn listings() -> (UpdatesListing, UpdatesListing) {
         let everything = UpdatesListing {
             since: 1_444_428_000,
             category: None,
@@ -88,6 +97,12 @@ mod tests {
             category: Some(4),
             ..everything
         };
+        (everything, concerts)
+    }
+
+    #[test]
+    fn the_path_always_carries_the_pagination_segment() {
+        let (everything, concerts) = listings();
         let ten = Limit::new(10).expect("a valid limit");
 
         assert_eq!(
@@ -97,6 +112,20 @@ mod tests {
         assert_eq!(
             concerts.page_path(0, Limit::MAX),
             "get/updates/1444428000/4/0,50"
+        );
+    }
+
+    #[test]
+    fn the_template_has_the_path_shape_without_its_values() {
+        let (everything, concerts) = listings();
+
+        assert_eq!(
+            everything.page_template(),
+            "/get/updates/{since}/{offset},{limit}"
+        );
+        assert_eq!(
+            concerts.page_template(),
+            "/get/updates/{since}/{category}/{offset},{limit}"
         );
     }
 }

@@ -17,10 +17,13 @@ use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::{Instrument as _, Span};
 
 /// Path of the write endpoint under the API root; the trailing slash matters (without it
 /// the API answers an authentication error).
 pub const WRITE_PATH: &str = "api/v002/donnees-privees/";
+/// The `url.template` of a write call's span: the API path, whatever the root's prefix.
+const WRITE_TEMPLATE: &str = "/api/v002/donnees-privees/";
 
 /// Where and as whom to call the API.
 #[derive(Debug, Clone)]
@@ -193,13 +196,21 @@ impl ApidaeClient {
             .header(ACCEPT, "application/json")
             .header(CONTENT_TYPE, form.content_type.as_str())
             .body(form.body.clone());
-        let (status, headers, body) = self.exchange(request).await?;
+        let (status, headers, body) = self
+            .exchange(request, method, &self.inner.write_url, WRITE_TEMPLATE)
+            .await?;
         let secrets = [token.expose(), self.inner.client_secret.expose_secret()];
         classify(status, retry_after(&headers), &body, expected, &secrets)
     }
 
-    #[tracing::instrument(name = "apidae_client.request_token", skip_all)]
+    /// Asks the token URL for a new token, inside a `token.refresh` span.
     async fn request_token(&self) -> Result<Grant, ApidaeError> {
+        self.fetch_token()
+            .instrument(telemetry::http::token_refresh_span())
+            .await
+    }
+
+    async fn fetch_token(&self) -> Result<Grant, ApidaeError> {
         let secret = self.inner.client_secret.expose_secret();
         let request = self
             .inner
@@ -207,21 +218,49 @@ impl ApidaeClient {
             .get(self.inner.token_url.clone())
             .basic_auth(&self.inner.client_id, Some(secret))
             .header(ACCEPT, "application/json");
-        let (status, headers, body) = self.exchange(request).await?;
+        let url = &self.inner.token_url;
+        let (status, headers, body) = self
+            .exchange(request, &Method::GET, url, url.path())
+            .await?;
         decode_grant(status, retry_after(&headers), &body, &[secret])
     }
 
-    /// Waits on the rate limiter, sends, and reads the whole answer.
+    /// Waits on the rate limiter, then sends `request` (a `method` call to `url`) and
+    /// reads the whole answer in an `http.client` span named by the path `template`.
     async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
+        method: &Method,
+        url: &Url,
+        template: &str,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApidaeError> {
-        self.inner.limiter.until_ready().await;
-        let response = request.send().await.map_err(transport_failure)?;
+        self.inner
+            .limiter
+            .until_ready()
+            .instrument(telemetry::http::rate_limit_wait_span())
+            .await;
+        let span = telemetry::http::client_span(method.as_str(), template, url);
+        self.receive(request, &span).instrument(span.clone()).await
+    }
+
+    /// Sends and reads the whole answer, recorded on the call's `span`.
+    async fn receive(
+        &self,
+        request: reqwest::RequestBuilder,
+        span: &Span,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApidaeError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|error| transport_failure(span, error))?;
         let status = response.status();
+        telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
         let path = response.url().path().to_owned();
-        let body = response.bytes().await.map_err(transport_failure)?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(span, error))?;
         tracing::debug!(
             path,
             status = status.as_u16(),
@@ -285,13 +324,15 @@ fn configuration(message: impl Into<String>) -> ApidaeError {
     ApidaeError::permanent(PermanentReason::Configuration, message)
 }
 
-/// No answer was read: the request may not have left, or its answer was lost.
-fn transport_failure(error: reqwest::Error) -> ApidaeError {
+/// No answer was read: the request may not have left, or its answer was lost. The
+/// call's `span` records why.
+fn transport_failure(span: &Span, error: reqwest::Error) -> ApidaeError {
     let reason = if error.is_timeout() {
         TransientReason::Timeout
     } else {
         TransientReason::Connection
     };
+    telemetry::http::record_transport_error(span, &error);
     ApidaeError::transient(reason, describe(&error))
 }
 

@@ -1,5 +1,8 @@
 //! The consumer loop: prefetch-bounded deliveries, one task each, settled only after
 //! every publish they caused is confirmed; on shutdown, stop consuming and drain.
+//!
+//! Each delivery is counted through `worker_metrics`: consumed and in flight from
+//! receipt, then settled as acked, retried or dead-lettered (with its reason).
 
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
@@ -11,6 +14,7 @@ use lapin::{
     types::FieldTable,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use worker_metrics::{Delivery, Settled};
 
 use crate::{Broker, BrokerError, Incoming, Outcome, Publisher, Settlement};
 
@@ -76,12 +80,14 @@ pub async fn run_consumer<H: Handler>(
             () = publisher_lost.cancelled() => break Err(BrokerError::ChannelLost("the publisher channel closed")),
             next = consumer.next() => match next {
                 Some(Ok(delivery)) => {
+                    let received = Delivery::received();
                     let handler = Arc::clone(&handler);
                     let publisher = broker.publisher();
                     let shutdown = shutdown.clone();
                     let publisher_lost = publisher_lost.clone();
                     tracker.spawn(async move {
-                        process(delivery, &*handler, &publisher, &shutdown, &publisher_lost).await;
+                        let settled = process(delivery, &*handler, &publisher, &shutdown, &publisher_lost).await;
+                        received.settle(settled);
                     });
                 }
                 Some(Err(error)) => break Err(BrokerError::Connection(error)),
@@ -108,14 +114,14 @@ pub async fn run_consumer<H: Handler>(
 }
 
 /// Handles one delivery and settles it; whatever goes wrong, the delivery is either
-/// settled or returned to its queue.
+/// settled or returned to its queue. Returns how it was settled.
 async fn process<H: Handler>(
     delivery: lapin::message::Delivery,
     handler: &H,
     publisher: &Publisher,
     shutdown: &CancellationToken,
     publisher_lost: &CancellationToken,
-) {
+) -> Settled {
     let (incoming, acker) = Incoming::from_delivery(delivery);
     let handled = AssertUnwindSafe(handler.handle(&incoming))
         .catch_unwind()
@@ -123,14 +129,18 @@ async fn process<H: Handler>(
     let Ok(outcome) = handled else {
         tracing::error!("the handler panicked; returning the delivery to its queue");
         requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
-        return;
+        return Settled::Retried;
     };
-    if let Err(error) = settle(&incoming, &acker, outcome, publisher, shutdown).await {
-        tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
-        if !publisher.is_usable() {
-            publisher_lost.cancel();
+    match settle(&incoming, &acker, outcome, publisher, shutdown).await {
+        Ok(settled) => settled,
+        Err(error) => {
+            tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
+            if !publisher.is_usable() {
+                publisher_lost.cancel();
+            }
+            requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
+            Settled::Retried
         }
-        requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
     }
 }
 
@@ -142,17 +152,23 @@ async fn settle(
     outcome: Outcome,
     publisher: &Publisher,
     shutdown: &CancellationToken,
-) -> Result<(), BrokerError> {
+) -> Result<Settled, BrokerError> {
     publisher.publish_all(&outcome.publish).await?;
-    match outcome.settlement {
-        Settlement::Ack => ack(acker).await,
+    Ok(match outcome.settlement {
+        Settlement::Ack => {
+            ack(acker).await;
+            Settled::Acked
+        }
         Settlement::DeadLetter { reason, detail } => {
             publisher.dead_letter(incoming, reason, &detail).await?;
             ack(acker).await;
+            Settled::DeadLettered { reason }
         }
-        Settlement::Retry { after } => requeue_after(acker, after, shutdown).await,
-    }
-    Ok(())
+        Settlement::Retry { after } => {
+            requeue_after(acker, after, shutdown).await;
+            Settled::Retried
+        }
+    })
 }
 
 async fn ack(acker: &Acker) {

@@ -87,6 +87,34 @@ impl Broker {
         self.publisher.clone()
     }
 
+    /// Publishes `command` inside a producer span (OpenTelemetry's messaging
+    /// conventions) that starts the job's trace, or continues the current one; the
+    /// message carries the span's context, so every worker's span joins it.
+    pub async fn publish_command(&self, command: &contract::Command) -> Result<(), BrokerError> {
+        use tracing::Instrument as _;
+        let exchange = self.topology.commands_exchange();
+        let span = tracing::info_span!(
+            "publish",
+            otel.name = %format_args!("publish {exchange}"),
+            otel.kind = "producer",
+            messaging.system = "rabbitmq",
+            messaging.operation.type = "send",
+            messaging.operation.name = "publish",
+            messaging.destination.name = %exchange,
+            messaging.rabbitmq.destination.routing_key = command.body.worker().as_str(),
+            messaging.message.id = %command.meta.message_id,
+            job_id = %command.meta.job_id,
+        );
+        async {
+            let headers = telemetry::propagation::inject_current();
+            self.publisher
+                .publish(&Outgoing::command(command, headers))
+                .await
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Binds a new private queue to the events exchange with `binding`
     /// (`#`, `sync.completed`, …), to follow what workers report.
     pub async fn subscribe_events(&self, binding: &str) -> Result<Subscription, BrokerError> {

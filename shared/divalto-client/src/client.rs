@@ -15,11 +15,16 @@ use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::{Instrument as _, Span};
 
 /// Path of the login under the base URL.
 const AUTH_PATH: &str = "api/v1/Authent/Auth";
 /// Path of the record reads under the base URL.
 const EXECUTE_PATH: &str = "api/v1/RecordSql/Execute";
+/// The `url.template` of a login's span: the API path, whatever the base URL's prefix.
+const AUTH_TEMPLATE: &str = "/api/v1/Authent/Auth";
+/// The `url.template` of a record read's span.
+const EXECUTE_TEMPLATE: &str = "/api/v1/RecordSql/Execute";
 /// The `error` code of a `dhoq`/`recordsql` pair missing from the web-service settings.
 const NOT_AUTHORISED: i64 = 54;
 
@@ -171,13 +176,21 @@ impl DivaltoClient {
         token: &Token,
     ) -> Result<Answer, DivaltoError> {
         let body = ExecuteBody::new(query, token.expose(), offset, count);
-        let (status, bytes) = self.post(&self.inner.execute_url, &body).await?;
+        let (status, bytes) = self
+            .post(&self.inner.execute_url, EXECUTE_TEMPLATE, &body)
+            .await?;
         let secrets = [token.expose(), self.inner.password.expose_secret()];
         classify(status, &bytes, &secrets, BodyShown::Excerpt)
     }
 
-    #[tracing::instrument(name = "divalto_client.authenticate", skip_all)]
+    /// Logs in for a new token, inside a `token.refresh` span.
     async fn authenticate(&self) -> Result<SecretString, DivaltoError> {
+        self.login()
+            .instrument(telemetry::http::token_refresh_span())
+            .await
+    }
+
+    async fn login(&self) -> Result<SecretString, DivaltoError> {
         let password = self.inner.password.expose_secret();
         let body = AuthBody {
             domain: &self.inner.domain,
@@ -186,18 +199,37 @@ impl DivaltoClient {
             env: &self.inner.environment,
             infos: "",
         };
-        let (status, bytes) = self.post(&self.inner.auth_url, &body).await?;
+        let (status, bytes) = self
+            .post(&self.inner.auth_url, AUTH_TEMPLATE, &body)
+            .await?;
         // The body of a login answer may hold a token: only its size goes into errors.
         decode_token(classify(status, &bytes, &[password], BodyShown::SizeOnly)?)
     }
 
-    /// One rate-limited JSON POST; the body is never logged.
+    /// One rate-limited JSON POST in its `http.client` span, named by the path
+    /// `template`; the body is never logged.
     async fn post(
         &self,
         url: &Url,
+        template: &'static str,
         body: &impl Serialize,
     ) -> Result<(StatusCode, Vec<u8>), DivaltoError> {
-        self.inner.limiter.until_ready().await;
+        self.inner
+            .limiter
+            .until_ready()
+            .instrument(telemetry::http::rate_limit_wait_span())
+            .await;
+        let span = telemetry::http::client_span("POST", template, url);
+        self.send(url, body, &span).instrument(span.clone()).await
+    }
+
+    /// One POST and the whole answer, recorded on the call's `span`.
+    async fn send(
+        &self,
+        url: &Url,
+        body: &impl Serialize,
+        span: &Span,
+    ) -> Result<(StatusCode, Vec<u8>), DivaltoError> {
         let response = self
             .inner
             .http
@@ -205,9 +237,13 @@ impl DivaltoClient {
             .json(body)
             .send()
             .await
-            .map_err(transport_failure)?;
+            .map_err(|error| transport_failure(span, error))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_failure)?;
+        telemetry::http::record_status(span, status.as_u16());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(span, error))?;
         tracing::debug!(
             path = url.path(),
             status = status.as_u16(),
@@ -261,13 +297,15 @@ fn not_authorised(message: String) -> DivaltoError {
     )
 }
 
-/// No answer was read: the request may not even have left, so a retry is safe.
-fn transport_failure(error: reqwest::Error) -> DivaltoError {
+/// No answer was read: the request may not even have left, so a retry is safe. The
+/// call's `span` records why.
+fn transport_failure(span: &Span, error: reqwest::Error) -> DivaltoError {
     let reason = if error.is_timeout() {
         TransientReason::Timeout
     } else {
         TransientReason::Connection
     };
+    telemetry::http::record_transport_error(span, &error);
     DivaltoError::transient(reason, describe(&error))
 }
 

@@ -7,17 +7,20 @@ use crate::request::{DeletedDossiersPageRequest, DossiersPageRequest, PageQuery}
 use crate::response::{DeletedDossier, Dossier, Page, decode_page};
 use chrono::Utc;
 use governor::DefaultDirectRateLimiter;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use reqwest::{Url, redirect};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::{Instrument as _, Span};
 
 /// Path of the GraphQL API under the base URL.
 const GRAPHQL_PATH: &str = "api/v2/graphql";
+/// The `url.template` of a call's span: the API path, whatever the base URL's prefix.
+const GRAPHQL_TEMPLATE: &str = "/api/v2/graphql";
 
 /// Where and as whom to call the API.
 #[derive(Debug, Clone)]
@@ -120,30 +123,49 @@ impl DsClient {
         document: Document,
         variables: impl Serialize,
     ) -> Result<serde_json::Value, DsError> {
-        self.inner.limiter.until_ready().await;
+        self.inner
+            .limiter
+            .until_ready()
+            .instrument(telemetry::http::rate_limit_wait_span())
+            .await;
         let body = GraphqlRequest {
             query: document.source,
             variables,
             operation_name: document.operation_name,
         };
+        let span = telemetry::http::client_span("POST", GRAPHQL_TEMPLATE, &self.inner.url);
+        let (status, headers, bytes) = self.send(&body, &span).instrument(span.clone()).await?;
+        classify(status, &headers, &bytes, Utc::now())
+    }
+
+    /// One POST and the whole answer, recorded on the call's `span`.
+    async fn send(
+        &self,
+        body: &impl Serialize,
+        span: &Span,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), DsError> {
         let response = self
             .inner
             .http
             .post(self.inner.url.clone())
             .header(AUTHORIZATION, self.inner.authorization.clone())
-            .json(&body)
+            .json(body)
             .send()
             .await
-            .map_err(transport_failure)?;
+            .map_err(|error| transport_failure(span, error))?;
         let status = response.status();
+        telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(transport_failure)?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| transport_failure(span, error))?;
         tracing::debug!(
             status = status.as_u16(),
             bytes = bytes.len(),
             "ds answer received"
         );
-        classify(status, &headers, &bytes, Utc::now())
+        Ok((status, headers, bytes.to_vec()))
     }
 }
 
@@ -180,13 +202,15 @@ fn configuration(message: impl Into<String>) -> DsError {
     DsError::permanent(PermanentReason::Configuration, None, message)
 }
 
-/// No answer was read: the request may not even have left, so a retry is safe.
-fn transport_failure(error: reqwest::Error) -> DsError {
+/// No answer was read: the request may not even have left, so a retry is safe. The
+/// call's `span` records why.
+fn transport_failure(span: &Span, error: reqwest::Error) -> DsError {
     let reason = if error.is_timeout() {
         TransientReason::Timeout
     } else {
         TransientReason::Connection
     };
+    telemetry::http::record_transport_error(span, &error);
     DsError::transient(reason, describe(&error))
 }
 

@@ -20,8 +20,9 @@
 //!
 //! Sections: `[broker]` ([`BrokerSettings`]), `[worker]`
 //! ([`WorkerSettings`]), `[state]` ([`StateSettings`]: the Redis url, which
-//! may carry a password, and how long job state is kept) and
-//! `[connections.<name>]` ([`Connection`]).
+//! may carry a password, and how long job state is kept), `[metrics]`
+//! ([`MetricsSettings`]: the address of a worker's metrics and health
+//! endpoints) and `[connections.<name>]` ([`Connection`]).
 //!
 //! A connection's `api` (`ds`, `divalto` or `amienscope`) decides which
 //! credential keys it takes ([`Credentials`]); another API's keys are
@@ -40,6 +41,7 @@ mod credentials;
 mod fan_out;
 mod fields;
 mod layers;
+mod metrics;
 mod problem;
 mod secret;
 mod settings;
@@ -54,6 +56,7 @@ pub use credentials::{
     AmienscopeKeys, ApidaeClientCredentials, Credentials, DivaltoLogin, SignatureSettings,
 };
 pub use fan_out::FanOut;
+pub use metrics::MetricsSettings;
 pub use problem::{Problem, SettingsError};
 pub use settings::Settings;
 pub use state::StateSettings;

@@ -7,6 +7,7 @@ use crate::broker::BrokerSettings;
 use crate::connection::Connections;
 use crate::fields::Fields;
 use crate::layers;
+use crate::metrics::MetricsSettings;
 use crate::problem::{Problems, SettingsError};
 use crate::state::StateSettings;
 use crate::worker::WorkerSettings;
@@ -23,6 +24,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     /// The job-state store.
     pub state: StateSettings,
+    /// Where a worker serves its metrics and health endpoints.
+    pub metrics: MetricsSettings,
     /// Upstream connections by name.
     pub connections: Connections,
 }
@@ -72,6 +75,9 @@ fn read(
     let state = root
         .section("state", problems)
         .and_then(|fields| StateSettings::read(fields, problems));
+    let metrics = root
+        .section("metrics", problems)
+        .and_then(|fields| MetricsSettings::read(fields, problems));
     let connections = root
         .section("connections", problems)
         .and_then(|fields| Connections::read(fields, env, problems));
@@ -80,6 +86,7 @@ fn read(
         broker: broker?,
         worker: worker?,
         state: state?,
+        metrics: metrics?,
         connections: connections?,
     })
 }
@@ -166,6 +173,7 @@ mod tests {
         assert_eq!(settings.worker.max_rate_limit_wait, Duration::from_secs(65));
         assert_eq!(settings.state.url.expose_secret(), "redis://127.0.0.1:6379");
         assert_eq!(settings.state.job_ttl, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(settings.metrics.listen.to_string(), "0.0.0.0:9464");
         let sandbox = connection(&settings, "sandbox");
         assert_eq!(sandbox.api(), Api::Ds);
         assert_eq!(sandbox.base_url.as_str(), "http://127.0.0.1:8080");
@@ -746,6 +754,24 @@ email = "e@example.org"
     }
 
     #[test]
+    fn the_metrics_listen_address_is_overridden_and_checked() {
+        let moved =
+            Settings::load(None, env(&[("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0")])).unwrap();
+        assert_eq!(moved.metrics.listen.to_string(), "127.0.0.1:0");
+
+        let problems = problems_of(Settings::load(
+            None,
+            env(&[("ESTAFETTE__METRICS__LISTEN", "9464")]),
+        ));
+        assert_eq!(
+            problems,
+            [
+                "metrics.listen: expected an ip address and port such as 0.0.0.0:9464, found \"9464\""
+            ]
+        );
+    }
+
+    #[test]
     fn a_bad_state_section_is_a_problem() {
         let problems = problems_of(Settings::load(
             None,
@@ -828,13 +854,18 @@ page_size = 101
             None,
             env(&[
                 ("ESTAFETTE__BROKER__URLL", "amqp://x"),
+                ("ESTAFETTE__METRIKS__PORT", "9000"),
                 ("ESTAFETTE__METRICS__PORT", "9000"),
             ]),
         ));
 
         assert_eq!(
             problems,
-            ["broker.urll: unknown key", "metrics: unknown key"]
+            [
+                "broker.urll: unknown key",
+                "metrics.port: unknown key",
+                "metriks: unknown key"
+            ]
         );
     }
 

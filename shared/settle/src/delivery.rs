@@ -5,34 +5,31 @@ use std::future::Future;
 
 use broker::{Incoming, Outcome};
 use contract::Command;
-use tracing::{Instrument, field::Empty};
+use tracing::{Instrument, Span, field::Empty};
 
 use crate::failure::{Failure, dead_letter};
 
 /// Handles `message` inside a consumer span that continues the producer's trace:
 /// a command that parses goes to `handle`, one that does not is reported and
-/// dead-lettered. The span has empty `job_id` and `page` fields for `handle` to record.
+/// dead-lettered.
+///
+/// The span follows OpenTelemetry's messaging conventions (`otel.kind = consumer`,
+/// `messaging.system`, `messaging.operation.type`, the destination, the routing key,
+/// the message id) and has a `trace_id` field (the OpenTelemetry trace id, for log
+/// lines) and, once the command is parsed, `job_id` and `connection`; `page` is left
+/// empty for `handle` to record.
 pub async fn handle_delivery<F, Fut>(message: &Incoming, handle: F) -> Outcome
 where
     F: FnOnce(Command) -> Fut,
     Fut: Future<Output = Outcome>,
 {
-    let span = tracing::info_span!(
-        "process",
-        otel.kind = "consumer",
-        messaging.system = "rabbitmq",
-        messaging.operation.type = "process",
-        messaging.destination.name = %message.routing_key,
-        messaging.message.id = message.message_id.as_deref().unwrap_or_default(),
-        job_id = Empty,
-        page = Empty,
-    );
-    telemetry::propagation::set_parent(&span, &message.headers);
+    let span = consumer_span(message);
     async {
         match Command::from_json(&message.body) {
             Ok(command) => {
-                tracing::Span::current()
-                    .record("job_id", tracing::field::display(command.meta.job_id));
+                let span = Span::current();
+                span.record("job_id", tracing::field::display(command.meta.job_id));
+                span.record("connection", command.meta.connection.as_str());
                 handle(command).await
             }
             Err(rejection) => dead_letter(Failure::of_rejection(&rejection, &message.body)),
@@ -40,4 +37,28 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// The `process` span of one delivery, a child of the context its headers carry
+/// (a redelivery keeps them, so every attempt joins the same trace).
+fn consumer_span(message: &Incoming) -> Span {
+    let span = tracing::info_span!(
+        "process",
+        otel.name = %format_args!("process {}", message.routing_key),
+        otel.kind = "consumer",
+        messaging.system = "rabbitmq",
+        messaging.operation.type = "process",
+        messaging.destination.name = %message.routing_key,
+        messaging.rabbitmq.destination.routing_key = %message.routing_key,
+        messaging.message.id = message.message_id.as_deref().unwrap_or_default(),
+        trace_id = Empty,
+        job_id = Empty,
+        connection = Empty,
+        page = Empty,
+    );
+    telemetry::propagation::set_parent(&span, &message.headers);
+    if let Some(trace_id) = telemetry::propagation::trace_id(&span) {
+        span.record("trace_id", trace_id);
+    }
+    span
 }

@@ -5,17 +5,14 @@ use std::sync::Once;
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::{SubscriberInitExt as _, TryInitError};
 use tracing_subscriber::{Layer, Registry, fmt};
 
+use crate::log_format::LogFormat;
 use crate::{TelemetryError, TelemetryGuard, provider};
-
-/// Chooses JSON log lines when set to `json`; `text` (the default) is
-/// human-readable.
-const LOG_FORMAT_VAR: &str = "ESTAFETTE_LOG_FORMAT";
 
 /// When set, tests print their logs instead of discarding them.
 const TEST_LOG_VAR: &str = "TEST_LOG";
@@ -23,23 +20,55 @@ const TEST_LOG_VAR: &str = "TEST_LOG";
 /// Service name of the spans recorded by tests.
 const TEST_SERVICE_NAME: &str = "estafette-tests";
 
-type FmtLayer = Box<dyn Layer<Registry> + Send + Sync>;
+/// A layer installed directly over the registry, as [`init_with_layers`] takes them.
+pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// Installs logging and tracing for a service, configured from `RUST_LOG`,
-/// `ESTAFETTE_LOG_FORMAT` and the standard `OTEL_*` variables, and sets the
-/// global W3C trace-context propagator. Call it once, first thing in `main`,
-/// and keep the guard until the end.
+/// `ESTAFETTE_LOG_FORMAT` (or `LOG_FORMAT`) and the standard `OTEL_*`
+/// variables, and sets the global W3C trace-context propagator. Call it once,
+/// first thing in `main`, and keep the guard until the end.
 pub fn init(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError> {
+    init_with_layers(service_name, Vec::new())
+}
+
+/// [`init`], with `layers` installed in the same subscriber, beside the log
+/// and trace layers. `RUST_LOG` filters the logs only: the trace layer and
+/// `layers` (metrics derived from spans) always see every span at `info` and
+/// above, whatever the log level.
+pub fn init_with_layers(
+    service_name: &'static str,
+    layers: Vec<BoxedLayer>,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::INFO.into())
         .from_env()?;
-    let fmt_layer: FmtLayer = match std::env::var(LOG_FORMAT_VAR).as_deref() {
-        Ok("json") => Box::new(fmt::layer().json()),
-        Ok("text") | Err(_) => Box::new(fmt::layer()),
-        Ok(other) => return Err(TelemetryError::LogFormat(other.to_owned())),
+    let fmt_layer: BoxedLayer = match LogFormat::from_env()? {
+        LogFormat::Text => Box::new(fmt::layer()),
+        LogFormat::Json => Box::new(
+            fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true),
+        ),
     };
     let provider = provider::from_env(service_name)?;
-    install(fmt_layer, filter, &provider)?;
+    install(fmt_layer, layers, filter, &provider)?;
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+    })
+}
+
+/// Installs the stack for a command-line tool whose standard output is its
+/// result: logs go to standard error, `warn` and above unless `RUST_LOG` says
+/// otherwise; spans are exported as for a service, so a command the tool
+/// publishes starts the job's trace.
+pub fn init_for_tool(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError> {
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::WARN.into())
+        .from_env()?;
+    let fmt_layer: BoxedLayer = Box::new(fmt::layer().with_writer(std::io::stderr));
+    let provider = provider::from_env(service_name)?;
+    install(fmt_layer, Vec::new(), filter, &provider)?;
     Ok(TelemetryGuard {
         provider: Some(provider),
     })
@@ -52,34 +81,61 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError
 pub fn init_for_tests() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
-        let filter = EnvFilter::builder()
-            .with_default_directive(LevelFilter::INFO.into())
-            .from_env_lossy();
-        let fmt_layer: FmtLayer = if std::env::var_os(TEST_LOG_VAR).is_some() {
-            Box::new(fmt::layer().with_test_writer())
-        } else {
-            Box::new(fmt::layer().with_writer(std::io::sink))
-        };
         let provider = provider::without_exporter(TEST_SERVICE_NAME);
         // Another subscriber already owning the process is the test
         // author's choice; it is kept.
-        let _ = install(fmt_layer, filter, &provider);
+        let _ = install(test_fmt_layer(), Vec::new(), test_filter(), &provider);
     });
+}
+
+/// Installs the test stack of [`init_for_tests`], but hands every span to
+/// `exporter` as soon as it ends (a simple, synchronous span processor), so a
+/// test can inspect the spans it caused. One global subscriber per process:
+/// a second call, or a call after [`init_for_tests`], fails with
+/// [`TelemetryError::AlreadyInstalled`].
+pub fn init_with_exporter<E>(exporter: E) -> Result<TelemetryGuard, TelemetryError>
+where
+    E: SpanExporter + 'static,
+{
+    let provider = provider::with_simple_exporter(TEST_SERVICE_NAME, exporter);
+    install(test_fmt_layer(), Vec::new(), test_filter(), &provider)?;
+    Ok(TelemetryGuard {
+        provider: Some(provider),
+    })
+}
+
+fn test_filter() -> EnvFilter {
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env_lossy()
+}
+
+fn test_fmt_layer() -> BoxedLayer {
+    if std::env::var_os(TEST_LOG_VAR).is_some() {
+        Box::new(fmt::layer().with_test_writer())
+    } else {
+        Box::new(fmt::layer().with_writer(std::io::sink))
+    }
 }
 
 /// Makes the stack the global default, then registers the provider and the
 /// propagator globally for libraries that use the OpenTelemetry API directly.
+/// `filter` applies to the logs; spans reach the trace layer and the extra
+/// layers at `info` and above.
 fn install(
-    fmt_layer: FmtLayer,
+    fmt_layer: BoxedLayer,
+    extra_layers: Vec<BoxedLayer>,
     filter: EnvFilter,
     provider: &SdkTracerProvider,
 ) -> Result<(), TryInitError> {
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
-    tracing_subscriber::registry()
-        .with(fmt_layer)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
-        .with(filter)
-        .try_init()?;
+    let mut span_layers = vec![tracing_opentelemetry::layer().with_tracer(tracer).boxed()];
+    span_layers.extend(extra_layers);
+    let layers: Vec<BoxedLayer> = vec![
+        fmt_layer.with_filter(filter).boxed(),
+        span_layers.with_filter(LevelFilter::INFO).boxed(),
+    ];
+    tracing_subscriber::registry().with(layers).try_init()?;
     global::set_tracer_provider(provider.clone());
     global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(())

@@ -1,9 +1,12 @@
 //! Tracing subscriber and OpenTelemetry export, configured from the environment.
 //!
-//! Two verbs: [`init`] for a service's `main`, [`init_for_tests`] for test
-//! harnesses; and [`propagation`] to carry W3C trace context across messages.
+//! Verbs: [`init`] for a service's `main` ([`init_with_layers`] when the
+//! service adds layers of its own, such as metrics), [`init_for_tests`] for
+//! test harnesses, [`init_with_exporter`] for a test that inspects the spans
+//! it caused; [`propagation`] to carry W3C trace context across messages; and
+//! [`http`] for the spans of upstream HTTP calls.
 //!
-//! Both verbs install the same stack: an `EnvFilter` from `RUST_LOG`
+//! Every verb installs the same stack: an `EnvFilter` from `RUST_LOG`
 //! (default `info`), a `fmt` layer, and a `tracing-opentelemetry` layer over
 //! an SDK tracer provider. The provider is always there, so every span has a
 //! trace id that propagates; it exports spans over OTLP (http/protobuf) only
@@ -12,15 +15,30 @@
 //! (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, headers, timeout,
 //! sampler, batch sizes). Only the http/protobuf protocol is built in
 //! (collector port 4318); asking for grpc is an error, not a silent mismatch.
+//!
+//! # Log lines
+//!
+//! Logs are human-readable text unless `ESTAFETTE_LOG_FORMAT=json` or
+//! `LOG_FORMAT=json` asks for one JSON object per line (when both are set,
+//! `ESTAFETTE_LOG_FORMAT` wins; a value other than `text` or `json` is an
+//! error). A JSON line carries, besides its own fields, the current span
+//! (`span`: its name and fields) and every span it is nested in (`spans`),
+//! so a worker's lines show the delivery's `job_id`, `messaging.message.id`
+//! and `trace_id` (the OpenTelemetry trace id, 32 hex digits, to find the
+//! trace in the tracing backend), recorded on its consumer span.
 
+pub mod http;
 mod install;
+mod log_format;
 pub mod propagation;
 mod provider;
 
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-pub use install::{init, init_for_tests};
+pub use install::{
+    BoxedLayer, init, init_for_tests, init_for_tool, init_with_exporter, init_with_layers,
+};
 
 /// Telemetry could not be set up; the service should report it and exit.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +46,14 @@ pub enum TelemetryError {
     /// `RUST_LOG` holds a directive that does not parse.
     #[error("invalid RUST_LOG")]
     LogFilter(#[from] tracing_subscriber::filter::FromEnvError),
-    /// `ESTAFETTE_LOG_FORMAT` is neither `text` nor `json`.
-    #[error("ESTAFETTE_LOG_FORMAT must be text or json, found {0:?}")]
-    LogFormat(String),
+    /// `ESTAFETTE_LOG_FORMAT` (or `LOG_FORMAT`) is neither `text` nor `json`.
+    #[error("{variable} must be text or json, found {value:?}")]
+    LogFormat {
+        /// The variable that chose the format.
+        variable: &'static str,
+        /// What it holds.
+        value: String,
+    },
     /// `OTEL_EXPORTER_OTLP_PROTOCOL` asks for a protocol other than
     /// http/protobuf, the only one built in.
     #[error("only the http/protobuf otlp protocol is supported, found {0:?}")]
@@ -55,6 +78,15 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
+    /// Exports every span that has ended and is still buffered, and waits
+    /// for the exporter; telemetry keeps running.
+    pub fn flush(&self) -> Result<(), TelemetryError> {
+        match &self.provider {
+            Some(provider) => Ok(provider.force_flush()?),
+            None => Ok(()),
+        }
+    }
+
     /// Exports every buffered span, then stops the exporter.
     pub fn shutdown(mut self) -> Result<(), TelemetryError> {
         match self.provider.take() {

@@ -29,6 +29,17 @@ pub fn set_parent(span: &Span, headers: &[(String, String)]) {
     }
 }
 
+/// The OpenTelemetry trace id of `span`, as 32 lower-case hex digits, for log
+/// lines; `None` for a span the filter disabled. Building the id starts the
+/// span's trace: call [`set_parent`] first.
+pub fn trace_id(span: &Span) -> Option<String> {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
+
 /// Header pairs being written, in the order the propagator sets them; an
 /// empty value (a `tracestate` with no entries) is left out.
 #[derive(Default)]

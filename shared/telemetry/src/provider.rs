@@ -4,7 +4,7 @@
 use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as ExportSpans};
 
 use crate::TelemetryError;
 
@@ -43,6 +43,17 @@ pub(crate) fn from_env(service_name: &'static str) -> Result<SdkTracerProvider, 
 pub(crate) fn without_exporter(service_name: &'static str) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_resource(resource(service_name))
+        .build()
+}
+
+/// A provider that hands each span to `exporter` as soon as it ends.
+pub(crate) fn with_simple_exporter<E>(service_name: &'static str, exporter: E) -> SdkTracerProvider
+where
+    E: ExportSpans + 'static,
+{
+    SdkTracerProvider::builder()
+        .with_resource(resource(service_name))
+        .with_simple_exporter(exporter)
         .build()
 }
 

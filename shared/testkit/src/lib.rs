@@ -22,6 +22,14 @@ pub fn redis_url() -> String {
         .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// A job store under `prefix` on the test Redis, whose keys expire after ten minutes.
+pub async fn job_store(prefix: &str) -> job_state::JobStore {
+    let url = redis_url();
+    job_state::JobStore::connect(&url.clone().into(), prefix, QUEUE_EXPIRES)
+        .await
+        .unwrap_or_else(|e| panic!("no Redis answers at {url} (set REDIS_URL): {e}"))
+}
+
 /// A topology prefix no other test uses.
 pub fn unique_prefix() -> String {
     format!("test-{}", uuid::Uuid::new_v4().simple())

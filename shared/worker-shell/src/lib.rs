@@ -2,14 +2,22 @@
 //! its worker and its `run` function.
 //!
 //! [`consume`] is the end of every worker's `run`: declare, consume, drain.
-//! [`serve`]: start telemetry (exit 70 if it cannot start), read the settings (print
-//! every problem and exit 64), connect to the broker and the job store, cancel the
+//! [`serve`]: set up the metrics registry (every series labelled with the worker's
+//! name), start telemetry with the metrics layer (exit 70 if it cannot start), read
+//! the settings (print every problem and exit 64), serve `/metrics`, `/livez` and
+//! `/readyz` on `metrics.listen` (a taken address is logged as an error, and the
+//! worker runs on without them), connect to the broker and the job store, cancel the
 //! shutdown token on the first SIGTERM or SIGINT, call the worker's `run`, close the
 //! broker within the drain grace, flush telemetry, and exit 0 or 1.
+//!
+//! `/readyz` answers 200 once the broker is connected and [`consume`] has declared
+//! the topology, and 503 again once the consumer stops. Only [`serve`] starts the
+//! endpoints, so tests that run several workers in one process through [`consume`]
+//! never compete for the port.
 
 use std::process::ExitCode;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use anyhow::Context;
 use broker::{Broker, BrokerError, ConsumerOptions, Handler, Topology, TopologyOptions};
@@ -18,6 +26,13 @@ use job_state::JobStore;
 use secrecy::ExposeSecret;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
+use worker_metrics::Readiness;
+
+/// The process's metrics: recording functions for the work a worker does.
+pub use worker_metrics as metrics;
+
+/// Whether this process can take work, as `/readyz` reports it.
+static READINESS: LazyLock<Readiness> = LazyLock::new(Readiness::new);
 
 /// Why a worker stopped before it was asked to.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +45,13 @@ pub enum RunError<S: std::error::Error + 'static> {
     Broker(#[from] BrokerError),
 }
 
+/// Whether this process can take work: the flags [`serve`] and [`consume`] set, which
+/// `/readyz` reports. A test that serves the endpoints itself passes this to
+/// [`worker_metrics::serve`].
+pub fn readiness() -> Readiness {
+    READINESS.clone()
+}
+
 /// Declares `worker`'s topology and consumes its queue with `handler` until `shutdown`
 /// is cancelled, then drains in-flight messages within the configured grace.
 pub async fn consume<H: Handler>(
@@ -40,12 +62,15 @@ pub async fn consume<H: Handler>(
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
     broker.declare(&[worker]).await?;
+    READINESS.set_topology_declared(true);
     let options = ConsumerOptions {
         worker,
         prefetch: settings.broker.prefetch,
         drain_grace: settings.worker.drain_grace,
     };
-    broker::run_consumer(broker, options, Arc::new(handler), shutdown).await
+    let consumed = broker::run_consumer(broker, options, Arc::new(handler), shutdown).await;
+    READINESS.set_topology_declared(false);
+    consumed
 }
 
 /// Runs the worker called `name`, whose `run` takes the settings, the broker, the job
@@ -55,7 +80,11 @@ where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let telemetry = match telemetry::init(name) {
+    if let Err(error) = worker_metrics::install(name) {
+        eprintln!("{error}; its series keep that worker label");
+    }
+    let metrics_layer: telemetry::BoxedLayer = Box::new(worker_metrics::layer());
+    let telemetry = match telemetry::init_with_layers(name, vec![metrics_layer]) {
         Ok(guard) => guard,
         Err(error) => {
             eprintln!("cannot start telemetry: {error}");
@@ -87,6 +116,18 @@ where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
+    // Without its endpoints a worker still does its work: a taken port (two workers
+    // on one host with the default `metrics.listen`) is reported, not fatal.
+    let _endpoints = match worker_metrics::serve(settings.metrics.listen, READINESS.clone()).await {
+        Ok(endpoints) => Some(endpoints),
+        Err(error) => {
+            tracing::error!(
+                error = format!("{:#}", anyhow::Error::from(error)),
+                "no /metrics, /livez or /readyz: set metrics.listen to a free address"
+            );
+            None
+        }
+    };
     let topology = Topology::new(TopologyOptions {
         queue_expires: settings.broker.queue_expires,
         ..TopologyOptions::named(settings.broker.prefix.clone())
@@ -94,6 +135,7 @@ where
     let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
         .await
         .context("connecting to the broker")?;
+    READINESS.set_broker_connected(true);
     let store = JobStore::connect(
         &settings.state.url,
         &settings.broker.prefix,
@@ -104,6 +146,7 @@ where
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let result = run(&settings, &broker, &store, shutdown).await;
+    READINESS.set_broker_connected(false);
     broker.close(settings.worker.drain_grace).await;
     result.context("running the consumer")
 }

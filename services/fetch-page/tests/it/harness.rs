@@ -12,7 +12,6 @@ use broker::{Broker, Outgoing, Subscription};
 use contract::{
     Command, CommandBody, DsSync, Event, EventEnvelope, MessageId, PageSubject, WorkerKind,
 };
-use job_state::JobStore;
 use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use testkit::EventLog;
@@ -69,17 +68,6 @@ pub(crate) fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Setting
     Settings::load(None, env).expect("test settings are valid")
 }
 
-/// The job store the workers of the test under `prefix` share.
-pub(crate) async fn job_store(prefix: &str) -> JobStore {
-    JobStore::connect(
-        &testkit::redis_url().into(),
-        prefix,
-        Duration::from_secs(600),
-    )
-    .await
-    .expect("a Redis server answers at REDIS_URL or 127.0.0.1:6379")
-}
-
 pub(crate) async fn spawn_app(config: SandboxConfig) -> TestApp {
     spawn_app_with(config, &[]).await
 }
@@ -128,7 +116,7 @@ impl TestApp {
         let worker_broker = testkit::connect(&self.prefix).await;
         let settings = self.settings.clone();
         let token = shutdown.clone();
-        let store = job_store(&self.prefix).await;
+        let store = testkit::job_store(&self.prefix).await;
         let task = tokio::spawn(async move {
             fetch_page::run(&settings, &worker_broker, &store, token)
                 .await

@@ -20,6 +20,8 @@ pub(crate) fn start_process(app: &TestApp) -> Child {
             testkit::QUEUE_EXPIRES.as_secs().to_string(),
         )
         .env("REDIS_URL", testkit::redis_url())
+        // Processes of parallel tests must not compete for the default metrics port.
+        .env("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0")
         .env(
             "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
             app.sandbox.base_url(),

@@ -69,13 +69,7 @@ pub(crate) async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
         .expect("topology");
     let events = EventLog::subscribe(&broker).await;
     let worker_broker = testkit::connect(&prefix).await;
-    let store = JobStore::connect(
-        &testkit::redis_url().into(),
-        &prefix,
-        Duration::from_secs(600),
-    )
-    .await
-    .expect("a Redis server answers at REDIS_URL or 127.0.0.1:6379");
+    let store = testkit::job_store(&prefix).await;
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let worker_settings = settings.clone();

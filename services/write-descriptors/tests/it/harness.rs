@@ -8,7 +8,6 @@ use contract::{
     ApidaeDelete, ApidaePut, Command, CommandBody, Descriptor, DescriptorsWritten, Event,
     EventEnvelope, ObjectDescriptors, ObjectRemovals, WorkerKind,
 };
-use job_state::JobStore;
 use sandbox::{Sandbox, SandboxConfig};
 use testkit::EventLog;
 use tokio_util::sync::CancellationToken;
@@ -65,13 +64,7 @@ pub(crate) async fn spawn_app(config: SandboxConfig, extra: &[(&str, &str)]) -> 
         .expect("topology");
     let events = EventLog::subscribe(&broker).await;
     let worker_broker = testkit::connect(&prefix).await;
-    let store = JobStore::connect(
-        &testkit::redis_url().into(),
-        &prefix,
-        Duration::from_secs(600),
-    )
-    .await
-    .expect("a Redis server answers at REDIS_URL or 127.0.0.1:6379");
+    let store = testkit::job_store(&prefix).await;
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     tokio::spawn(async move {

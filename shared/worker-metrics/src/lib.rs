@@ -1,0 +1,68 @@
+//! Prometheus metrics of a worker process: one registry, typed recording
+//! functions, a tracing layer that turns upstream-call spans into metrics, and
+//! the `/metrics`, `/livez` and `/readyz` endpoints.
+//!
+//! A worker binary calls [`install`] once with its kind (the constant `worker`
+//! label of every series), adds [`layer()`] to its tracing subscriber and starts
+//! [`serve`]. Until [`install`] is called, every recording function is a cheap
+//! no-op: tests and the CLI record nothing and pay almost nothing.
+//!
+//! Labels are bounded: the worker kind, the configured connection name, the
+//! settlement outcome, the HTTP status class and the closed-set failure reason;
+//! never an id. The families, every name prefixed `estafette_`:
+//!
+//! | name | type | labels | recorded by |
+//! | --- | --- | --- | --- |
+//! | `estafette_messages_consumed_total` | counter | `worker` | [`Delivery::received`] |
+//! | `estafette_messages_settled_total` | counter | `worker`, `outcome` (`acked`, `retried`, `dead_lettered`) | [`Delivery::settle`] |
+//! | `estafette_messages_in_flight` | gauge | `worker` | [`Delivery`], received until settled or dropped |
+//! | `estafette_oldest_unacked_delivery_age_seconds` | gauge | `worker` | age of the oldest [`Delivery`] in flight, 0 when none; computed at each scrape |
+//! | `estafette_pages_fetched_total` | counter | `worker`, `connection` | [`page_fetched`] |
+//! | `estafette_records_fetched_total` | counter | `worker`, `connection` | [`page_fetched`] |
+//! | `estafette_upstream_request_duration_seconds` | histogram | `worker`, `connection`, `status_class` (`2xx`, `3xx`, `4xx`, `5xx`, `error`) | [`upstream_request`], and [`layer()`] from `http.client` spans |
+//! | `estafette_rate_limit_wait_seconds` | histogram | `worker`, `connection` | [`rate_limit_waited`], and [`layer()`] from `rate_limit.wait` spans |
+//! | `estafette_token_refreshes_total` | counter | `worker`, `connection` | [`token_refreshed`], and [`layer()`] from `token.refresh` spans |
+//! | `estafette_broker_reconnects_total` | counter | `worker` | [`broker_reconnected`]; registered, but no worker reconnects yet: a lost connection stops the worker, so it stays at 0 |
+//! | `estafette_dead_letters_total` | counter | `worker`, `reason` | [`Delivery::settle`] with [`Settled::DeadLettered`] |
+//!
+//! The exposition is OpenMetrics text (`application/openmetrics-text;
+//! version=1.0.0`), which Prometheus reads natively.
+
+mod delivery;
+mod labels;
+mod layer;
+mod record;
+mod registry;
+mod server;
+
+pub use delivery::{Delivery, Settled};
+pub use labels::StatusClass;
+pub use layer::{MetricsLayer, layer};
+pub use record::{
+    broker_reconnected, page_fetched, rate_limit_waited, token_refreshed, upstream_request,
+};
+pub use registry::{AlreadyInstalled, encode, install};
+pub use server::{MetricsServer, Readiness, ServeError, serve};
+
+/// The name of every metric family this crate exposes, as queried in PromQL.
+/// A histogram is listed once, by its family name; its series end in
+/// `_bucket`, `_sum` and `_count`.
+pub const METRIC_NAMES: &[&str] = &[
+    "estafette_messages_consumed_total",
+    "estafette_messages_settled_total",
+    "estafette_messages_in_flight",
+    "estafette_oldest_unacked_delivery_age_seconds",
+    "estafette_pages_fetched_total",
+    "estafette_records_fetched_total",
+    "estafette_upstream_request_duration_seconds",
+    "estafette_rate_limit_wait_seconds",
+    "estafette_token_refreshes_total",
+    "estafette_broker_reconnects_total",
+    "estafette_dead_letters_total",
+];
+
+/// The families of [`METRIC_NAMES`] that are histograms.
+pub const HISTOGRAM_NAMES: &[&str] = &[
+    "estafette_upstream_request_duration_seconds",
+    "estafette_rate_limit_wait_seconds",
+];

@@ -1,0 +1,3 @@
+//! The metrics endpoints served over HTTP, as Prometheus and an orchestrator see them.
+
+mod endpoints;
