@@ -2,10 +2,12 @@
 //! each test fails as soon as the document and the contract or broker crates drift.
 
 mod catalogue;
+mod compose;
 mod dashboard;
 mod document;
 mod enums;
 mod examples;
+mod kubernetes;
 mod messages;
 mod payload_fields;
 mod topology;
