@@ -4,21 +4,30 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::{fanout, writes};
+use crate::{chain, fanout, floor, memory, ratelimit, writes};
 
 /// Times the workers against the local sandbox, RabbitMQ (`AMQP_URL`) and Redis
-/// (`REDIS_URL`): Divalto syncs for each window of pages in flight, and Apidae
-/// descriptor writes with one and two workers.
+/// (`REDIS_URL`): the broker floor of a chain of hops, a DS cursor chain, a
+/// rate-limited sync, a worker's peak memory, Divalto syncs for each window of pages in
+/// flight, and Apidae descriptor writes with one and two workers.
 #[derive(Debug, Parser)]
 #[command(name = "estafette-bench", version, about)]
 pub(crate) struct Args {
     /// Suites to run, comma-separated, in this order.
-    #[arg(long, value_delimiter = ',', default_value = "fanout,writes")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "floor,chain,ratelimit,memory,fanout,writes"
+    )]
     pub(crate) suites: Vec<Suite>,
-    /// Runs timed for each window, and for each number of write workers.
+    /// Runs of every figure: chains, syncs, processes, and runs for each window and
+    /// each number of write workers.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
-    /// Pages one sync reads (100 new records each).
+    /// Hops one floor chain makes.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    hops: u32,
+    /// Pages one fan-out sync reads (100 new records each).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pages: u32,
     /// Delay the sandbox adds to every request of the fan-out suite, in milliseconds.
@@ -40,6 +49,14 @@ pub(crate) struct Args {
 /// A table the benchmark can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Suite {
+    /// Hops per second of a broker chain with no upstream call.
+    Floor,
+    /// Pages per second of a DS cursor chain, against the floor.
+    Chain,
+    /// The request rate through a rate-limited connection.
+    Ratelimit,
+    /// Peak resident memory of a fetch-page process.
+    Memory,
     /// Offset sync time against the window of pages in flight.
     Fanout,
     /// Descriptor write time with one and two workers.
@@ -47,6 +64,29 @@ pub(crate) enum Suite {
 }
 
 impl Args {
+    /// The floor suite's parameters.
+    pub(crate) fn floor(&self) -> floor::Plan {
+        floor::Plan {
+            runs: self.runs,
+            hops: self.hops,
+        }
+    }
+
+    /// The chain suite's parameters.
+    pub(crate) fn chain(&self) -> chain::Plan {
+        chain::Plan { runs: self.runs }
+    }
+
+    /// The ratelimit suite's parameters.
+    pub(crate) fn ratelimit(&self) -> ratelimit::Plan {
+        ratelimit::Plan { runs: self.runs }
+    }
+
+    /// The memory suite's parameters.
+    pub(crate) fn memory(&self) -> memory::Plan {
+        memory::Plan { runs: self.runs }
+    }
+
     /// The fan-out suite's parameters.
     pub(crate) fn fanout(&self) -> fanout::Plan {
         fanout::Plan {
@@ -71,10 +111,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_suites_run_by_default() {
+    fn every_suite_runs_by_default_floor_first() {
         let args = Args::parse_from(["estafette-bench"]);
-        assert_eq!(args.suites, vec![Suite::Fanout, Suite::Writes]);
+        assert_eq!(
+            args.suites,
+            vec![
+                Suite::Floor,
+                Suite::Chain,
+                Suite::Ratelimit,
+                Suite::Memory,
+                Suite::Fanout,
+                Suite::Writes
+            ]
+        );
         assert_eq!(args.writes().objects, 10_000);
+        assert_eq!(args.floor().hops, 1000);
     }
 
     #[test]

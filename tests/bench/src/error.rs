@@ -30,6 +30,15 @@ pub(crate) enum BenchError {
     /// A write-descriptors worker stopped by itself.
     #[error("the write-descriptors worker stopped: {0}")]
     WriteDescriptors(#[from] write_descriptors::RunError),
+    /// The raw lapin chain of the floor suite could not be set up or run.
+    #[error("raw chain (AMQP_URL): {0}")]
+    Lapin(#[from] lapin::Error),
+    /// A chain of hops stopped before its last hop.
+    #[error("the hop chain broke: {0}")]
+    ChainBroken(String),
+    /// The fetch-page process could not be started, watched or stopped.
+    #[error("the fetch-page process: {0}")]
+    Process(#[source] std::io::Error),
     /// A worker task panicked, returned unasked, or did not drain in time.
     #[error("a worker did not stop cleanly: {0}")]
     WorkerStop(String),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use broker::{Broker, Outgoing};
-use contract::Command;
+use contract::{Command, EventEnvelope, JobId};
 use job_state::JobStore;
 use settings::{ExposeSecret as _, Settings};
 use testkit::EventLog;
@@ -29,7 +29,8 @@ pub(crate) struct Lane {
 
 impl Lane {
     /// Declares a topology under a new prefix, subscribes to its events and starts
-    /// `workers` instances of `W`, each with its own broker and Redis connection.
+    /// `workers` instances of `W`, each with its own broker and Redis connection;
+    /// with none, the queue of `W` waits for a worker of another process.
     pub(crate) async fn open<W: Worker>(
         settings: &Settings,
         workers: usize,
@@ -79,9 +80,30 @@ impl Lane {
         Ok(())
     }
 
+    /// The prefix of the lane's exchanges and queues, for a worker started outside
+    /// the benchmark's process.
+    pub(crate) fn prefix(&self) -> &str {
+        self.broker.topology().prefix()
+    }
+
     /// Every event published under the lane's prefix since it opened.
     pub(crate) fn events(&mut self) -> &mut EventLog {
         &mut self.events
+    }
+
+    /// The event that ended `job` (its `sync.completed` or `command.failed`), skipping
+    /// the ends of any other job; each event must come within `gap` of the one before.
+    pub(crate) async fn end_of(&mut self, job: JobId, gap: Duration) -> EventEnvelope {
+        loop {
+            let events = self.events.until_job_ends(gap).await;
+            if let Some(end) = events
+                .into_iter()
+                .last()
+                .filter(|end| end.job_id == Some(job))
+            {
+                return end;
+            }
+        }
     }
 
     /// Asks the workers to drain and waits until every one has stopped.

@@ -2,27 +2,45 @@
 
 use std::time::Duration;
 
-/// The middle, least and greatest of a set of durations.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Spread {
-    /// The middle value; the mean of the two middle ones for an even count.
-    pub(crate) median: Duration,
-    /// The least value.
-    pub(crate) min: Duration,
-    /// The greatest value.
-    pub(crate) max: Duration,
+/// A value a spread can be taken of: durations, or figures derived from them.
+pub(crate) trait Sample: Copy + PartialOrd {
+    /// The value halfway between `self` and `other`.
+    fn midpoint(self, other: Self) -> Self;
 }
 
-impl Spread {
+impl Sample for Duration {
+    fn midpoint(self, other: Self) -> Self {
+        (self + other) / 2
+    }
+}
+
+impl Sample for f64 {
+    fn midpoint(self, other: Self) -> Self {
+        (self + other) / 2.0
+    }
+}
+
+/// The middle, least and greatest of a set of samples, durations unless said otherwise.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Spread<T = Duration> {
+    /// The middle value; the mean of the two middle ones for an even count.
+    pub(crate) median: T,
+    /// The least value.
+    pub(crate) min: T,
+    /// The greatest value.
+    pub(crate) max: T,
+}
+
+impl<T: Sample> Spread<T> {
     /// The spread of `samples`; none when there are none.
-    pub(crate) fn of(mut samples: Vec<Duration>) -> Option<Spread> {
-        samples.sort_unstable();
+    pub(crate) fn of(mut samples: Vec<T>) -> Option<Spread<T>> {
+        samples.sort_unstable_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         let (&min, &max) = (samples.first()?, samples.last()?);
         let middle = samples.len() / 2;
         let median = if samples.len() % 2 == 1 {
             samples[middle]
         } else {
-            (samples[middle - 1] + samples[middle]) / 2
+            samples[middle - 1].midpoint(samples[middle])
         };
         Some(Spread { median, min, max })
     }
@@ -124,7 +142,15 @@ mod tests {
 
     #[test]
     fn no_samples_have_no_spread() {
-        assert!(Spread::of(Vec::new()).is_none());
+        assert!(Spread::<Duration>::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn figures_have_a_spread_too() {
+        let spread = Spread::of(vec![3.0, 1.0, 2.0, 4.0]).expect("samples");
+        assert!((spread.median - 2.5).abs() < f64::EPSILON);
+        assert!((spread.min - 1.0).abs() < f64::EPSILON);
+        assert!((spread.max - 4.0).abs() < f64::EPSILON);
     }
 
     #[test]

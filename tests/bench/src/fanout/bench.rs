@@ -78,21 +78,23 @@ async fn measure(plan: &Plan, rig: &Rig, rows: u64) -> Result<(u16, Vec<WindowRu
 /// The default settings aimed at the sandbox's Divalto stand-in, with the suite's
 /// page size and `prefetch` deliveries per worker.
 fn settings(rig: &Rig, prefetch: u16) -> Result<Settings, BenchError> {
+    rig.settings(prefetch, CONNECTION, &connection_keys(rig))
+}
+
+/// The keys of [`CONNECTION`] that aim it at the rig's Divalto stand-in with pages of
+/// [`PAGE_SIZE`] records.
+pub(crate) fn connection_keys(rig: &Rig) -> [(&'static str, String); 2] {
     let base_url = format!(
         "{}{}",
         rig.sandbox().base_url(),
         sandbox::divalto::PATH_PREFIX
     );
-    rig.settings(
-        prefetch,
-        CONNECTION,
-        &[("BASE_URL", base_url), ("PAGE_SIZE", PAGE_SIZE.to_string())],
-    )
+    [("BASE_URL", base_url), ("PAGE_SIZE", PAGE_SIZE.to_string())]
 }
 
 /// Deletes the articles past the first `rows`, or adds new ids after the last one
 /// until there are `rows`.
-fn resize_articles(sandbox: &Sandbox, rows: u64) {
+pub(crate) fn resize_articles(sandbox: &Sandbox, rows: u64) {
     let divalto = sandbox.divalto();
     let ids = divalto.ids(TABLE);
     let keep = usize::try_from(rows).unwrap_or(usize::MAX);

@@ -7,6 +7,7 @@ mod summary;
 mod sync;
 mod table;
 
-pub(crate) use bench::run;
-pub(crate) use plan::Plan;
-pub(crate) use table::render;
+pub(crate) use bench::{CONNECTION, TABLE, connection_keys, resize_articles, run};
+pub(crate) use plan::{PAGE_SIZE, Plan, RECORDS_PER_PAGE};
+pub(crate) use sync::sync;
+pub(crate) use table::{figures, render};

@@ -4,8 +4,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use contract::{
-    Command, CommandBody, Consistency, DivaltoQuery, DivaltoSync, Event, EventEnvelope, JobId,
-    SyncCompleted, SyncSubject,
+    Command, CommandBody, Consistency, DivaltoQuery, DivaltoSync, Event, SyncCompleted, SyncSubject,
 };
 
 use crate::error::BenchError;
@@ -38,26 +37,12 @@ pub(crate) async fn sync(
     let job = command.meta.job_id;
     let started = Instant::now();
     lane.publish(std::slice::from_ref(&command)).await?;
-    let end = end_of(lane, job).await;
+    let end = lane.end_of(job, EVENT_GAP).await;
     let wall = started.elapsed();
     Ok(Run {
         wall,
         outcome: judge(&end.event, rows),
     })
-}
-
-/// The event that ended `job`, skipping the ends of any other job.
-async fn end_of(lane: &mut Lane, job: JobId) -> EventEnvelope {
-    loop {
-        let events = lane.events().until_job_ends(EVENT_GAP).await;
-        if let Some(end) = events
-            .into_iter()
-            .last()
-            .filter(|end| end.job_id == Some(job))
-        {
-            return end;
-        }
-    }
 }
 
 /// A Divalto sync of the article table, every field, `window` pages in flight.

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::figure::{Figure, Ratio, in_seconds};
 use crate::table::{
     aligned, dash, header, joined, nproc, range, ratio, seconds, speed_up, spread_cells,
 };
@@ -26,6 +27,28 @@ const HEADER: [&str; 12] = [
     "speed-up vs W=1",
     "completed",
 ];
+
+/// The figures of the suite: the sync time of each window, with its speed-up over W=1.
+pub(crate) fn figures(report: &Report) -> Vec<Figure> {
+    let summaries: Vec<WindowSummary> = report.windows.iter().map(WindowSummary::of).collect();
+    let baseline = summaries
+        .iter()
+        .find(|summary| summary.window == 1)
+        .and_then(|summary| summary.runs.wall)
+        .map(|wall| wall.median.as_secs_f64());
+    summaries
+        .iter()
+        .map(|summary| {
+            let values = in_seconds(summary.runs.wall);
+            Figure {
+                name: format!("fanout: offset sync, W={}", summary.window),
+                values,
+                unit: "s",
+                ratio: Ratio::of(baseline, values.map(|v| v.median), "speed-up vs W=1"),
+            }
+        })
+        .collect()
+}
 
 /// The whole report as text, ending with a newline.
 pub(crate) fn render(plan: &Plan, report: &Report) -> String {

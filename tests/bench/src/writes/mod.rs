@@ -9,4 +9,4 @@ mod write;
 
 pub(crate) use bench::run;
 pub(crate) use plan::Plan;
-pub(crate) use table::render;
+pub(crate) use table::{figures, render};

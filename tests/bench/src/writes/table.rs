@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::figure::{Figure, Ratio, rates};
 use crate::rig::{RATE_BURST, RATE_PER_SECONDS, RATE_REQUESTS};
-use crate::summary::RunsSummary;
+use crate::summary::{Run, RunOutcome, RunsSummary, Spread};
 use crate::table::{aligned, dash, header, nproc, range, speed_up, spread_cells};
 
 use super::bench::{Report, WorkerRuns};
@@ -24,6 +25,37 @@ const HEADER: [&str; 10] = [
     "speed-up vs 1 worker",
     "completed",
 ];
+
+/// The figures of the suite: objects written per second with each number of workers,
+/// with the speed-up over one worker.
+pub(crate) fn figures(plan: &Plan, report: &Report) -> Vec<Figure> {
+    let objects = plan.objects as f64;
+    let figures: Vec<(usize, Option<Spread<f64>>)> = report
+        .lanes
+        .iter()
+        .map(|lane| (lane.workers, rates(objects, completed_walls(&lane.runs))))
+        .collect();
+    let baseline = figures
+        .first()
+        .and_then(|(_, values)| values.map(|v| v.median));
+    figures
+        .into_iter()
+        .map(|(workers, values)| Figure {
+            name: format!("writes: {workers} write-descriptors worker(s)"),
+            values,
+            unit: "objects/s",
+            ratio: Ratio::of(values.map(|v| v.median), baseline, "speed-up vs 1 worker"),
+        })
+        .collect()
+}
+
+/// The wall times of the completed runs.
+fn completed_walls(runs: &[Run<Written>]) -> Vec<Duration> {
+    runs.iter()
+        .filter(|run| matches!(run.outcome, RunOutcome::Completed(_)))
+        .map(|run| run.wall)
+        .collect()
+}
 
 /// The whole report as text, ending with a newline.
 pub(crate) fn render(plan: &Plan, report: &Report) -> String {

@@ -1,0 +1,130 @@
+//! The fetch-page binary as a child process: started with exactly the environment it
+//! is given, its peak resident memory read from `/proc`, stopped with SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::process::Command;
+
+use crate::error::BenchError;
+
+/// The binary's file name, as cargo builds it.
+const BINARY: &str = "fetch-page";
+/// How long the worker gets to drain once asked to stop, before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// Where cargo puts the fetch-page binary of the benchmark's own profile: next to the
+/// benchmark's executable.
+pub(crate) fn binary_path() -> Result<PathBuf, BenchError> {
+    Ok(std::env::current_exe()
+        .map_err(BenchError::Process)?
+        .with_file_name(BINARY))
+}
+
+/// A running fetch-page process.
+pub(crate) struct Worker {
+    child: tokio::process::Child,
+    pid: u32,
+}
+
+impl Worker {
+    /// Starts `binary` with `env` as its whole environment; its logs at warning and
+    /// above go to the benchmark's standard error.
+    pub(crate) fn spawn(binary: &Path, env: &[(String, String)]) -> Result<Worker, BenchError> {
+        let child = Command::new(binary)
+            .env_clear()
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(BenchError::Process)?;
+        let pid = child
+            .id()
+            .ok_or_else(|| BenchError::Process(std::io::Error::other("exited at once")))?;
+        Ok(Worker { child, pid })
+    }
+
+    /// Waits until the process exits by itself.
+    pub(crate) async fn exited(&mut self) -> std::io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// The most resident memory the process has held so far (`VmHWM`), in KiB.
+    pub(crate) fn peak_resident_kib(&self) -> Result<u64, BenchError> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .map_err(BenchError::Process)?;
+        high_water_mark_kib(&status).ok_or_else(|| {
+            BenchError::Process(std::io::Error::other("no VmHWM line in /proc/<pid>/status"))
+        })
+    }
+
+    /// Sends SIGTERM and waits for the process to drain and exit; kills it after
+    /// [`STOP_GRACE`].
+    pub(crate) async fn stop(mut self) -> Result<ExitStatus, BenchError> {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await
+            .map_err(BenchError::Process)?;
+        if !signalled.success() {
+            return Err(BenchError::Process(std::io::Error::other(format!(
+                "kill -TERM {} failed",
+                self.pid
+            ))));
+        }
+        match tokio::time::timeout(STOP_GRACE, self.child.wait()).await {
+            Ok(waited) => waited.map_err(BenchError::Process),
+            Err(_) => {
+                self.child.kill().await.map_err(BenchError::Process)?;
+                Err(BenchError::WorkerStop(format!(
+                    "fetch-page still running {STOP_GRACE:?} after SIGTERM"
+                )))
+            }
+        }
+    }
+}
+
+/// The `VmHWM` of a `/proc/<pid>/status` text, in KiB.
+fn high_water_mark_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let mut words = line.split_whitespace().skip(1);
+    let value: u64 = words.next()?.parse().ok()?;
+    (words.next()? == "kB").then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_high_water_mark_is_read_in_kib() {
+        let status =
+            "Name:\tfetch-page\nVmPeak:\t  812345 kB\nVmHWM:\t   23456 kB\nVmRSS:\t   20000 kB\n";
+        assert_eq!(high_water_mark_kib(status), Some(23_456));
+        assert_eq!(high_water_mark_kib("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn the_binary_is_looked_for_next_to_the_benchmark() {
+        let path = binary_path().expect("current exe");
+        assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(BINARY));
+    }
+
+    #[tokio::test]
+    async fn a_process_is_measured_and_stopped() {
+        let child = Command::new("sleep")
+            .arg("30")
+            .kill_on_drop(true)
+            .spawn()
+            .expect("sleep starts");
+        let pid = child.id().expect("running");
+        let worker = Worker { child, pid };
+        assert!(worker.peak_resident_kib().expect("a high-water mark") > 0);
+        let status = worker.stop().await.expect("stops");
+        assert!(!status.success());
+    }
+}
