@@ -12,7 +12,7 @@ use crate::rig::Rig;
 use crate::summary::{Run, RunOutcome};
 use crate::worker::FetchPage;
 
-use super::child::{Worker, binary_path};
+use super::child::{self, Worker, binary_path};
 
 /// Records one sync reads.
 pub(crate) const RECORDS: u64 = 10_000;
@@ -60,7 +60,7 @@ pub(crate) struct Peak {
 /// the sandbox again.
 pub(crate) async fn run(plan: &Plan) -> Result<Report, BenchError> {
     let binary = binary_path()?;
-    if !binary.is_file() {
+    if !child::ensure_built(&binary).await? {
         return Ok(Report::Skipped { binary });
     }
     let rig = Rig::start(Duration::ZERO).await?;

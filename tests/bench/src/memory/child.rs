@@ -22,6 +22,30 @@ pub(crate) fn binary_path() -> Result<PathBuf, BenchError> {
         .with_file_name(BINARY))
 }
 
+/// Builds the fetch-page binary next to the benchmark when it is missing and the
+/// benchmark runs under cargo (`cargo run` sets `CARGO`), in the same profile, so the
+/// whole benchmark stays one command. Returns whether the binary is there.
+pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
+    if binary.is_file() {
+        return Ok(true);
+    }
+    let Some(cargo) = std::env::var_os("CARGO") else {
+        return Ok(false);
+    };
+    let release = binary
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|profile| profile == "release");
+    eprintln!("building {BINARY} for the memory suite");
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", BINARY]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().await.map_err(BenchError::Process)?;
+    Ok(status.success() && binary.is_file())
+}
+
 /// A running fetch-page process.
 pub(crate) struct Worker {
     child: tokio::process::Child,
