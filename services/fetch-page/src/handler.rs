@@ -37,7 +37,7 @@ impl FetchPage {
         })
     }
 
-    async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
+    async fn handle_command(&self, command: Command, attempt: u32) -> Outcome {
         let Some(upstream) = self.upstreams.get(&command.meta.connection) else {
             let message = format!(
                 "no connection named `{}` is configured",
@@ -77,7 +77,7 @@ impl FetchPage {
             )),
         };
         result.unwrap_or_else(|error| {
-            settle::settle(&command, error, &self.worker, previous_deliveries)
+            settle::settle(&command, error, &self.worker, attempt)
         })
     }
 }
@@ -85,7 +85,7 @@ impl FetchPage {
 impl Handler for FetchPage {
     async fn handle(&self, message: &Incoming) -> Outcome {
         settle::handle_delivery(message, |command| {
-            self.handle_command(command, message.previous_deliveries)
+            self.handle_command(command, message.attempt())
         })
         .await
     }

@@ -33,7 +33,7 @@ impl SendStatus {
         })
     }
 
-    async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
+    async fn handle_command(&self, command: Command, attempt: u32) -> Outcome {
         let fail = |reason, message: String| {
             settle::dead_letter(Failure::of_command(&command, reason, None, message))
         };
@@ -77,7 +77,7 @@ impl SendStatus {
                     telemetry::propagation::inject_current(),
                 )])
             }
-            Err(error) => settle::settle(&command, error, &self.worker, previous_deliveries),
+            Err(error) => settle::settle(&command, error, &self.worker, attempt),
         }
     }
 
@@ -122,7 +122,7 @@ fn status_sent(meta: &CommandMeta, status: &DsStatus, done: Done) -> EventEnvelo
 impl Handler for SendStatus {
     async fn handle(&self, message: &Incoming) -> Outcome {
         settle::handle_delivery(message, |command| {
-            self.handle_command(command, message.previous_deliveries)
+            self.handle_command(command, message.attempt())
         })
         .await
     }

@@ -34,7 +34,7 @@ impl WriteDescriptors {
         })
     }
 
-    async fn handle_command(&self, command: Command, previous_deliveries: u32) -> Outcome {
+    async fn handle_command(&self, command: Command, attempt: u32) -> Outcome {
         let Some(connection) = self.connections.get(&command.meta.connection) else {
             let message = format!(
                 "no Apidae connection named `{}` is configured",
@@ -71,7 +71,7 @@ impl WriteDescriptors {
             )),
         };
         result.unwrap_or_else(|error| {
-            settle::settle(&command, error, &self.worker, previous_deliveries)
+            settle::settle(&command, error, &self.worker, attempt)
         })
     }
 }
@@ -79,7 +79,7 @@ impl WriteDescriptors {
 impl Handler for WriteDescriptors {
     async fn handle(&self, message: &Incoming) -> Outcome {
         settle::handle_delivery(message, |command| {
-            self.handle_command(command, message.previous_deliveries)
+            self.handle_command(command, message.attempt())
         })
         .await
     }

@@ -1,6 +1,11 @@
 //! The consumer loop: prefetch-bounded deliveries, one task each, settled only after
 //! every publish they caused is confirmed; on shutdown, stop consuming and drain.
 //!
+//! Settlement verbs: `basic.ack` once what the handler decided is confirmed (its
+//! publishes, and for a retry the copy in a delay queue, for a dead letter the copy
+//! in the dead letters); `basic.nack(requeue)` when that could not be done (a panic,
+//! an unconfirmed publish), which the quorum queue counts against its delivery limit.
+//!
 //! Each delivery is counted through `worker_metrics`: consumed and in flight from
 //! receipt, then settled as acked, retried or dead-lettered (with its reason).
 
@@ -44,6 +49,11 @@ pub struct ConsumerOptions {
 /// On shutdown the consumer is cancelled first, so no new delivery arrives; handlers
 /// in flight then get `drain_grace` to finish and settle. Anything not settled by
 /// then goes back to the queue when the channel closes, so nothing is lost.
+///
+/// When the connection or a channel is lost, it returns the error at once: the
+/// deliveries in flight are already back in the queue (the broker requeues whatever
+/// a closed channel held), and their handlers finish in the background, their
+/// settlements failing harmlessly. The caller reconnects and consumes again.
 pub async fn run_consumer<H: Handler>(
     broker: &Broker,
     options: ConsumerOptions,
@@ -51,11 +61,7 @@ pub async fn run_consumer<H: Handler>(
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
     let queue = broker.topology().work_queue(options.worker);
-    let channel = broker
-        .connection
-        .create_channel()
-        .await
-        .map_err(BrokerError::Connection)?;
+    let channel = broker.open_channel().await?;
     channel
         .basic_qos(options.prefetch, Default::default())
         .await
@@ -85,8 +91,9 @@ pub async fn run_consumer<H: Handler>(
                     let publisher = broker.publisher();
                     let shutdown = shutdown.clone();
                     let publisher_lost = publisher_lost.clone();
+                    let queue = queue.clone();
                     tracker.spawn(async move {
-                        let settled = process(delivery, &*handler, &publisher, &shutdown, &publisher_lost).await;
+                        let settled = process(delivery, &queue, &*handler, &publisher, &shutdown, &publisher_lost).await;
                         received.settle(settled);
                     });
                 }
@@ -96,13 +103,16 @@ pub async fn run_consumer<H: Handler>(
         }
     };
 
+    tracker.close();
+    if outcome.is_err() {
+        return outcome;
+    }
     if let Err(error) = channel
         .basic_cancel(consumer.tag(), BasicCancelOptions::default())
         .await
     {
         tracing::debug!(%error, "consumer was already cancelled");
     }
-    tracker.close();
     if tokio::time::timeout(options.drain_grace, tracker.wait())
         .await
         .is_err()
@@ -117,6 +127,7 @@ pub async fn run_consumer<H: Handler>(
 /// settled or returned to its queue. Returns how it was settled.
 async fn process<H: Handler>(
     delivery: lapin::message::Delivery,
+    queue: &str,
     handler: &H,
     publisher: &Publisher,
     shutdown: &CancellationToken,
@@ -131,7 +142,7 @@ async fn process<H: Handler>(
         requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
         return Settled::Retried;
     };
-    match settle(&incoming, &acker, outcome, publisher, shutdown).await {
+    match settle(&incoming, queue, &acker, outcome, publisher).await {
         Ok(settled) => settled,
         Err(error) => {
             tracing::warn!(%error, "publishes were not confirmed; returning the delivery to its queue");
@@ -144,31 +155,31 @@ async fn process<H: Handler>(
     }
 }
 
-/// Publishes what the handler decided, waits for the confirms, then settles.
+/// Publishes what the handler decided, waits for the confirms, then acks.
 /// An error means the delivery was not settled: the caller returns it to its queue.
 async fn settle(
     incoming: &Incoming,
+    queue: &str,
     acker: &Acker,
     outcome: Outcome,
     publisher: &Publisher,
-    shutdown: &CancellationToken,
 ) -> Result<Settled, BrokerError> {
     publisher.publish_all(&outcome.publish).await?;
-    Ok(match outcome.settlement {
-        Settlement::Ack => {
-            ack(acker).await;
-            Settled::Acked
-        }
+    let settled = match outcome.settlement {
+        Settlement::Ack => Settled::Acked,
         Settlement::DeadLetter { reason, detail } => {
-            publisher.dead_letter(incoming, reason, &detail).await?;
-            ack(acker).await;
+            publisher
+                .dead_letter(incoming, queue, reason, &detail)
+                .await?;
             Settled::DeadLettered { reason }
         }
         Settlement::Retry { after } => {
-            requeue_after(acker, after, shutdown).await;
+            publisher.delay(incoming, after).await?;
             Settled::Retried
         }
-    })
+    };
+    ack(acker).await;
+    Ok(settled)
 }
 
 async fn ack(acker: &Acker) {
@@ -177,7 +188,9 @@ async fn ack(acker: &Acker) {
     }
 }
 
-/// Holds the delivery for `after` (less if shutdown comes first), then returns it.
+/// Holds the delivery for `after` (less if shutdown comes first), then returns it to
+/// its queue, for a failure the handler could not express: a panic, or publishes
+/// that were not confirmed.
 async fn requeue_after(acker: &Acker, after: Duration, shutdown: &CancellationToken) {
     tokio::select! {
         () = tokio::time::sleep(after) => {}

@@ -5,6 +5,7 @@
 //! confirms, and only then settles the delivery.
 
 mod consumer;
+pub mod dead_letter_queue;
 mod message;
 mod publisher;
 mod subscription;
@@ -21,9 +22,18 @@ pub use topology::{Topology, TopologyOptions};
 /// A failure talking to the broker.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
-    /// The connection could not be opened or was lost; restart the worker.
+    /// The connection could not be opened or was lost.
     #[error("broker connection failed")]
     Connection(#[source] lapin::Error),
+    /// Reconnecting failed for longer than the worker may go without a broker.
+    #[error("the broker was unreachable for {after:?}")]
+    Unreachable {
+        /// How long reconnection was tried.
+        after: Duration,
+        /// The last attempt's failure.
+        #[source]
+        last: Box<BrokerError>,
+    },
     /// Declaring an exchange, a queue or a binding failed.
     #[error("could not declare {what}")]
     Topology {
@@ -34,7 +44,7 @@ pub enum BrokerError {
         source: lapin::Error,
     },
     /// A channel the worker needs was closed under it, or the broker cancelled its
-    /// consumer; restart the worker.
+    /// consumer.
     #[error("broker channel lost: {0}")]
     ChannelLost(&'static str),
     /// A publish was not confirmed; whatever caused it must not be acked.
@@ -47,34 +57,112 @@ pub enum BrokerError {
     },
 }
 
-/// An open connection to RabbitMQ with a confirming publisher channel.
+/// A connection to RabbitMQ with a confirming publisher channel, which
+/// [`Broker::reconnect`] replaces after a loss.
 pub struct Broker {
-    connection: lapin::Connection,
+    url: String,
+    connection: tokio::sync::RwLock<lapin::Connection>,
     topology: Topology,
     publisher: Publisher,
+    declared: std::sync::Mutex<Vec<contract::WorkerKind>>,
 }
+
+/// The first pause between two reconnection attempts; it doubles up to
+/// [`MAX_RECONNECT_PAUSE`], with jitter.
+const FIRST_RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+/// The longest pause between two reconnection attempts.
+const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(5);
 
 impl Broker {
     /// Connects to `url` and opens the publisher channel in confirm mode.
     /// Nothing is declared yet: see [`Broker::declare`].
     pub async fn connect(url: &str, topology: Topology) -> Result<Broker, BrokerError> {
-        let properties = lapin::ConnectionProperties::default()
-            .with_connection_name(format!("estafette/{}", topology.prefix()).into());
-        let connection = lapin::Connection::connect(url, properties)
-            .await
-            .map_err(BrokerError::Connection)?;
+        let connection = open_connection(url, &topology).await?;
         let publisher = Publisher::open(&connection, topology.clone()).await?;
         Ok(Broker {
-            connection,
+            url: url.to_owned(),
+            connection: tokio::sync::RwLock::new(connection),
             topology,
             publisher,
+            declared: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Replaces a lost connection: tries to connect again, with a pause that doubles
+    /// (with jitter) up to 5 s, until it succeeds or `give_up_after` has passed. On
+    /// the new connection it redeclares everything [`Broker::declare`] declared and
+    /// moves the publisher, and every clone of it, onto a new confirming channel.
+    /// Publishes that were waiting for a confirm on the old connection have failed;
+    /// their deliveries were not acked, so the broker redelivers them and their
+    /// handlers publish again, under the same message ids.
+    pub async fn reconnect(&self, give_up_after: Duration) -> Result<(), BrokerError> {
+        let started = tokio::time::Instant::now();
+        let mut pause = FIRST_RECONNECT_PAUSE;
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            match self.replace_connection().await {
+                Ok(()) => {
+                    tracing::info!(attempts, "reconnected to the broker");
+                    worker_metrics::broker_reconnected();
+                    return Ok(());
+                }
+                Err(error) if started.elapsed() + pause > give_up_after => {
+                    tracing::error!(%error, attempts, "the broker stayed unreachable; giving up");
+                    return Err(BrokerError::Unreachable {
+                        after: started.elapsed(),
+                        last: Box::new(error),
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(%error, attempts, retry_in_ms = pause.as_millis() as u64, "cannot reach the broker yet");
+                    tokio::time::sleep(pause).await;
+                    pause = jittered((pause * 2).min(MAX_RECONNECT_PAUSE));
+                }
+            }
+        }
+    }
+
+    async fn replace_connection(&self) -> Result<(), BrokerError> {
+        let connection = open_connection(&self.url, &self.topology).await?;
+        let workers = self.declared_workers();
+        self.topology.declare(&connection, &workers).await?;
+        self.publisher.reopen(&connection).await?;
+        let old = std::mem::replace(&mut *self.connection.write().await, connection);
+        // Usually already closed by the broker; this only stops its I/O loop.
+        let _ = old.close(200, "replaced after a loss".into()).await;
+        Ok(())
+    }
+
+    fn declared_workers(&self) -> Vec<contract::WorkerKind> {
+        self.declared
+            .lock()
+            .expect("the declared list lock is never poisoned")
+            .clone()
+    }
+
+    /// Whether the current connection is open.
+    pub async fn is_connected(&self) -> bool {
+        self.connection.read().await.status().connected()
     }
 
     /// Declares the shared exchanges, the dead letters and the queue of every
     /// given worker kind. Idempotent: running it again changes nothing.
+    /// A reconnection declares them again.
     pub async fn declare(&self, workers: &[contract::WorkerKind]) -> Result<(), BrokerError> {
-        self.topology.declare(&self.connection, workers).await
+        self.topology
+            .declare(&*self.connection.read().await, workers)
+            .await?;
+        let mut declared = self
+            .declared
+            .lock()
+            .expect("the declared list lock is never poisoned");
+        for worker in workers {
+            if !declared.contains(worker) {
+                declared.push(*worker);
+            }
+        }
+        Ok(())
     }
 
     /// The names this broker uses.
@@ -118,19 +206,45 @@ impl Broker {
     /// Binds a new private queue to the events exchange with `binding`
     /// (`#`, `sync.completed`, …), to follow what workers report.
     pub async fn subscribe_events(&self, binding: &str) -> Result<Subscription, BrokerError> {
-        Subscription::events(&self.connection, &self.topology, binding).await
+        Subscription::events(&*self.connection.read().await, &self.topology, binding).await
     }
 
     /// Reads the dead-letter queue, message by message.
     pub async fn dead_letters(&self) -> Result<Subscription, BrokerError> {
-        Subscription::dead_letters(&self.connection, &self.topology).await
+        Subscription::dead_letters(&*self.connection.read().await, &self.topology).await
+    }
+
+    /// A new channel on the current connection, for a module of this crate that needs
+    /// one of its own; the caller closes it.
+    pub(crate) async fn open_channel(&self) -> Result<lapin::Channel, BrokerError> {
+        self.connection
+            .read()
+            .await
+            .create_channel()
+            .await
+            .map_err(BrokerError::Connection)
     }
 
     /// Closes the connection politely (200 OK), waiting at most `grace`.
     pub async fn close(self, grace: Duration) {
-        let closing = self.connection.close(200, "worker shutting down".into());
+        let connection = self.connection.into_inner();
+        let closing = connection.close(200, "worker shutting down".into());
         if let Ok(Err(error)) = tokio::time::timeout(grace, closing).await {
             tracing::debug!(%error, "broker connection was already closed");
         }
     }
+}
+
+async fn open_connection(url: &str, topology: &Topology) -> Result<lapin::Connection, BrokerError> {
+    let properties = lapin::ConnectionProperties::default()
+        .with_connection_name(format!("estafette/{}", topology.prefix()).into());
+    lapin::Connection::connect(url, properties)
+        .await
+        .map_err(BrokerError::Connection)
+}
+
+/// `pause` less up to a quarter of it, at random, so that workers that lost the
+/// broker together do not all come back in the same instant.
+fn jittered(pause: Duration) -> Duration {
+    pause.mul_f64(1.0 - fastrand::f64() / 4.0)
 }

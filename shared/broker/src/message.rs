@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::{Command, EventEnvelope, MessageId, WorkerKind};
+use contract::{ATTEMPT_HEADER, Command, EventEnvelope, MessageId, WorkerKind};
 
 /// A delivery handed to a [`crate::Handler`].
 #[derive(Debug, Clone)]
@@ -13,11 +13,10 @@ pub struct Incoming {
     pub message_id: Option<String>,
     /// Headers whose values are strings (trace context, retry bookkeeping).
     pub headers: Vec<(String, String)>,
-    /// How many times the broker delivered this message before: the quorum queue's
-    /// `x-delivery-count`, or 1 for a classic queue's redelivery.
-    pub previous_deliveries: u32,
     /// The routing key it was published with.
     pub routing_key: String,
+    /// The AMQP `type` property: the command kind, when the producer set it.
+    pub kind: Option<String>,
 }
 
 impl Incoming {
@@ -30,12 +29,25 @@ impl Incoming {
                 .as_ref()
                 .map(|id| id.to_string()),
             headers: crate::publisher::read_string_headers(&delivery.properties),
-            previous_deliveries: crate::publisher::delivery_count(&delivery.properties)
-                .unwrap_or(u32::from(delivery.redelivered)),
             routing_key: delivery.routing_key.to_string(),
+            kind: delivery
+                .properties
+                .kind()
+                .as_ref()
+                .map(|kind| kind.to_string()),
             body: delivery.data,
         };
         (incoming, delivery.acker)
+    }
+
+    /// Which attempt at the command this delivery is: 1 unless it came back from a
+    /// delay queue, which counts in the [`ATTEMPT_HEADER`]. A redelivery after a crash
+    /// is the same attempt; the quorum queue's delivery limit bounds those.
+    pub fn attempt(&self) -> u32 {
+        self.header(ATTEMPT_HEADER)
+            .and_then(|value| value.parse().ok())
+            .filter(|attempt| *attempt >= 1)
+            .unwrap_or(1)
     }
 
     /// The value of a string header.
@@ -109,16 +121,18 @@ pub struct Outcome {
 pub enum Settlement {
     /// Done: ack.
     Ack,
-    /// Failed for good: copy the delivery to the dead letters with the reason, then ack.
+    /// Failed for good: copy the delivery to the dead letters with the reason, its
+    /// attempt count and its queue, then ack.
     DeadLetter {
         /// A short, closed-set reason code (`invalid_body`, `upstream_forbidden`, …).
         reason: &'static str,
         /// A human-readable explanation, without credentials.
         detail: String,
     },
-    /// Failed for now: return it to its queue after `after`, for another try.
+    /// Failed for now: publish a copy, one attempt further, to a delay queue that
+    /// returns it to its work queue after `after`, then ack.
     Retry {
-        /// How long to hold it before returning it.
+        /// How long the copy waits before it is tried again.
         after: Duration,
     },
 }
@@ -132,7 +146,7 @@ impl Outcome {
         }
     }
 
-    /// Publish nothing; return the delivery to its queue after `after`.
+    /// Publish nothing; try the command again after `after`, through a delay queue.
     pub fn retry(after: Duration) -> Self {
         Outcome {
             publish: Vec::new(),

@@ -1,6 +1,9 @@
 //! Publishing with publisher confirms: a publish counts only once the broker confirms it.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
 
 use lapin::{
     BasicProperties,
@@ -8,12 +11,14 @@ use lapin::{
     types::{AMQPValue, FieldTable, ShortString},
 };
 
-use contract::{DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER};
-use tokio::sync::Mutex;
+use contract::{
+    ATTEMPT_HEADER, DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_QUEUE_HEADER, DEAD_LETTER_REASON_HEADER,
+};
 
 use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
 
-/// A channel in confirm mode. Clones share the channel.
+/// A channel in confirm mode. Clones share the channel, and a reconnection replaces
+/// it for every clone at once.
 ///
 /// lapin numbers a publish when it is issued but writes its frames a little later, so
 /// two tasks publishing at once could reach the broker in the other order and have
@@ -21,9 +26,9 @@ use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
 /// `issue_order`; waiting for the confirms is not.
 #[derive(Clone)]
 pub struct Publisher {
-    channel: lapin::Channel,
+    channel: Arc<Mutex<lapin::Channel>>,
     topology: Topology,
-    issue_order: Arc<Mutex<()>>,
+    issue_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One message ready to be issued.
@@ -40,25 +45,34 @@ impl Publisher {
         connection: &lapin::Connection,
         topology: Topology,
     ) -> Result<Self, BrokerError> {
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(BrokerError::Connection)?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(BrokerError::Connection)?;
         Ok(Publisher {
-            channel,
+            channel: Arc::new(Mutex::new(confirming_channel(connection).await?)),
             topology,
-            issue_order: Arc::new(Mutex::new(())),
+            issue_order: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
-    /// Whether the channel can still publish. Once it cannot, every publish fails,
-    /// and only a new connection helps.
+    /// Moves every clone of this publisher onto a channel of `connection`.
+    pub(crate) async fn reopen(&self, connection: &lapin::Connection) -> Result<(), BrokerError> {
+        let channel = confirming_channel(connection).await?;
+        *self
+            .channel
+            .lock()
+            .expect("the channel lock is never poisoned") = channel;
+        Ok(())
+    }
+
+    fn channel(&self) -> lapin::Channel {
+        self.channel
+            .lock()
+            .expect("the channel lock is never poisoned")
+            .clone()
+    }
+
+    /// Whether the channel can still publish. Once it cannot, every publish fails
+    /// until the broker is reconnected.
     pub fn is_usable(&self) -> bool {
-        self.channel.status().connected()
+        self.channel().status().connected()
     }
 
     /// Publishes every message, then waits until the broker has confirmed all of them.
@@ -87,27 +101,70 @@ impl Publisher {
         self.publish_all(std::slice::from_ref(message)).await
     }
 
-    /// Copies a delivery to the dead letters with the reason in its headers.
+    /// Copies a delivery taken from `queue` to the dead letters, with the reason, the
+    /// attempt count and the queue in its headers and the time in its `timestamp`.
     pub(crate) async fn dead_letter(
         &self,
         incoming: &Incoming,
+        queue: &str,
         reason: &str,
         detail: &str,
     ) -> Result<(), BrokerError> {
-        let mut headers = incoming.headers.clone();
-        headers.retain(|(key, _)| {
-            key != DEAD_LETTER_REASON_HEADER && key != DEAD_LETTER_DETAIL_HEADER
-        });
+        let mut headers = without(
+            &incoming.headers,
+            &[
+                DEAD_LETTER_REASON_HEADER,
+                DEAD_LETTER_DETAIL_HEADER,
+                DEAD_LETTER_QUEUE_HEADER,
+                ATTEMPT_HEADER,
+            ],
+        );
         headers.push((DEAD_LETTER_REASON_HEADER.to_owned(), reason.to_owned()));
         headers.push((DEAD_LETTER_DETAIL_HEADER.to_owned(), detail.to_owned()));
+        headers.push((DEAD_LETTER_QUEUE_HEADER.to_owned(), queue.to_owned()));
+        headers.push((ATTEMPT_HEADER.to_owned(), incoming.attempt().to_string()));
         let message_id = incoming.message_id.as_deref().unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
         self.send(vec![Publication {
             exchange: self.topology.dead_letters(),
             routing_key: &incoming.routing_key,
             mandatory: true,
             body: &incoming.body,
             properties: json_properties(message_id, "dead-letter")
+                .with_timestamp(now)
                 .with_headers(string_headers(&headers)),
+        }])
+        .await
+    }
+
+    /// Publishes a copy of a delivery, one attempt further, to the delay queue that
+    /// sends it back to its routing key after `after` (rounded, see
+    /// [`Topology::delay_queue`]). The queue is declared first, which also keeps it
+    /// from expiring while the copy waits.
+    pub(crate) async fn delay(
+        &self,
+        incoming: &Incoming,
+        after: Duration,
+    ) -> Result<(), BrokerError> {
+        let queue = self
+            .topology
+            .declare_delay_queue(&self.channel(), &incoming.routing_key, after)
+            .await?;
+        let mut headers = without(&incoming.headers, &[ATTEMPT_HEADER]);
+        headers.push((
+            ATTEMPT_HEADER.to_owned(),
+            (incoming.attempt() + 1).to_string(),
+        ));
+        let message_id = incoming.message_id.as_deref().unwrap_or_default();
+        let kind = incoming.kind.as_deref().unwrap_or_default();
+        self.send(vec![Publication {
+            exchange: String::new(),
+            routing_key: &queue,
+            mandatory: true,
+            body: &incoming.body,
+            properties: json_properties(message_id, kind).with_headers(string_headers(&headers)),
         }])
         .await
     }
@@ -117,14 +174,14 @@ impl Publisher {
         let mut pending = Vec::with_capacity(publications.len());
         {
             let _in_order = self.issue_order.lock().await;
+            let channel = self.channel();
             for publication in publications {
                 let target = format!("{}/{}", publication.exchange, publication.routing_key);
                 let options = BasicPublishOptions {
                     mandatory: publication.mandatory,
                     ..Default::default()
                 };
-                let confirm = self
-                    .channel
+                let confirm = channel
                     .basic_publish(
                         publication.exchange.as_str().into(),
                         publication.routing_key.into(),
@@ -151,6 +208,27 @@ impl Publisher {
         }
         Ok(())
     }
+}
+
+async fn confirming_channel(connection: &lapin::Connection) -> Result<lapin::Channel, BrokerError> {
+    let channel = connection
+        .create_channel()
+        .await
+        .map_err(BrokerError::Connection)?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(BrokerError::Connection)?;
+    Ok(channel)
+}
+
+/// `headers` without the named ones.
+fn without(headers: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(key, _)| !names.contains(&key.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn unconfirmed(target: &str, detail: String) -> BrokerError {
@@ -196,22 +274,4 @@ pub(crate) fn read_string_headers(properties: &BasicProperties) -> Vec<(String, 
             _ => None,
         })
         .collect()
-}
-
-/// The `x-delivery-count` header quorum queues set on redeliveries.
-pub(crate) fn delivery_count(properties: &BasicProperties) -> Option<u32> {
-    let value = properties
-        .headers()
-        .as_ref()?
-        .inner()
-        .get("x-delivery-count")?;
-    let count = match value {
-        AMQPValue::LongLongInt(n) => i128::from(*n),
-        AMQPValue::LongInt(n) => i128::from(*n),
-        AMQPValue::LongUInt(n) => i128::from(*n),
-        AMQPValue::ShortInt(n) => i128::from(*n),
-        AMQPValue::ShortUInt(n) => i128::from(*n),
-        _ => return None,
-    };
-    u32::try_from(count).ok()
 }

@@ -71,6 +71,61 @@ impl Topology {
         format!("{}.{}", self.options.prefix, worker.as_str())
     }
 
+    /// The delay queue that holds commands for `routing_key` for about `after`, and
+    /// the exact hold: `after` rounded up to two significant digits of milliseconds
+    /// (at least 100 ms), so that jittered delays share a few dozen queues per decade.
+    pub fn delay_queue(&self, routing_key: &str, after: Duration) -> (String, Duration) {
+        let hold = Duration::from_millis(round_up_to_two_digits(after.as_millis()));
+        let name = format!(
+            "{}.delay.{routing_key}.{}ms",
+            self.options.prefix,
+            hold.as_millis()
+        );
+        (name, hold)
+    }
+
+    /// Declares the delay queue for `routing_key` and `after` on `channel`, returning
+    /// its name. A quorum queue whose messages expire after the hold and are then
+    /// dead-lettered, at least once, to the commands exchange under `routing_key`:
+    /// back to the work queue. It deletes itself once unused for twice the hold plus a
+    /// minute; every copy published to it redeclares it first, so no copy outlives it.
+    pub(crate) async fn declare_delay_queue(
+        &self,
+        channel: &lapin::Channel,
+        routing_key: &str,
+        after: Duration,
+    ) -> Result<String, BrokerError> {
+        let (queue, hold) = self.delay_queue(routing_key, after);
+        let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let mut arguments = FieldTable::default();
+        let mut text = |key: &str, value: &str| {
+            arguments.insert(key.into(), AMQPValue::LongString(value.into()));
+        };
+        text("x-queue-type", "quorum");
+        text("x-dead-letter-exchange", &self.commands_exchange());
+        text("x-dead-letter-routing-key", routing_key);
+        text("x-dead-letter-strategy", "at-least-once");
+        text("x-overflow", "reject-publish");
+        arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(millis(hold)));
+        let unused_for = hold * 2 + Duration::from_secs(60);
+        arguments.insert(
+            "x-expires".into(),
+            AMQPValue::LongLongInt(millis(unused_for)),
+        );
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .queue_declare(queue.as_str().into(), options, arguments)
+            .await
+            .map_err(|source| BrokerError::Topology {
+                what: format!("delay queue {queue}"),
+                source,
+            })?;
+        Ok(queue)
+    }
+
     pub(crate) async fn declare(
         &self,
         connection: &lapin::Connection,
@@ -161,6 +216,13 @@ impl Topology {
     }
 }
 
+/// `millis` rounded up to its two leading digits, and at least 100.
+fn round_up_to_two_digits(millis: u128) -> u64 {
+    let millis = u64::try_from(millis).unwrap_or(u64::MAX).max(100);
+    let step = 10u64.pow(millis.ilog10() - 1);
+    millis.div_ceil(step).saturating_mul(step)
+}
+
 async fn declare_durable(
     connection: &lapin::Connection,
     queue: &str,
@@ -197,4 +259,34 @@ async fn bind(
             what: format!("binding {exchange} -> {queue}"),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_two_significant_digits_and_at_least_100_ms() {
+        let cases = [
+            (0, 100),
+            (99, 100),
+            (100, 100),
+            (101, 110),
+            (1_234, 1_300),
+            (2_000, 2_000),
+            (59_999, 60_000),
+            (123_456, 130_000),
+        ];
+        for (millis, rounded) in cases {
+            assert_eq!(round_up_to_two_digits(millis), rounded, "{millis} ms");
+        }
+    }
+
+    #[test]
+    fn delay_queues_are_named_by_routing_key_and_rounded_hold() {
+        let topology = Topology::new(TopologyOptions::named("p"));
+        let (name, hold) = topology.delay_queue("fetch-page", Duration::from_millis(2_345));
+        assert_eq!(name, "p.delay.fetch-page.2400ms");
+        assert_eq!(hold, Duration::from_millis(2_400));
+    }
 }

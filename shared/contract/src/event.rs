@@ -211,6 +211,9 @@ pub enum FailureReason {
     ConnectionMisconfigured,
     /// The command reads one API and the connection it names speaks another.
     ConnectionApiMismatch,
+    /// Every attempt the retry budget allows failed transiently (5xx, timeouts, lost
+    /// connections, 429); the message says what the last attempt met.
+    RetriesExhausted,
 }
 
 impl FailureReason {
@@ -236,6 +239,7 @@ impl FailureReason {
             FailureReason::UpstreamUnexpectedStatus => "upstream_unexpected_status",
             FailureReason::ConnectionMisconfigured => "connection_misconfigured",
             FailureReason::ConnectionApiMismatch => "connection_api_mismatch",
+            FailureReason::RetriesExhausted => "retries_exhausted",
         }
     }
 }

@@ -47,6 +47,13 @@ pub const TRACESTATE_HEADER: &str = "tracestate";
 pub const DEAD_LETTER_REASON_HEADER: &str = "x-estafette-reason";
 /// Header a worker sets on a message it dead-letters: the reason in words.
 pub const DEAD_LETTER_DETAIL_HEADER: &str = "x-estafette-detail";
+/// Header counting the attempts at a command: absent on the first, `2` on the first
+/// retry, and so on. A worker sets it when it sends a command to wait in a delay
+/// queue and on what it dead-letters; a replay from the dead letters removes it.
+pub const ATTEMPT_HEADER: &str = "x-estafette-attempt";
+/// Header a worker sets on a message it dead-letters: the queue it was taken from,
+/// so that a replay can send it back there.
+pub const DEAD_LETTER_QUEUE_HEADER: &str = "x-estafette-queue";
 
 /// The kind of worker a command is routed to; also the name of its queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

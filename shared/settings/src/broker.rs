@@ -21,6 +21,9 @@ pub struct BrokerSettings {
     /// Drop a queue that has had no consumer for this long. For throwaway
     /// topologies (tests, demos); unset in production so queues never vanish.
     pub queue_expires: Option<Duration>,
+    /// How long a worker keeps reconnecting to a lost broker before it exits
+    /// non-zero, for its supervisor to restart it.
+    pub reconnect_timeout: Duration,
 }
 
 impl BrokerSettings {
@@ -31,12 +34,15 @@ impl BrokerSettings {
             in_range(whole_number(value)?, 1, u16::MAX)
         });
         let queue_expires = fields.optional("queue_expires_seconds", problems, positive_seconds);
+        let reconnect_timeout =
+            fields.required("reconnect_timeout_seconds", problems, positive_seconds);
         fields.finish(problems);
         Some(Self {
             url: url?,
             prefix: prefix?,
             prefetch: prefetch?,
             queue_expires,
+            reconnect_timeout: reconnect_timeout?,
         })
     }
 }

@@ -91,50 +91,73 @@ pub fn dead_letter(failure: Failure) -> Outcome {
     }
 }
 
-/// The longest pause before a transient failure is retried, however often it failed.
-const MAX_TRANSIENT_DELAY: Duration = Duration::from_secs(60);
-
-/// Decides what an upstream failure does to the command: retry later or fail for good.
-/// Transient failures back off exponentially with the number of earlier deliveries, so
-/// the queue's delivery limit spans minutes of upstream outage rather than seconds.
+/// Decides what an upstream failure does to the command: try again later or fail for
+/// good. `attempt` is the delivery's [`broker::Incoming::attempt`].
+///
+/// A transient failure or a 429 is tried again after [`retry_delay`], through a delay
+/// queue, until `worker.max_attempts` attempts have failed; the last one is reported
+/// as `retries_exhausted` with what it met, and dead-lettered.
 pub fn settle(
     command: &Command,
     error: UpstreamFailure,
     worker: &WorkerSettings,
-    previous_deliveries: u32,
+    attempt: u32,
 ) -> Outcome {
-    match error {
-        UpstreamFailure::Transient { reason, detail } => {
-            let delay = transient_delay(worker.transient_retry_delay, previous_deliveries);
-            tracing::info!(reason, %detail, delay_ms = delay.as_millis() as u64, "transient failure; will retry");
-            Outcome::retry(delay)
-        }
-        UpstreamFailure::RateLimited { reset_at } => {
-            // Never shorter than the transient backoff: a clock ahead of the upstream's
-            // would otherwise burn the delivery limit on immediate retries.
-            let backoff = transient_delay(worker.transient_retry_delay, previous_deliveries);
-            let until_reset = reset_at
-                .and_then(|reset_at| (reset_at - Utc::now()).to_std().ok())
-                .map_or(Duration::ZERO, |wait| wait + RESET_MARGIN);
-            let wait = until_reset.max(backoff).min(worker.max_rate_limit_wait);
-            tracing::info!(
-                wait_ms = wait.as_millis() as u64,
-                "rate limited by upstream; will retry"
-            );
-            Outcome::retry(wait)
-        }
+    let (reason, detail, reset_at) = match error {
         UpstreamFailure::Permanent {
             reason,
             code,
             message,
-        } => dead_letter(Failure::of_command(command, reason, code, message)),
+        } => return dead_letter(Failure::of_command(command, reason, code, message)),
+        UpstreamFailure::Transient { reason, detail } => (reason, detail, None),
+        UpstreamFailure::RateLimited { reset_at } => (
+            "rate_limited",
+            "the upstream answered 429 Too Many Requests".to_owned(),
+            reset_at,
+        ),
+    };
+    if attempt >= worker.max_attempts {
+        let message = format!("{attempt} attempts failed; the last: {reason}: {detail}");
+        return dead_letter(Failure::of_command(
+            command,
+            FailureReason::RetriesExhausted,
+            None,
+            message,
+        ));
     }
+    let until_reset = reset_at
+        .and_then(|reset_at| (reset_at - Utc::now()).to_std().ok())
+        .map(|wait| wait + RESET_MARGIN);
+    let delay = retry_delay(worker, attempt, until_reset, fastrand::f64());
+    tracing::info!(
+        reason,
+        %detail,
+        attempt,
+        delay_ms = delay.as_millis() as u64,
+        "transient failure; will try again"
+    );
+    Outcome::retry(delay)
 }
 
-/// `base` doubled per earlier delivery, capped at [`MAX_TRANSIENT_DELAY`].
-fn transient_delay(base: Duration, previous_deliveries: u32) -> Duration {
-    base.saturating_mul(1 << previous_deliveries.min(16))
-        .min(MAX_TRANSIENT_DELAY)
+/// How long to wait before the attempt after `attempt`: the base delay doubled per
+/// earlier attempt, capped at `worker.max_retry_delay`, with "equal jitter" (the
+/// upper half of that span, picked by `jitter` in `0..1`, so that commands that
+/// failed together do not come back together). An announced rate-limit reset is
+/// waited for in full when longer, up to `worker.max_rate_limit_wait`.
+fn retry_delay(
+    worker: &WorkerSettings,
+    attempt: u32,
+    until_reset: Option<Duration>,
+    jitter: f64,
+) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(30);
+    let backoff = worker
+        .transient_retry_delay
+        .saturating_mul(1 << doublings)
+        .min(worker.max_retry_delay);
+    let jittered = backoff.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
+    let reset = until_reset.map_or(Duration::ZERO, |wait| wait.min(worker.max_rate_limit_wait));
+    jittered.max(reset)
 }
 
 fn rejection_reason(kind: RejectionKind) -> FailureReason {
@@ -153,24 +176,57 @@ fn rejection_reason(kind: RejectionKind) -> FailureReason {
 mod tests {
     use super::*;
 
+    fn worker() -> WorkerSettings {
+        WorkerSettings {
+            drain_grace: Duration::from_secs(30),
+            max_attempts: 8,
+            transient_retry_delay: Duration::from_secs(2),
+            max_retry_delay: Duration::from_secs(60),
+            max_rate_limit_wait: Duration::from_secs(65),
+        }
+    }
+
     #[test]
-    fn transient_delays_double_with_each_delivery_up_to_a_minute() {
-        let base = Duration::from_secs(2);
+    fn retry_delays_double_per_attempt_up_to_the_cap_within_their_jitter() {
         let cases = [
-            (0, 2),
-            (1, 4),
-            (2, 8),
-            (4, 32),
-            (5, 60),
+            (1, 2),
+            (2, 4),
+            (3, 8),
+            (5, 32),
+            (6, 60),
             (30, 60),
             (u32::MAX, 60),
         ];
-        for (previous_deliveries, seconds) in cases {
+        for (attempt, seconds) in cases {
+            let most = Duration::from_secs(seconds);
             assert_eq!(
-                transient_delay(base, previous_deliveries),
-                Duration::from_secs(seconds),
-                "after {previous_deliveries} deliveries"
+                retry_delay(&worker(), attempt, None, 1.0),
+                most,
+                "attempt {attempt}"
+            );
+            assert_eq!(
+                retry_delay(&worker(), attempt, None, 0.0),
+                most / 2,
+                "attempt {attempt}"
+            );
+            let middle = retry_delay(&worker(), attempt, None, 0.5);
+            assert!(
+                middle > most / 2 && middle < most,
+                "attempt {attempt}: {middle:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_announced_reset_is_waited_for_up_to_the_longest_rate_limit_wait() {
+        let soon = Some(Duration::from_millis(300));
+        assert_eq!(retry_delay(&worker(), 1, soon, 1.0), Duration::from_secs(2));
+        let later = Some(Duration::from_secs(40));
+        assert_eq!(
+            retry_delay(&worker(), 1, later, 1.0),
+            Duration::from_secs(40)
+        );
+        let far = Some(Duration::from_secs(3_600));
+        assert_eq!(retry_delay(&worker(), 1, far, 1.0), Duration::from_secs(65));
     }
 }

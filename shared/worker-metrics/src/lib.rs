@@ -22,7 +22,7 @@
 //! | `estafette_upstream_request_duration_seconds` | histogram | `worker`, `connection`, `status_class` (`2xx`, `3xx`, `4xx`, `5xx`, `error`) | [`upstream_request`], and [`layer()`] from `http.client` spans |
 //! | `estafette_rate_limit_wait_seconds` | histogram | `worker`, `connection` | [`rate_limit_waited`], and [`layer()`] from `rate_limit.wait` spans |
 //! | `estafette_token_refreshes_total` | counter | `worker`, `connection` | [`token_refreshed`], and [`layer()`] from `token.refresh` spans |
-//! | `estafette_broker_reconnects_total` | counter | `worker` | [`broker_reconnected`]; registered, but no worker reconnects yet: a lost connection stops the worker, so it stays at 0 |
+//! | `estafette_broker_reconnects_total` | counter | `worker` | [`broker_reconnected`]: each time a worker re-establishes a lost broker connection |
 //! | `estafette_dead_letters_total` | counter | `worker`, `reason` | [`Delivery::settle`] with [`Settled::DeadLettered`] |
 //!
 //! The exposition is OpenMetrics text (`application/openmetrics-text;

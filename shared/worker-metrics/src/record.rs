@@ -55,8 +55,7 @@ pub fn token_refreshed(connection: &str) {
     }
 }
 
-/// The broker connection was re-established. Nothing calls it yet: a worker
-/// whose connection is lost stops and is restarted.
+/// The broker connection was re-established after a loss.
 pub fn broker_reconnected() {
     if let Some(metrics) = installed() {
         metrics.reconnects.inc();

@@ -129,7 +129,7 @@ impl Metrics {
         );
         registry.register(
             "broker_reconnects",
-            "Broker connections re-established; a worker does not reconnect yet, so this stays 0",
+            "Broker connections re-established after a loss",
             self.reconnects.clone(),
         );
         registry.register(

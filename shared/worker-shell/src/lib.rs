@@ -31,6 +31,9 @@ use worker_metrics::Readiness;
 /// The process's metrics: recording functions for the work a worker does.
 pub use worker_metrics as metrics;
 
+/// The shortest time between two starts of the consumer after failures.
+const MIN_CONSUMER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Whether this process can take work, as `/readyz` reports it.
 static READINESS: LazyLock<Readiness> = LazyLock::new(Readiness::new);
 
@@ -54,6 +57,11 @@ pub fn readiness() -> Readiness {
 
 /// Declares `worker`'s topology and consumes its queue with `handler` until `shutdown`
 /// is cancelled, then drains in-flight messages within the configured grace.
+///
+/// A lost broker connection does not end it: it reconnects (see
+/// [`Broker::reconnect`]), which redeclares the topology, and consumes again. It
+/// fails only when the broker stays unreachable for `broker.reconnect_timeout`, or
+/// refuses the topology.
 pub async fn consume<H: Handler>(
     settings: &Settings,
     broker: &Broker,
@@ -62,15 +70,34 @@ pub async fn consume<H: Handler>(
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
     broker.declare(&[worker]).await?;
-    READINESS.set_topology_declared(true);
     let options = ConsumerOptions {
         worker,
         prefetch: settings.broker.prefetch,
         drain_grace: settings.worker.drain_grace,
     };
-    let consumed = broker::run_consumer(broker, options, Arc::new(handler), shutdown).await;
-    READINESS.set_topology_declared(false);
-    consumed
+    let handler = Arc::new(handler);
+    loop {
+        READINESS.set_topology_declared(true);
+        let started = tokio::time::Instant::now();
+        let consumed =
+            broker::run_consumer(broker, options.clone(), handler.clone(), shutdown.clone()).await;
+        READINESS.set_topology_declared(false);
+        match consumed {
+            Err(error) if !shutdown.is_cancelled() => {
+                tracing::warn!(
+                    error = format!("{:#}", anyhow::Error::from(error)),
+                    "lost the broker; reconnecting"
+                );
+                READINESS.set_broker_connected(false);
+                // A consumer that fails as soon as it starts, on a connection that
+                // still works, must not spin.
+                tokio::time::sleep_until(started + MIN_CONSUMER_LIFETIME).await;
+                broker.reconnect(settings.broker.reconnect_timeout).await?;
+                READINESS.set_broker_connected(true);
+            }
+            finished => return finished,
+        }
+    }
 }
 
 /// Runs the worker called `name`, whose `run` takes the settings, the broker, the job

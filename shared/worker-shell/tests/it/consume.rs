@@ -10,12 +10,12 @@ struct ByBody;
 
 impl Handler for ByBody {
     async fn handle(&self, message: &Incoming) -> Outcome {
-        let settlement = match (message.body.as_slice(), message.previous_deliveries) {
+        let settlement = match (message.body.as_slice(), message.attempt()) {
             (b"dead", _) => Settlement::DeadLetter {
                 reason: "invalid_body",
                 detail: "asked to".to_owned(),
             },
-            (b"retry", 0) => Settlement::Retry {
+            (b"retry", 1) => Settlement::Retry {
                 after: Duration::from_millis(50),
             },
             _ => Settlement::Ack,

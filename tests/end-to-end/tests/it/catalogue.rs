@@ -514,6 +514,7 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         UpstreamUnexpectedStatus,
         ConnectionMisconfigured,
         ConnectionApiMismatch,
+        RetriesExhausted,
     })
 }
 
