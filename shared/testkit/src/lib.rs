@@ -4,7 +4,11 @@
 //! Every test gets its own topology prefix, so tests share nothing on the broker and
 //! run in parallel. Every receive is bounded by a timeout.
 
+mod proxy;
+
 use std::time::Duration;
+
+pub use proxy::BrokerProxy;
 
 use broker::{Broker, Incoming, Subscription, Topology, TopologyOptions};
 use contract::{Event, EventEnvelope};

@@ -1,0 +1,118 @@
+//! A TCP proxy in front of the test broker that a test can cut, to drop a worker's
+//! connection or keep it from reconnecting, without touching the broker other tests
+//! share.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// Forwards connections from a loopback port to the broker of `AMQP_URL`.
+pub struct BrokerProxy {
+    listen: SocketAddr,
+    upstream: String,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+struct ProxyState {
+    /// Cancelled to close the listener and every forwarded connection.
+    running: CancellationToken,
+}
+
+impl BrokerProxy {
+    /// Starts forwarding from a free loopback port.
+    pub async fn start() -> BrokerProxy {
+        let upstream = broker_address();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free loopback port");
+        let listen = listener.local_addr().expect("a bound address");
+        let running = CancellationToken::new();
+        tokio::spawn(forward(listener, upstream.clone(), running.clone()));
+        BrokerProxy {
+            listen,
+            upstream,
+            state: Arc::new(Mutex::new(ProxyState { running })),
+        }
+    }
+
+    /// `AMQP_URL` with its host and port replaced by the proxy's.
+    pub fn amqp_url(&self) -> String {
+        let url = crate::amqp_url();
+        let (scheme, rest) = url.split_once("://").expect("AMQP_URL has a scheme");
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let credentials = authority
+            .rsplit_once('@')
+            .map_or(String::new(), |(credentials, _)| format!("{credentials}@"));
+        format!("{scheme}://{credentials}{}/{path}", self.listen)
+    }
+
+    /// Drops every forwarded connection and refuses new ones until [`BrokerProxy::restore`].
+    pub fn cut(&self) {
+        self.state
+            .lock()
+            .expect("the proxy lock is never poisoned")
+            .running
+            .cancel();
+    }
+
+    /// Accepts connections again, on the same port.
+    pub async fn restore(&self) {
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .expect("the proxy's port is free again");
+        let running = CancellationToken::new();
+        tokio::spawn(forward(listener, self.upstream.clone(), running.clone()));
+        self.state
+            .lock()
+            .expect("the proxy lock is never poisoned")
+            .running = running;
+    }
+}
+
+impl Drop for BrokerProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// The `host:port` of `AMQP_URL`.
+fn broker_address() -> String {
+    let url = crate::amqp_url();
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5672")
+    }
+}
+
+async fn forward(listener: TcpListener, upstream: String, running: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = running.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((mut client, _)) = accepted else {
+            continue;
+        };
+        let upstream = upstream.clone();
+        let running = running.clone();
+        tokio::spawn(async move {
+            let Ok(mut broker) = TcpStream::connect(&upstream).await else {
+                return;
+            };
+            tokio::select! {
+                () = running.cancelled() => {}
+                _ = tokio::io::copy_bidirectional(&mut client, &mut broker) => {}
+            }
+        });
+    }
+}
