@@ -209,6 +209,19 @@ impl Broker {
         Subscription::events(&*self.connection.read().await, &self.topology, binding).await
     }
 
+    /// Binds the durable quorum queue `<prefix>.<name>` to the events exchange with
+    /// `binding` and reads it. Unlike [`Broker::subscribe_events`], the queue and
+    /// what it holds outlive this subscription, its connection and a broker restart;
+    /// subscribing again reads on where the last one stopped.
+    pub async fn subscribe_events_durably(
+        &self,
+        name: &str,
+        binding: &str,
+    ) -> Result<Subscription, BrokerError> {
+        Subscription::durable_events(&*self.connection.read().await, &self.topology, name, binding)
+            .await
+    }
+
     /// Reads the dead-letter queue, message by message.
     pub async fn dead_letters(&self) -> Result<Subscription, BrokerError> {
         Subscription::dead_letters(&*self.connection.read().await, &self.topology).await

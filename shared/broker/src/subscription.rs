@@ -20,17 +20,54 @@ impl Subscription {
         topology: &Topology,
         binding: &str,
     ) -> Result<Self, BrokerError> {
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(BrokerError::Connection)?;
         let options = QueueDeclareOptions {
             exclusive: true,
             auto_delete: true,
             ..Default::default()
         };
+        Self::bound_to_events(
+            connection,
+            topology,
+            "",
+            options,
+            FieldTable::default(),
+            binding,
+        )
+        .await
+    }
+
+    /// A durable quorum queue `<prefix>.<name>` bound to the events: what it gathers
+    /// survives a broker restart and the subscriber's own absence, so a test can
+    /// count every event of a run that restarts the broker.
+    pub(crate) async fn durable_events(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        name: &str,
+        binding: &str,
+    ) -> Result<Self, BrokerError> {
+        let queue = format!("{}.{name}", topology.prefix());
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        let arguments = topology.durable_queue_arguments();
+        Self::bound_to_events(connection, topology, &queue, options, arguments, binding).await
+    }
+
+    async fn bound_to_events(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        queue: &str,
+        options: QueueDeclareOptions,
+        arguments: FieldTable,
+        binding: &str,
+    ) -> Result<Self, BrokerError> {
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(BrokerError::Connection)?;
         let queue = channel
-            .queue_declare("".into(), options, FieldTable::default())
+            .queue_declare(queue.into(), options, arguments)
             .await
             .map_err(|source| BrokerError::Topology {
                 what: "event subscription queue".into(),

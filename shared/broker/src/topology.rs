@@ -190,6 +190,12 @@ impl Topology {
         }
     }
 
+    /// The arguments of a durable quorum queue with no dead-letter exchange, expiring
+    /// like the work queues when the options say so.
+    pub(crate) fn durable_queue_arguments(&self) -> FieldTable {
+        self.queue_arguments(None, true)
+    }
+
     fn queue_arguments(&self, dead_letter_exchange: Option<&str>, quorum: bool) -> FieldTable {
         let mut arguments = FieldTable::default();
         if quorum {

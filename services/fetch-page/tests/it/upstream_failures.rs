@@ -121,3 +121,48 @@ async fn injected_server_errors_rate_limits_and_dropped_connections_lose_no_page
     assert_eq!(stats.dropped_connections, 1, "the planned drop happened");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_page_failing_on_every_attempt_is_dead_lettered_as_retries_exhausted() {
+    let faults = FaultConfig {
+        server_error_rate: 1.0,
+        ..Default::default()
+    };
+    let config = SandboxConfig {
+        faults,
+        ..Default::default()
+    };
+    let mut app = spawn_app_with(config, &[("ESTAFETTE__WORKER__MAX_ATTEMPTS", "3")]).await;
+    let mut dead_letters = app.dead_letters().await;
+
+    let command = sync_command(None);
+    app.publish(&command).await;
+    let mut events = app.events.until_job_ends(EVENT_GAP).await;
+
+    let Some(Event::CommandFailed(failed)) = events.pop().map(|e| e.event) else {
+        panic!("expected command.failed")
+    };
+    assert_eq!(failed.reason, FailureReason::RetriesExhausted);
+    assert_eq!(failed.command_id, Some(command.meta.message_id));
+    assert!(
+        failed.message.starts_with("3 attempts failed; the last: "),
+        "{}",
+        failed.message
+    );
+    let dead = testkit::next_dead_letter(&mut dead_letters, Duration::from_secs(10)).await;
+    assert_eq!(
+        dead.header(contract::DEAD_LETTER_REASON_HEADER),
+        Some("retries_exhausted")
+    );
+    assert_eq!(dead.header(contract::ATTEMPT_HEADER), Some("3"));
+    assert_eq!(
+        dead.header(contract::DEAD_LETTER_QUEUE_HEADER),
+        Some(format!("{}.fetch-page", app.prefix).as_str())
+    );
+    assert_eq!(
+        app.sandbox.stats().with_status(500),
+        3,
+        "one request per attempt, no more"
+    );
+    app.shutdown().await;
+}
