@@ -1,5 +1,6 @@
 //! The estafette command-line tool: run the demo, publish commands and follow their jobs.
 
+mod dead;
 mod demo;
 mod follow;
 mod status;
@@ -34,6 +35,9 @@ enum Commands {
     /// Publish a decision about a demarches-simplifiees dossier and print its outcome.
     #[command(subcommand)]
     Status(status::StatusCommand),
+    /// List, show, replay or purge the dead letters: what the workers gave up on.
+    #[command(subcommand)]
+    Dead(dead::DeadCommand),
 }
 
 #[tokio::main]
@@ -51,6 +55,7 @@ async fn main() -> ExitCode {
         Commands::Sync(command) => sync::run(command).await,
         Commands::Status(command) => status::run(command).await,
         Commands::Write(command) => write::run(command).await,
+        Commands::Dead(command) => dead::run(command).await,
     };
     if let Err(error) = telemetry.shutdown() {
         eprintln!("telemetry did not flush: {error}");

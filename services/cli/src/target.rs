@@ -25,11 +25,16 @@ pub(crate) async fn broker_for(
         ),
         Some(_) => {}
     }
+    let broker = connect(&settings).await?;
+    broker.declare(&[worker]).await?;
+    Ok(broker)
+}
+
+/// Connects to the broker the settings name, under their topology prefix.
+pub(crate) async fn connect(settings: &Settings) -> anyhow::Result<Broker> {
     let topology = Topology::new(TopologyOptions {
         queue_expires: settings.broker.queue_expires,
         ..TopologyOptions::named(settings.broker.prefix.clone())
     });
-    let broker = crate::demo::connect(settings.broker.url.expose_secret(), topology).await?;
-    broker.declare(&[worker]).await?;
-    Ok(broker)
+    crate::demo::connect(settings.broker.url.expose_secret(), topology).await
 }

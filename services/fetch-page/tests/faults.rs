@@ -12,7 +12,9 @@
 //!
 //! It restarts the broker every other test shares, so it is ignored by a plain
 //! `cargo test` and run alone: `cargo test -p fetch-page --test faults -- --ignored
-//! --nocapture` (as `.ci/run` does, after the other tests).
+//! --nocapture` (as `.ci/run` does, after the other tests). The broker is the one of
+//! `AMQP_URL`, restarted with `rabbitmqctl`; when that is not the local default node,
+//! name it in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as `rabbitmqctl -n`).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -72,6 +74,7 @@ impl Rig {
         self.started += 1;
         let log = self.logs.join(format!("worker-{}.log", self.started));
         let file = std::fs::File::create(&log).expect("a log file");
+        let also = file.try_clone().expect("a second handle on the log file");
         let child = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
             .env("AMQP_URL", testkit::amqp_url())
             .env("REDIS_URL", testkit::redis_url())
@@ -95,8 +98,8 @@ impl Rig {
             )
             .env("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__WINDOW", "16")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(file)
+            .stdout(file)
+            .stderr(also)
             .spawn()
             .expect("the fetch-page binary starts");
         Worker { child }
@@ -121,7 +124,11 @@ fn sync_command() -> EstafetteCommand {
 }
 
 fn rabbitmqctl(verb: &str) {
-    let status = Command::new("rabbitmqctl")
+    let mut command = Command::new("rabbitmqctl");
+    if let Ok(node) = std::env::var("ESTAFETTE_FAULTS_RABBITMQ_NODE") {
+        command.args(["-n", &node]);
+    }
+    let status = command
         .arg(verb)
         .stdout(Stdio::null())
         .status()

@@ -104,9 +104,8 @@ pub async fn run_consumer<H: Handler>(
     };
 
     tracker.close();
-    if outcome.is_err() {
-        return outcome;
-    }
+    // A lost connection: return at once, the broker already requeued what was held.
+    outcome?;
     if let Err(error) = channel
         .basic_cancel(consumer.tag(), BasicCancelOptions::default())
         .await
@@ -120,7 +119,7 @@ pub async fn run_consumer<H: Handler>(
         tracing::warn!(grace = ?options.drain_grace, "handlers still running after the drain grace; their deliveries return to the queue");
     }
     let _ = channel.close(200, "consumer stopped".into()).await;
-    outcome
+    Ok(())
 }
 
 /// Handles one delivery and settles it; whatever goes wrong, the delivery is either

@@ -238,7 +238,9 @@ fn unconfirmed(target: &str, detail: String) -> BrokerError {
     }
 }
 
-fn json_properties(message_id: &str, kind: &str) -> BasicProperties {
+/// The properties of every message Estafette publishes: persistent JSON, with its id
+/// and kind.
+pub(crate) fn json_properties(message_id: &str, kind: &str) -> BasicProperties {
     BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(2)
@@ -246,7 +248,8 @@ fn json_properties(message_id: &str, kind: &str) -> BasicProperties {
         .with_type(kind.into())
 }
 
-fn string_headers(headers: &[(String, String)]) -> FieldTable {
+/// `headers` as an AMQP table of long strings.
+pub(crate) fn string_headers(headers: &[(String, String)]) -> FieldTable {
     let mut table = FieldTable::default();
     for (key, value) in headers {
         table.insert(

@@ -7,6 +7,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::{SubscriberInitExt as _, TryInitError};
 use tracing_subscriber::{Layer, Registry, fmt};
@@ -44,15 +45,10 @@ pub fn init_with_layers(
         .from_env()?;
     let fmt_layer: BoxedLayer = match LogFormat::from_env()? {
         LogFormat::Text => Box::new(fmt::layer()),
-        LogFormat::Json => Box::new(
-            fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(true),
-        ),
+        LogFormat::Json => json_layer(std::io::stdout),
     };
     let provider = provider::from_env(service_name)?;
-    install(fmt_layer, layers, filter, &provider)?;
+    install(fmt_layer, layers, None, filter, &provider)?;
     Ok(TelemetryGuard {
         provider: Some(provider),
     })
@@ -68,7 +64,7 @@ pub fn init_for_tool(service_name: &'static str) -> Result<TelemetryGuard, Telem
         .from_env()?;
     let fmt_layer: BoxedLayer = Box::new(fmt::layer().with_writer(std::io::stderr));
     let provider = provider::from_env(service_name)?;
-    install(fmt_layer, Vec::new(), filter, &provider)?;
+    install(fmt_layer, Vec::new(), None, filter, &provider)?;
     Ok(TelemetryGuard {
         provider: Some(provider),
     })
@@ -84,7 +80,7 @@ pub fn init_for_tests() {
         let provider = provider::without_exporter(TEST_SERVICE_NAME);
         // Another subscriber already owning the process is the test
         // author's choice; it is kept.
-        let _ = install(test_fmt_layer(), Vec::new(), test_filter(), &provider);
+        let _ = install(test_fmt_layer(), Vec::new(), None, test_filter(), &provider);
     });
 }
 
@@ -97,11 +93,57 @@ pub fn init_with_exporter<E>(exporter: E) -> Result<TelemetryGuard, TelemetryErr
 where
     E: SpanExporter + 'static,
 {
+    init_for_inspection(exporter, None)
+}
+
+/// [`init_with_exporter`], and every log line also written to `writer` in the
+/// services' JSON format, at every level whatever `RUST_LOG` says, so a test
+/// can read all that a run could log. One global subscriber per process, as
+/// for [`init_with_exporter`].
+pub fn init_with_exporter_and_log_writer<E, W>(
+    exporter: E,
+    writer: W,
+) -> Result<TelemetryGuard, TelemetryError>
+where
+    E: SpanExporter + 'static,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    init_for_inspection(exporter, Some(json_layer(writer)))
+}
+
+fn init_for_inspection<E>(
+    exporter: E,
+    log_reader: Option<BoxedLayer>,
+) -> Result<TelemetryGuard, TelemetryError>
+where
+    E: SpanExporter + 'static,
+{
     let provider = provider::with_simple_exporter(TEST_SERVICE_NAME, exporter);
-    install(test_fmt_layer(), Vec::new(), test_filter(), &provider)?;
+    install(
+        test_fmt_layer(),
+        Vec::new(),
+        log_reader,
+        test_filter(),
+        &provider,
+    )?;
     Ok(TelemetryGuard {
         provider: Some(provider),
     })
+}
+
+/// One JSON object per line, with the current span and every span it is
+/// nested in.
+fn json_layer<W>(writer: W) -> BoxedLayer
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    Box::new(
+        fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_writer(writer),
+    )
 }
 
 fn test_filter() -> EnvFilter {
@@ -121,20 +163,22 @@ fn test_fmt_layer() -> BoxedLayer {
 /// Makes the stack the global default, then registers the provider and the
 /// propagator globally for libraries that use the OpenTelemetry API directly.
 /// `filter` applies to the logs; spans reach the trace layer and the extra
-/// layers at `info` and above.
+/// layers at `info` and above; `log_reader`, when given, sees everything.
 fn install(
     fmt_layer: BoxedLayer,
     extra_layers: Vec<BoxedLayer>,
+    log_reader: Option<BoxedLayer>,
     filter: EnvFilter,
     provider: &SdkTracerProvider,
 ) -> Result<(), TryInitError> {
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
     let mut span_layers = vec![tracing_opentelemetry::layer().with_tracer(tracer).boxed()];
     span_layers.extend(extra_layers);
-    let layers: Vec<BoxedLayer> = vec![
+    let mut layers: Vec<BoxedLayer> = vec![
         fmt_layer.with_filter(filter).boxed(),
         span_layers.with_filter(LevelFilter::INFO).boxed(),
     ];
+    layers.extend(log_reader);
     tracing_subscriber::registry().with(layers).try_init()?;
     global::set_tracer_provider(provider.clone());
     global::set_text_map_propagator(TraceContextPropagator::new());

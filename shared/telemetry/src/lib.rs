@@ -3,7 +3,8 @@
 //! Verbs: [`init`] for a service's `main` ([`init_with_layers`] when the
 //! service adds layers of its own, such as metrics), [`init_for_tests`] for
 //! test harnesses, [`init_with_exporter`] for a test that inspects the spans
-//! it caused; [`propagation`] to carry W3C trace context across messages; and
+//! it caused ([`init_with_exporter_and_log_writer`] when it reads every log
+//! line too); [`propagation`] to carry W3C trace context across messages; and
 //! [`http`] for the spans of upstream HTTP calls.
 //!
 //! Every verb installs the same stack: an `EnvFilter` from `RUST_LOG`
@@ -37,7 +38,8 @@ use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 pub use install::{
-    BoxedLayer, init, init_for_tests, init_for_tool, init_with_exporter, init_with_layers,
+    BoxedLayer, init, init_for_tests, init_for_tool, init_with_exporter,
+    init_with_exporter_and_log_writer, init_with_layers,
 };
 
 /// Telemetry could not be set up; the service should report it and exit.

@@ -1,5 +1,6 @@
 //! The `estafette` binary, run as a person would run it.
 
+mod dead;
 mod write;
 
 use std::process::Command;

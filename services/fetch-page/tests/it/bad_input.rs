@@ -83,6 +83,46 @@ async fn every_kind_of_bad_input_is_reported_and_dead_lettered_and_the_worker_go
             }),
             FailureReason::UnknownConnection,
         ),
+        (
+            "not json at all",
+            vec![0xff, 0xfe, 0x00, 0x13, 0x37],
+            FailureReason::MalformedJson,
+        ),
+        (
+            "démarche of the wrong type",
+            envelope(|e| {
+                e.insert("body".into(), json!({"demarche": "all of them"}));
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "a body naming a url",
+            envelope(|e| {
+                e.insert(
+                    "body".into(),
+                    json!({"demarche": 4242, "base_url": "http://attacker.example"}),
+                );
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "a window of a million pages",
+            envelope(|e| {
+                e.insert("kind".into(), json!("amienscope.sync"));
+                e.insert("body".into(), json!({"window": 1_000_000}));
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "a date that is not one",
+            envelope(|e| {
+                e.insert(
+                    "body".into(),
+                    json!({"demarche": 4242, "updated_since": "yesterday"}),
+                );
+            }),
+            FailureReason::InvalidBody,
+        ),
     ];
 
     for (case, body, reason) in &cases {

@@ -143,7 +143,7 @@ async fn a_page_failing_on_every_attempt_is_dead_lettered_as_retries_exhausted()
         panic!("expected command.failed")
     };
     assert_eq!(failed.reason, FailureReason::RetriesExhausted);
-    assert_eq!(failed.command_id, Some(command.meta.message_id));
+    assert_eq!(failed.command_kind.as_deref(), Some("ds.page"));
     assert!(
         failed.message.starts_with("3 attempts failed; the last: "),
         "{}",

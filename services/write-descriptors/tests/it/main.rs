@@ -1,5 +1,6 @@
 //! Integration tests of the write-descriptors worker against a real RabbitMQ, Redis and
 //! the sandbox's Apidae API over HTTP.
 
+mod dead_letters;
 mod harness;
 mod writes;
