@@ -41,6 +41,9 @@ const CHAOS: Duration = Duration::from_secs(60);
 const STEP: Duration = Duration::from_millis(1500);
 /// Chaos steps at which the broker is restarted.
 const BROKER_RESTART_STEPS: [u32; 2] = [4, 16];
+/// The limit every worker shares on the upstream connection: requests per second,
+/// and the burst allowed after an idle spell.
+const RATE_LIMIT: (u32, u32) = (100, 10);
 /// The longest the whole job may take.
 const JOB_DEADLINE: Duration = Duration::from_secs(600);
 
@@ -97,6 +100,18 @@ impl Rig {
                 PAGE_SIZE,
             )
             .env("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__WINDOW", "16")
+            .env(
+                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__REQUESTS",
+                RATE_LIMIT.0.to_string(),
+            )
+            .env(
+                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__PER_SECONDS",
+                "1",
+            )
+            .env(
+                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__BURST",
+                RATE_LIMIT.1.to_string(),
+            )
             .env("RUST_LOG", "warn")
             .stdout(file)
             .stderr(also)
@@ -351,6 +366,11 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         stats.dropped_connections,
         stats.total
     );
+    let busiest_second = stats.max_in_any_window(Duration::from_secs(1));
+    println!(
+        "  upstream limit: {} requests/s (burst {}) shared by every worker; busiest second {busiest_second}",
+        RATE_LIMIT.0, RATE_LIMIT.1
+    );
     println!(
         "  ledger: {} page events, {} completions, {} redeliveries under the same id, {} dead letters",
         verdict.page_events, verdict.completions, verdict.redeliveries, dead_letters
@@ -365,6 +385,14 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
     assert_eq!(verdict.unexpected, 0, "{logs_hint}");
     assert_eq!(verdict.completions, 1, "one sync.completed; {logs_hint}");
     assert_eq!(verdict.ok, expected.len());
+    // Grants are spaced in Redis; a request reaches the sandbox a few milliseconds
+    // after its grant, and those delays differ, so a one-second window of arrivals may
+    // hold a grant or two from just outside it. Never a replica's worth more.
+    let most = (RATE_LIMIT.0 + RATE_LIMIT.1) as usize + 3;
+    assert!(
+        busiest_second <= most,
+        "{busiest_second} requests in one second, above the shared limit ({most})"
+    );
     assert!(
         chaos.kills > 0 && chaos.broker_restarts > 0,
         "the chaos ran: {} kills, {} restarts",

@@ -21,8 +21,8 @@ fn upstream_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
 
-/// Rate-limit waits: from 10 ms to the two minutes beyond which a message is
-/// requeued rather than held (`worker.max_rate_limit_wait` is 65 s by default).
+/// Rate-limit waits: from 10 ms to two minutes, beyond the longest reset a 429 is
+/// usually waited out for (`worker.max_rate_limit_wait` is 65 s by default).
 fn rate_limit_buckets() -> Histogram {
     Histogram::new([
         0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
@@ -86,7 +86,7 @@ impl Metrics {
         );
         registry.register(
             "messages_settled",
-            "Deliveries settled, by outcome: acked, retried (returned to the queue) or dead_lettered",
+            "Deliveries settled, by outcome: acked, retried (sent to a delay queue, or returned to its queue after a failed settlement) or dead_lettered",
             self.settled.clone(),
         );
         registry.register(

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use contract::{
-    DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER, TRACEPARENT_HEADER, TRACESTATE_HEADER,
+    ATTEMPT_HEADER, DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_QUEUE_HEADER, DEAD_LETTER_REASON_HEADER,
+    TRACEPARENT_HEADER, TRACESTATE_HEADER,
 };
 use serde_json::json;
 
@@ -80,7 +81,7 @@ fn every_message_carries_the_trace_context_headers() {
 }
 
 #[test]
-fn a_dead_letter_always_carries_its_reason_and_detail_headers() {
+fn a_dead_letter_always_carries_its_reason_detail_attempt_and_queue_headers() {
     let document = Document::load();
     let message = document.message_named("dead-letter");
 
@@ -88,7 +89,12 @@ fn a_dead_letter_always_carries_its_reason_and_detail_headers() {
 
     assert_eq!(
         headers.required,
-        BTreeSet::from([DEAD_LETTER_REASON_HEADER, DEAD_LETTER_DETAIL_HEADER])
+        BTreeSet::from([
+            DEAD_LETTER_REASON_HEADER,
+            DEAD_LETTER_DETAIL_HEADER,
+            ATTEMPT_HEADER,
+            DEAD_LETTER_QUEUE_HEADER,
+        ])
     );
     let reason = headers.properties[DEAD_LETTER_REASON_HEADER][0];
     assert_eq!(
