@@ -3,6 +3,7 @@
 use broker::{Handler, Incoming, Outcome, Publisher};
 use contract::{Command, CommandBody, FailureReason};
 use job_state::JobStore;
+use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
 use settle::{Failure, UpstreamFailure};
 
@@ -22,15 +23,19 @@ pub struct FetchPage {
 }
 
 impl FetchPage {
-    /// Builds a client for every configured connection. Offset pages publish their
-    /// records through `publisher` before they are recorded in `store`.
+    /// Builds a client for every configured connection, each behind a rate gate shared
+    /// with every replica through `store`'s Redis. Offset pages publish their records
+    /// through `publisher` before they are recorded in `store`.
     pub fn new(
         settings: &Settings,
         store: JobStore,
         publisher: Publisher,
     ) -> Result<Self, UpstreamSetupError> {
         Ok(FetchPage {
-            upstreams: Upstreams::from_settings(&settings.connections)?,
+            upstreams: Upstreams::from_settings(
+                &settings.connections,
+                &RateGates::new(store.connection(), &settings.broker.prefix),
+            )?,
             worker: settings.worker.clone(),
             store,
             publisher,

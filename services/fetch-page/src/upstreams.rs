@@ -1,6 +1,8 @@
-//! One client per configured connection, built once at start-up.
+//! One client per configured connection, built once at start-up, each behind its
+//! connection's rate gate.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use amienscope_client::{
     AmienscopeClient, AmienscopeEndpoint, DatetimeFormat, SignatureEncoding, SignatureHash,
@@ -8,6 +10,7 @@ use amienscope_client::{
 };
 use divalto_client::{DivaltoClient, DivaltoEndpoint};
 use ds_client::{DsClient, DsEndpoint, PageSize};
+use rate_gate::{RateGate, RateGates};
 use settings::{AmienscopeKeys, Connection, Connections, Credentials, DivaltoLogin};
 
 use crate::offset_reader::OffsetReader;
@@ -49,10 +52,16 @@ pub(crate) enum Upstream {
 pub(crate) struct Upstreams(HashMap<String, Upstream>);
 
 impl Upstreams {
-    pub(crate) fn from_settings(connections: &Connections) -> Result<Self, UpstreamSetupError> {
+    /// A client for every connection fetch-page reads; each waits on the gate of its
+    /// connection from `gates`, shared with every replica.
+    pub(crate) fn from_settings(
+        connections: &Connections,
+        gates: &RateGates,
+    ) -> Result<Self, UpstreamSetupError> {
         let mut upstreams = HashMap::new();
         for (name, connection) in connections.iter() {
-            let upstream = build(connection).map_err(|reason| UpstreamSetupError {
+            let gate = || gates.gate(name.as_str(), connection.rate_limit);
+            let upstream = build(connection, gate).map_err(|reason| UpstreamSetupError {
                 name: name.to_string(),
                 reason,
             })?;
@@ -69,9 +78,12 @@ impl Upstreams {
     }
 }
 
-/// The connection's client, or none when its API is not one fetch-page reads.
-fn build(connection: &Connection) -> Result<Option<Upstream>, String> {
-    let limiter = Arc::new(connection.rate_limit.limiter());
+/// The connection's client behind the connection's `gate`, or none when its API is not
+/// one fetch-page reads.
+fn build(
+    connection: &Connection,
+    gate: impl FnOnce() -> Arc<RateGate>,
+) -> Result<Option<Upstream>, String> {
     let base_url = connection.base_url.to_string();
     let timeout = connection.request_timeout;
     let offset = |reader| {
@@ -89,18 +101,18 @@ fn build(connection: &Connection) -> Result<Option<Upstream>, String> {
                 token: token.clone(),
                 timeout,
             };
-            let client = DsClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
+            let client = DsClient::new(endpoint, gate()).map_err(|e| e.to_string())?;
             let page_size = PageSize::new(connection.page_size.get()).map_err(|e| e.to_string())?;
             Ok(Some(Upstream::Ds(DsUpstream { client, page_size })))
         }
         Credentials::Divalto(login) => {
-            let client = DivaltoClient::new(divalto_endpoint(base_url, login, timeout), limiter)
+            let client = DivaltoClient::new(divalto_endpoint(base_url, login, timeout), gate())
                 .map_err(|e| e.to_string())?;
             Ok(Some(offset(OffsetReader::Divalto(client))))
         }
         Credentials::Amienscope(keys) => {
             let endpoint = amienscope_endpoint(base_url, keys, timeout)?;
-            let client = AmienscopeClient::new(endpoint, limiter).map_err(|e| e.to_string())?;
+            let client = AmienscopeClient::new(endpoint, gate()).map_err(|e| e.to_string())?;
             Ok(Some(offset(OffsetReader::Amienscope(client))))
         }
         Credentials::Apidae(_) => Ok(None),

@@ -112,7 +112,8 @@ impl Rig {
                 "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__BURST",
                 RATE_LIMIT.1.to_string(),
             )
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,settle=info,broker=info,fetch_page=info")
+            .env("LOG_FORMAT", "json")
             .stdout(file)
             .stderr(also)
             .spawn()

@@ -1,9 +1,11 @@
 //! One DS client per configured demarches-simplifiees connection, built once at
-//! start-up; the other connections are remembered only to name their API.
+//! start-up behind its connection's rate gate; the other connections are remembered
+//! only to name their API.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use ds_client::{DsClient, DsEndpoint};
+use rate_gate::RateGates;
 use settings::{Api, Connections, Credentials};
 
 /// A configured DS connection that cannot be used.
@@ -31,7 +33,12 @@ pub(crate) struct DsConnections {
 }
 
 impl DsConnections {
-    pub(crate) fn from_settings(connections: &Connections) -> Result<Self, SetupError> {
+    /// A client for every DS connection; each waits on the gate of its connection from
+    /// `gates`, shared with every replica, fetch-page's included.
+    pub(crate) fn from_settings(
+        connections: &Connections,
+        gates: &RateGates,
+    ) -> Result<Self, SetupError> {
         let mut clients = HashMap::new();
         let mut others = HashMap::new();
         for (name, connection) in connections.iter() {
@@ -44,8 +51,8 @@ impl DsConnections {
                 token: token.clone(),
                 timeout: connection.request_timeout,
             };
-            let limiter = Arc::new(connection.rate_limit.limiter());
-            let client = DsClient::new(endpoint, limiter).map_err(|error| SetupError {
+            let gate = gates.gate(name.as_str(), connection.rate_limit);
+            let client = DsClient::new(endpoint, gate).map_err(|error| SetupError {
                 name: name.to_string(),
                 reason: error.to_string(),
             })?;

@@ -7,6 +7,7 @@ use contract::{
 };
 use ds_client::{DsClient, InstructeurId};
 use job_state::JobStore;
+use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
 use settle::{Failure, UpstreamFailure};
 
@@ -24,10 +25,14 @@ pub struct SendStatus {
 }
 
 impl SendStatus {
-    /// Builds a client for every configured DS connection.
+    /// Builds a client for every configured DS connection, each behind a rate gate
+    /// shared with every replica through `store`'s Redis.
     pub fn new(settings: &Settings, store: JobStore) -> Result<Self, SetupError> {
         Ok(SendStatus {
-            connections: DsConnections::from_settings(&settings.connections)?,
+            connections: DsConnections::from_settings(
+                &settings.connections,
+                &RateGates::new(store.connection(), &settings.broker.prefix),
+            )?,
             worker: settings.worker.clone(),
             store,
         })

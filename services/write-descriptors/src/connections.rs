@@ -1,8 +1,10 @@
-//! One Apidae client per configured Apidae connection, built once at start-up.
+//! One Apidae client per configured Apidae connection, built once at start-up, each
+//! behind its connection's rate gate.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use apidae_client::{ApidaeClient, ApidaeEndpoint};
+use rate_gate::RateGates;
 use settings::{Connections, Credentials};
 
 /// A configured Apidae connection that cannot be used.
@@ -24,7 +26,12 @@ pub(crate) struct ApidaeConnection {
 pub(crate) struct ApidaeConnections(HashMap<String, ApidaeConnection>);
 
 impl ApidaeConnections {
-    pub(crate) fn from_settings(connections: &Connections) -> Result<Self, SetupError> {
+    /// A client for every Apidae connection; each waits on the gate of its connection
+    /// from `gates`, shared with every replica.
+    pub(crate) fn from_settings(
+        connections: &Connections,
+        gates: &RateGates,
+    ) -> Result<Self, SetupError> {
         let mut built = HashMap::new();
         for (name, connection) in connections.iter() {
             let Credentials::Apidae(credentials) = &connection.credentials else {
@@ -41,8 +48,8 @@ impl ApidaeConnections {
                 client_secret: credentials.client_secret.clone(),
                 timeout: connection.request_timeout,
             };
-            let limiter = Arc::new(connection.rate_limit.limiter());
-            let client = ApidaeClient::new(endpoint, limiter)
+            let gate = gates.gate(name.as_str(), connection.rate_limit);
+            let client = ApidaeClient::new(endpoint, gate)
                 .map_err(|error| setup_error(error.to_string()))?;
             let chunk_size = connection.page_size.get() as usize;
             built.insert(name.to_string(), ApidaeConnection { client, chunk_size });

@@ -3,6 +3,7 @@
 use broker::{Handler, Incoming, Outcome, Publisher};
 use contract::{Command, CommandBody, DescriptorWrite, FailureReason};
 use job_state::JobStore;
+use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
 use settle::{Failure, UpstreamFailure};
 
@@ -19,7 +20,8 @@ pub struct WriteDescriptors {
 }
 
 impl WriteDescriptors {
-    /// Builds a client for every configured Apidae connection. A chunk publishes its
+    /// Builds a client for every configured Apidae connection, each behind a rate gate
+    /// shared with every replica through `store`'s Redis. A chunk publishes its
     /// `chunk.written` through `publisher` before its result is recorded in `store`.
     pub fn new(
         settings: &Settings,
@@ -27,7 +29,10 @@ impl WriteDescriptors {
         publisher: Publisher,
     ) -> Result<Self, SetupError> {
         Ok(WriteDescriptors {
-            connections: ApidaeConnections::from_settings(&settings.connections)?,
+            connections: ApidaeConnections::from_settings(
+                &settings.connections,
+                &RateGates::new(store.connection(), &settings.broker.prefix),
+            )?,
             worker: settings.worker.clone(),
             store,
             publisher,

@@ -1,4 +1,5 @@
-//! The HTTP side: one rate-limited, signed GET per page of the updates listing.
+//! The HTTP side: one rate-limited, signed GET per page of the updates listing, its
+//! answer read up to [`MAX_ANSWER_BYTES`].
 
 use crate::classify::classify;
 use crate::error::{AmienscopeError, PermanentReason, TransientReason};
@@ -6,15 +7,16 @@ use crate::event::{EventRecord, EventStatus};
 use crate::listing::{Limit, UpdatesListing};
 use crate::signing::{DatetimeFormat, Signer, SigningRecipe};
 use chrono::Utc;
-use governor::DefaultDirectRateLimiter;
+use rate_gate::RateGate;
 use reqwest::header::{HeaderName, HeaderValue};
-use reqwest::{Url, redirect};
+use reqwest::{StatusCode, Url, redirect};
 use secrecy::SecretString;
 use std::error::Error as _;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument as _, Span};
+use upstream_body::BodyError;
 
 /// The 32-character public API key.
 const X_PUBLIC_KEY: HeaderName = HeaderName::from_static("x-public-key");
@@ -27,6 +29,9 @@ const EMAIL_ADDR: HeaderName = HeaderName::from_static("email_addr");
 
 /// The only method the client sends, and the one it signs.
 const METHOD: &str = "GET";
+/// The largest answer read: a page holds at most 50 events, whose longest members are
+/// their descriptions; 8 MiB is some 160 KiB an event.
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
 /// Where and as whom to call the API, and how to sign.
 #[derive(Debug, Clone)]
@@ -75,7 +80,7 @@ impl AmienscopeEndpoint {
 }
 
 /// A client of the Amienscope updates listing; cheap to clone, clones share one
-/// connection pool and one rate limiter.
+/// connection pool and one rate gate.
 #[derive(Clone)]
 pub struct AmienscopeClient {
     inner: Arc<Inner>,
@@ -90,17 +95,16 @@ struct Inner {
     signer: Signer,
     datetime: DatetimeFormat,
     id_field: String,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    gate: Arc<RateGate>,
 }
 
 impl AmienscopeClient {
-    /// Builds a client for `endpoint`; every call waits on `limiter` first. Fails with a
-    /// [`PermanentReason::Configuration`] error when the base URL, a header value, the
-    /// id field, the signing recipe or the private key is unusable.
-    pub fn new(
-        endpoint: AmienscopeEndpoint,
-        limiter: Arc<DefaultDirectRateLimiter>,
-    ) -> Result<Self, AmienscopeError> {
+    /// Builds a client for `endpoint`; every call waits on `gate` first, and a 429
+    /// pauses it for the answer's `Retry-After` (one window of the gate's limit when
+    /// the answer has none). Fails with a [`PermanentReason::Configuration`] error when
+    /// the base URL, a header value, the id field, the signing recipe or the private key
+    /// is unusable.
+    pub fn new(endpoint: AmienscopeEndpoint, gate: Arc<RateGate>) -> Result<Self, AmienscopeError> {
         let base = base_url(&endpoint.base_url)?;
         let public_key = header_value("public key", &endpoint.public_key)?;
         let email = header_value("e-mail address", &endpoint.email)?;
@@ -128,14 +132,14 @@ impl AmienscopeClient {
                 signer,
                 datetime: endpoint.signing.datetime,
                 id_field: endpoint.id_field,
-                limiter,
+                gate,
             }),
         })
     }
 
     /// One page of the events changed since `listing.since`: `limit` events from the
     /// `offset`-th on, in the API's order (next performance date, ascending). Waits on the
-    /// rate limiter before the request. A page shorter than `limit` ends the listing; the
+    /// rate gate before the request, and pauses it on a 429. A page shorter than `limit` ends the listing; the
     /// order moves as events change, so dedupe by id across pages.
     #[tracing::instrument(
         name = "amienscope_client.updates_page",
@@ -165,13 +169,13 @@ impl AmienscopeClient {
             .base
             .join(&listing.page_path(offset, limit))
             .map_err(|error| configuration(format!("page url: {error}")))?;
-        self.inner
-            .limiter
-            .until_ready()
-            .instrument(telemetry::http::rate_limit_wait_span())
-            .await;
+        self.inner.gate.until_ready().await;
         let span = telemetry::http::client_span(METHOD, listing.page_template(), &url);
-        let records = self.get(url, &span).instrument(span.clone()).await?;
+        let records = self.get(url, &span).instrument(span.clone()).await;
+        if let Err(AmienscopeError::RateLimited { retry_after }) = &records {
+            self.inner.gate.pause(*retry_after).await;
+        }
+        let records = records?;
         let unknown_statuses = records
             .iter()
             .filter(|record| matches!(record.status, EventStatus::Other(_)))
@@ -210,10 +214,9 @@ impl AmienscopeClient {
         let status = response.status();
         telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
+        let bytes = upstream_body::read(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| transport_failure(span, error))?;
+            .map_err(|error| body_failure(span, status, error))?;
         tracing::debug!(
             status = status.as_u16(),
             bytes = bytes.len(),
@@ -275,6 +278,18 @@ fn transport_failure(span: &Span, error: reqwest::Error) -> AmienscopeError {
     };
     telemetry::http::record_transport_error(span, &error);
     AmienscopeError::transient(reason, describe(&error))
+}
+
+/// The answer's body was not read whole: it broke off or timed out (transient), or it
+/// is larger than any page (an invalid response). The call's `span` records why.
+fn body_failure(span: &Span, status: StatusCode, error: BodyError) -> AmienscopeError {
+    match error {
+        BodyError::Transport(error) => transport_failure(span, error),
+        BodyError::TooLarge { .. } => {
+            telemetry::http::record_failure(span, "body_too_large");
+            AmienscopeError::invalid_response(status.as_u16(), error.to_string())
+        }
+    }
 }
 
 /// The error and its causes on one line; reqwest's own message alone hides the cause.

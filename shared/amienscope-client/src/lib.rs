@@ -14,7 +14,7 @@ mod excerpt;
 mod listing;
 mod signing;
 
-pub use client::{AmienscopeClient, AmienscopeEndpoint};
+pub use client::{AmienscopeClient, AmienscopeEndpoint, MAX_ANSWER_BYTES};
 pub use error::{AmienscopeError, PermanentReason, TransientReason};
 pub use event::{EventRecord, EventStatus};
 pub use listing::{InvalidLimit, Limit, UpdatesListing};

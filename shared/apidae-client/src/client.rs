@@ -1,5 +1,5 @@
 //! The HTTP side: rate-limited token requests and write calls, with the retry after one
-//! token refresh.
+//! token refresh; answers are read up to [`MAX_ANSWER_BYTES`].
 
 use crate::answer::{Verdict, classify, parse_retry_after};
 use crate::batch::{DeleteBatch, PutBatch};
@@ -8,7 +8,7 @@ use crate::form::{self, FormBody};
 use crate::oauth::decode_grant;
 use crate::report::{WriteReport, WriteStatus};
 use crate::token::{Grant, Token, TokenCache};
-use governor::DefaultDirectRateLimiter;
+use rate_gate::RateGate;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
@@ -18,12 +18,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument as _, Span};
+use upstream_body::BodyError;
 
 /// Path of the write endpoint under the API root; the trailing slash matters (without it
 /// the API answers an authentication error).
 pub const WRITE_PATH: &str = "api/v002/donnees-privees/";
 /// The `url.template` of a write call's span: the API path, whatever the root's prefix.
 const WRITE_TEMPLATE: &str = "/api/v002/donnees-privees/";
+/// The largest answer read: a write answer lists at most 50 object ids, a token answer
+/// is a few hundred bytes.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Where and as whom to call the API.
 #[derive(Debug, Clone)]
@@ -44,7 +48,7 @@ pub struct ApidaeEndpoint {
 }
 
 /// A client of the private-descriptor write API; cheap to clone, clones share one
-/// connection pool, one rate limiter and one cached token.
+/// connection pool, one rate gate and one cached token.
 #[derive(Clone)]
 pub struct ApidaeClient {
     inner: Arc<Inner>,
@@ -57,17 +61,16 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     tokens: TokenCache,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    gate: Arc<RateGate>,
 }
 
 impl ApidaeClient {
     /// Builds a client for `endpoint`; every HTTP call, token requests included, waits
-    /// on `limiter` first. Fails with [`PermanentReason::Configuration`] when a URL is
-    /// unusable, the client id is blank or the timeout is zero. Sends nothing yet.
-    pub fn new(
-        endpoint: ApidaeEndpoint,
-        limiter: Arc<DefaultDirectRateLimiter>,
-    ) -> Result<Self, ApidaeError> {
+    /// on `gate` first, and a 429 pauses it for the answer's `Retry-After` (one window
+    /// of the gate's limit when the answer has none). Fails with
+    /// [`PermanentReason::Configuration`] when a URL is unusable, the client id is blank
+    /// or the timeout is zero. Sends nothing yet.
+    pub fn new(endpoint: ApidaeEndpoint, gate: Arc<RateGate>) -> Result<Self, ApidaeError> {
         let root = http_url(
             "base url",
             &format!("{}/", endpoint.base_url.trim_end_matches('/')),
@@ -106,7 +109,7 @@ impl ApidaeClient {
                 client_id: endpoint.client_id,
                 client_secret: endpoint.client_secret,
                 tokens: TokenCache::default(),
-                limiter,
+                gate,
             }),
         })
     }
@@ -225,8 +228,9 @@ impl ApidaeClient {
         decode_grant(status, retry_after(&headers), &body, &[secret])
     }
 
-    /// Waits on the rate limiter, then sends `request` (a `method` call to `url`) and
-    /// reads the whole answer in an `http.client` span named by the path `template`.
+    /// Waits on the rate gate, then sends `request` (a `method` call to `url`) and
+    /// reads the whole answer in an `http.client` span named by the path `template`. A
+    /// 429 pauses the gate for every worker of the connection.
     async fn exchange(
         &self,
         request: reqwest::RequestBuilder,
@@ -234,13 +238,17 @@ impl ApidaeClient {
         url: &Url,
         template: &str,
     ) -> Result<(StatusCode, HeaderMap, Vec<u8>), ApidaeError> {
-        self.inner
-            .limiter
-            .until_ready()
-            .instrument(telemetry::http::rate_limit_wait_span())
-            .await;
+        self.inner.gate.until_ready().await;
         let span = telemetry::http::client_span(method.as_str(), template, url);
-        self.receive(request, &span).instrument(span.clone()).await
+        let answer = self
+            .receive(request, &span)
+            .instrument(span.clone())
+            .await?;
+        let (status, headers, _) = &answer;
+        if *status == StatusCode::TOO_MANY_REQUESTS {
+            self.inner.gate.pause(retry_after(headers)).await;
+        }
+        Ok(answer)
     }
 
     /// Sends and reads the whole answer, recorded on the call's `span`.
@@ -257,17 +265,16 @@ impl ApidaeClient {
         telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
         let path = response.url().path().to_owned();
-        let body = response
-            .bytes()
+        let body = upstream_body::read(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| transport_failure(span, error))?;
+            .map_err(|error| body_failure(span, error))?;
         tracing::debug!(
             path,
             status = status.as_u16(),
             bytes = body.len(),
             "apidae answer received"
         );
-        Ok((status, headers, body.to_vec()))
+        Ok((status, headers, body))
     }
 }
 
@@ -336,6 +343,19 @@ fn transport_failure(span: &Span, error: reqwest::Error) -> ApidaeError {
     ApidaeError::transient(reason, describe(&error))
 }
 
+/// The answer's body was not read whole: it broke off or timed out (transient), or it
+/// is larger than any answer of the API (an invalid response). The call's `span`
+/// records why.
+fn body_failure(span: &Span, error: BodyError) -> ApidaeError {
+    match error {
+        BodyError::Transport(error) => transport_failure(span, error),
+        BodyError::TooLarge { .. } => {
+            telemetry::http::record_failure(span, "body_too_large");
+            ApidaeError::permanent(PermanentReason::InvalidResponse, error.to_string())
+        }
+    }
+}
+
 /// The error and its causes on one line; reqwest's own message alone hides the cause.
 fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
@@ -351,7 +371,7 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use governor::{Quota, RateLimiter};
+    use settings::RateLimit;
     use std::num::NonZeroU32;
 
     fn endpoint(base_url: &str, token_url: &str) -> ApidaeEndpoint {
@@ -364,14 +384,17 @@ mod tests {
         }
     }
 
-    fn limiter() -> Arc<DefaultDirectRateLimiter> {
-        Arc::new(RateLimiter::direct(Quota::per_second(
-            NonZeroU32::new(10).expect("non-zero"),
-        )))
+    fn gate() -> Arc<RateGate> {
+        let ten = NonZeroU32::new(10).expect("non-zero");
+        Arc::new(RateGate::local(RateLimit {
+            requests: ten,
+            per: Duration::from_secs(1),
+            burst: ten,
+        }))
     }
 
     fn build(base_url: &str, token_url: &str) -> Result<ApidaeClient, ApidaeError> {
-        ApidaeClient::new(endpoint(base_url, token_url), limiter())
+        ApidaeClient::new(endpoint(base_url, token_url), gate())
     }
 
     #[test]
@@ -438,10 +461,10 @@ mod tests {
         }
         let mut blank = endpoint(root, token);
         blank.client_id = " ".into();
-        assert!(ApidaeClient::new(blank, limiter()).is_err());
+        assert!(ApidaeClient::new(blank, gate()).is_err());
         let mut instant = endpoint(root, token);
         instant.timeout = Duration::ZERO;
-        assert!(ApidaeClient::new(instant, limiter()).is_err());
+        assert!(ApidaeClient::new(instant, gate()).is_err());
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //! `expires_in` (at least 60 s) is left, shares it between concurrent calls and
 //! clones, and asks again once when a call is refused with a 401 or an
 //! `invalid_token` body. Every HTTP call, token requests included, first waits on the
-//! rate limiter given to [`ApidaeClient::new`].
+//! rate gate given to [`ApidaeClient::new`], and an answer longer than
+//! [`MAX_ANSWER_BYTES`] is refused.
 //!
 //! # Outcomes
 //!
@@ -47,6 +48,6 @@ mod token;
 pub use batch::{
     BatchError, DeleteBatch, Descriptor, MAX_OBJECTS, ObjectDescriptors, ObjectRemovals, PutBatch,
 };
-pub use client::{ApidaeClient, ApidaeEndpoint, WRITE_PATH};
+pub use client::{ApidaeClient, ApidaeEndpoint, MAX_ANSWER_BYTES, WRITE_PATH};
 pub use error::{ApidaeError, PermanentReason, TransientReason};
 pub use report::{WriteReport, WriteStatus};

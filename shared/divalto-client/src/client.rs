@@ -1,5 +1,5 @@
 //! The HTTP side: rate-limited logins and `RecordSql/Execute` calls, with the retry
-//! after one re-authentication.
+//! after one re-authentication; answers are read up to [`MAX_ANSWER_BYTES`].
 
 use crate::answer::{Answer, BodyShown, classify};
 use crate::auth::{AuthBody, decode_token};
@@ -7,7 +7,8 @@ use crate::error::{DivaltoError, PermanentReason, TransientReason};
 use crate::page::{RecordPage, decode_page};
 use crate::query::{ExecuteBody, RecordCount, RecordQuery};
 use crate::token::{Token, TokenCache};
-use governor::DefaultDirectRateLimiter;
+use rate_gate::RateGate;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -16,6 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument as _, Span};
+use upstream_body::BodyError;
 
 /// Path of the login under the base URL.
 const AUTH_PATH: &str = "api/v1/Authent/Auth";
@@ -27,6 +29,9 @@ const AUTH_TEMPLATE: &str = "/api/v1/Authent/Auth";
 const EXECUTE_TEMPLATE: &str = "/api/v1/RecordSql/Execute";
 /// The `error` code of a `dhoq`/`recordsql` pair missing from the web-service settings.
 const NOT_AUTHORISED: i64 = 54;
+/// The largest answer read: a page holds at most 1000 records (the server's default
+/// cap), every value a string; 16 KiB a record is far more than any table we read.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where and as whom to call the service.
 #[derive(Debug, Clone)]
@@ -51,7 +56,7 @@ pub struct DivaltoEndpoint {
 }
 
 /// A client of the RecordSql service; cheap to clone, clones share one connection
-/// pool, one rate limiter and one cached token.
+/// pool, one rate gate and one cached token.
 #[derive(Clone)]
 pub struct DivaltoClient {
     inner: Arc<Inner>,
@@ -66,17 +71,16 @@ struct Inner {
     password: SecretString,
     environment: String,
     tokens: TokenCache,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    gate: Arc<RateGate>,
 }
 
 impl DivaltoClient {
-    /// Builds a client for `endpoint`; every HTTP call waits on `limiter` first. Fails
-    /// with a [`PermanentReason::Configuration`] error when the base URL is unusable, the
-    /// user is empty or the token lifetime is zero. Does not log in yet.
-    pub fn new(
-        endpoint: DivaltoEndpoint,
-        limiter: Arc<DefaultDirectRateLimiter>,
-    ) -> Result<Self, DivaltoError> {
+    /// Builds a client for `endpoint`; every HTTP call waits on `gate` first, and a 429
+    /// pauses it for the answer's `Retry-After` in seconds (Divalto documents no rate
+    /// limit; without one, for one window of the gate's limit). Fails with a
+    /// [`PermanentReason::Configuration`] error when the base URL is unusable, the user
+    /// is empty or the token lifetime is zero. Does not log in yet.
+    pub fn new(endpoint: DivaltoEndpoint, gate: Arc<RateGate>) -> Result<Self, DivaltoError> {
         let base = base_url(&endpoint.base_url)?;
         let join = |path| {
             base.join(path)
@@ -109,7 +113,7 @@ impl DivaltoClient {
                 password: endpoint.password,
                 environment: endpoint.environment,
                 tokens: TokenCache::new(endpoint.token_lifetime),
-                limiter,
+                gate,
             }),
         })
     }
@@ -207,20 +211,21 @@ impl DivaltoClient {
     }
 
     /// One rate-limited JSON POST in its `http.client` span, named by the path
-    /// `template`; the body is never logged.
+    /// `template`; the body is never logged. A 429 pauses the gate for every worker of
+    /// the connection.
     async fn post(
         &self,
         url: &Url,
         template: &'static str,
         body: &impl Serialize,
     ) -> Result<(StatusCode, Vec<u8>), DivaltoError> {
-        self.inner
-            .limiter
-            .until_ready()
-            .instrument(telemetry::http::rate_limit_wait_span())
-            .await;
+        self.inner.gate.until_ready().await;
         let span = telemetry::http::client_span("POST", template, url);
-        self.send(url, body, &span).instrument(span.clone()).await
+        let (status, headers, bytes) = self.send(url, body, &span).instrument(span.clone()).await?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.inner.gate.pause(retry_after(&headers)).await;
+        }
+        Ok((status, bytes))
     }
 
     /// One POST and the whole answer, recorded on the call's `span`.
@@ -229,7 +234,7 @@ impl DivaltoClient {
         url: &Url,
         body: &impl Serialize,
         span: &Span,
-    ) -> Result<(StatusCode, Vec<u8>), DivaltoError> {
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), DivaltoError> {
         let response = self
             .inner
             .http
@@ -240,17 +245,17 @@ impl DivaltoClient {
             .map_err(|error| transport_failure(span, error))?;
         let status = response.status();
         telemetry::http::record_status(span, status.as_u16());
-        let bytes = response
-            .bytes()
+        let headers = response.headers().clone();
+        let bytes = upstream_body::read(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| transport_failure(span, error))?;
+            .map_err(|error| body_failure(span, error))?;
         tracing::debug!(
             path = url.path(),
             status = status.as_u16(),
             bytes = bytes.len(),
             "divalto answer received"
         );
-        Ok((status, bytes.to_vec()))
+        Ok((status, headers, bytes))
     }
 }
 
@@ -307,6 +312,31 @@ fn transport_failure(span: &Span, error: reqwest::Error) -> DivaltoError {
     };
     telemetry::http::record_transport_error(span, &error);
     DivaltoError::transient(reason, describe(&error))
+}
+
+/// The answer's body was not read whole: it broke off or timed out (transient), or it
+/// is larger than any page (an invalid response). The call's `span` records why.
+fn body_failure(span: &Span, error: BodyError) -> DivaltoError {
+    match error {
+        BodyError::Transport(error) => transport_failure(span, error),
+        BodyError::TooLarge { .. } => {
+            telemetry::http::record_failure(span, "body_too_large");
+            DivaltoError::permanent(PermanentReason::InvalidResponse, None, error.to_string())
+        }
+    }
+}
+
+/// A `Retry-After` in seconds. Divalto documents no rate limit, so the HTTP-date form
+/// is not read: it counts as none.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let seconds = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// The error and its causes on one line; reqwest's own message alone hides the cause.

@@ -7,8 +7,8 @@
 //! the endpoint's base URL. The client logs in with `api/v1/Authent/Auth` on first use,
 //! keeps the token for 90% of [`DivaltoEndpoint::token_lifetime`], shares it between
 //! concurrent calls and clones, and logs in again once when a call is rejected. Every
-//! HTTP call, the login included, first waits on the rate limiter given to
-//! [`DivaltoClient::new`].
+//! HTTP call, the login included, first waits on the rate gate given to
+//! [`DivaltoClient::new`], and an answer longer than [`MAX_ANSWER_BYTES`] is refused.
 //!
 //! # Record shape
 //!
@@ -45,7 +45,7 @@ mod record;
 mod redact;
 mod token;
 
-pub use client::{DivaltoClient, DivaltoEndpoint};
+pub use client::{DivaltoClient, DivaltoEndpoint, MAX_ANSWER_BYTES};
 pub use error::{DivaltoError, PermanentReason, TransientReason};
 pub use page::RecordPage;
 pub use query::{DEFAULT_COUNT_CAP, InvalidCount, RecordCount, RecordQuery, WhereClause};

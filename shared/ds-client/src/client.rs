@@ -1,12 +1,13 @@
-//! The HTTP side: one rate-limited POST per call to the GraphQL endpoint.
+//! The HTTP side: one rate-limited POST per call to the GraphQL endpoint, its answer
+//! read up to [`MAX_ANSWER_BYTES`].
 
 use crate::classify::classify;
 use crate::documents::Document;
 use crate::error::{DsError, PermanentReason, TransientReason};
 use crate::request::{DeletedDossiersPageRequest, DossiersPageRequest, PageQuery};
 use crate::response::{DeletedDossier, Dossier, Page, decode_page};
-use chrono::Utc;
-use governor::DefaultDirectRateLimiter;
+use chrono::{DateTime, Utc};
+use rate_gate::RateGate;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,11 +17,15 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument as _, Span};
+use upstream_body::BodyError;
 
 /// Path of the GraphQL API under the base URL.
 const GRAPHQL_PATH: &str = "api/v2/graphql";
 /// The `url.template` of a call's span: the API path, whatever the base URL's prefix.
 const GRAPHQL_TEMPLATE: &str = "/api/v2/graphql";
+/// The largest answer read: a page of 100 dossiers of our documents, or a dossier's
+/// messages, weighs kilobytes; anything near 16 MiB is not an answer to our queries.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
 
 /// Where and as whom to call the API.
 #[derive(Debug, Clone)]
@@ -35,7 +40,7 @@ pub struct DsEndpoint {
 }
 
 /// A client of the GraphQL API v2; cheap to clone, clones share one connection pool
-/// and one rate limiter.
+/// and one rate gate.
 #[derive(Clone)]
 pub struct DsClient {
     inner: Arc<Inner>,
@@ -46,7 +51,7 @@ struct Inner {
     url: Url,
     /// `Bearer <token>`, marked sensitive so no debug output shows it.
     authorization: HeaderValue,
-    limiter: Arc<DefaultDirectRateLimiter>,
+    gate: Arc<RateGate>,
 }
 
 /// The JSON body of a GraphQL POST.
@@ -59,12 +64,11 @@ struct GraphqlRequest<V> {
 }
 
 impl DsClient {
-    /// Builds a client for `endpoint`; every call waits on `limiter` first. Fails with a
+    /// Builds a client for `endpoint`; every call waits on `gate` first, and a 429
+    /// pauses it until the answer's `RateLimit-Reset` (one window of the gate's limit
+    /// when the answer gives no usable reset). Fails with a
     /// [`PermanentReason::Configuration`] error when the base URL or the token is unusable.
-    pub fn new(
-        endpoint: DsEndpoint,
-        limiter: Arc<DefaultDirectRateLimiter>,
-    ) -> Result<Self, DsError> {
+    pub fn new(endpoint: DsEndpoint, gate: Arc<RateGate>) -> Result<Self, DsError> {
         let url = graphql_url(&endpoint.base_url)?;
         let mut authorization =
             HeaderValue::from_str(&format!("Bearer {}", endpoint.token.expose_secret()))
@@ -85,12 +89,12 @@ impl DsClient {
                 http,
                 url,
                 authorization,
-                limiter,
+                gate,
             }),
         })
     }
 
-    /// One page of dossiers; waits on the rate limiter before the request.
+    /// One page of dossiers; waits on the rate gate before the request.
     pub async fn dossiers_page(
         &self,
         request: &DossiersPageRequest,
@@ -98,8 +102,8 @@ impl DsClient {
         self.page(request).await
     }
 
-    /// One page of deleted or pending-deleted dossiers; waits on the rate limiter
-    /// before the request.
+    /// One page of deleted or pending-deleted dossiers; waits on the rate gate before
+    /// the request.
     pub async fn deleted_dossiers_page(
         &self,
         request: &DeletedDossiersPageRequest,
@@ -117,17 +121,14 @@ impl DsClient {
         decode_page(data)
     }
 
-    /// Waits on the rate limiter, posts one document and classifies the answer.
+    /// Waits on the rate gate, posts one document and classifies the answer; a 429
+    /// pauses the gate for every worker of the connection.
     pub(crate) async fn post(
         &self,
         document: Document,
         variables: impl Serialize,
     ) -> Result<serde_json::Value, DsError> {
-        self.inner
-            .limiter
-            .until_ready()
-            .instrument(telemetry::http::rate_limit_wait_span())
-            .await;
+        self.inner.gate.until_ready().await;
         let body = GraphqlRequest {
             query: document.source,
             variables,
@@ -135,7 +136,11 @@ impl DsClient {
         };
         let span = telemetry::http::client_span("POST", GRAPHQL_TEMPLATE, &self.inner.url);
         let (status, headers, bytes) = self.send(&body, &span).instrument(span.clone()).await?;
-        classify(status, &headers, &bytes, Utc::now())
+        let answer = classify(status, &headers, &bytes, Utc::now());
+        if let Err(DsError::RateLimited { reset_at }) = &answer {
+            self.inner.gate.pause(reset_at.map(wait_until)).await;
+        }
+        answer
     }
 
     /// One POST and the whole answer, recorded on the call's `span`.
@@ -156,16 +161,15 @@ impl DsClient {
         let status = response.status();
         telemetry::http::record_status(span, status.as_u16());
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
+        let bytes = upstream_body::read(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| transport_failure(span, error))?;
+            .map_err(|error| body_failure(span, error))?;
         tracing::debug!(
             status = status.as_u16(),
             bytes = bytes.len(),
             "ds answer received"
         );
-        Ok((status, headers, bytes.to_vec()))
+        Ok((status, headers, bytes))
     }
 }
 
@@ -212,6 +216,24 @@ fn transport_failure(span: &Span, error: reqwest::Error) -> DsError {
     };
     telemetry::http::record_transport_error(span, &error);
     DsError::transient(reason, describe(&error))
+}
+
+/// The answer's body was not read whole: it broke off or timed out (transient), or it
+/// is larger than any answer to our documents (an invalid response). The call's `span`
+/// records why.
+fn body_failure(span: &Span, error: BodyError) -> DsError {
+    match error {
+        BodyError::Transport(error) => transport_failure(span, error),
+        BodyError::TooLarge { .. } => {
+            telemetry::http::record_failure(span, "body_too_large");
+            DsError::permanent(PermanentReason::InvalidResponse, None, error.to_string())
+        }
+    }
+}
+
+/// How long from now until `at`; zero once it has passed.
+fn wait_until(at: DateTime<Utc>) -> Duration {
+    (at - Utc::now()).to_std().unwrap_or(Duration::ZERO)
 }
 
 /// The error and its causes on one line; reqwest's own message alone hides the cause.

@@ -16,7 +16,7 @@ mod response;
 mod values;
 mod writes;
 
-pub use client::{DsClient, DsEndpoint};
+pub use client::{DsClient, DsEndpoint, MAX_ANSWER_BYTES};
 pub use error::{DsError, PermanentReason, TransientReason};
 pub use ids::{DossierGlobalId, DossierNumber, InstructeurId, LabelId, MessageId};
 pub use mutation::{CorrectionReason, MessageRequest, StateChange, Transition};

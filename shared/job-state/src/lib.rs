@@ -147,6 +147,12 @@ impl JobStore {
         })
     }
 
+    /// The store's Redis connection, for the other state every replica shares, such as
+    /// the connections' rate-limit budgets; clones share one multiplexed connection.
+    pub fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+
     /// Opens `job` with the pages of its first window as pending, before their
     /// commands are published. Returns the job's start: `started_at` the first time,
     /// the recorded one when the start command is delivered again.

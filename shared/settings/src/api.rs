@@ -132,6 +132,11 @@ impl FromStr for Api {
 /// larger burst trades that guarantee for lower latency on idle connections:
 /// the rare overflow is answered with a rate-limit reset that the worker waits
 /// out (up to `worker.max_rate_limit_wait`).
+///
+/// The bucket belongs to the connection, not to a process: every replica of
+/// every worker that calls the connection draws from one bucket kept in Redis
+/// (the `rate-gate` crate), each also smoothed by an in-process
+/// [`RateLimit::limiter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests allowed in each `per`.
@@ -147,11 +152,16 @@ impl RateLimit {
     /// The limit as an in-process governor bucket: one request every
     /// `per / requests` (at least a nanosecond apart), `burst` at most back to back.
     pub fn limiter(&self) -> governor::DefaultDirectRateLimiter {
-        let period = (self.per / self.requests.get()).max(Duration::from_nanos(1));
-        let quota = governor::Quota::with_period(period)
+        let quota = governor::Quota::with_period(self.interval())
             .expect("the period is at least a nanosecond")
             .allow_burst(self.burst);
         governor::RateLimiter::direct(quota)
+    }
+
+    /// The time the bucket takes to refill one request: `per / requests`, at
+    /// least a nanosecond.
+    pub fn interval(&self) -> Duration {
+        (self.per / self.requests.get()).max(Duration::from_nanos(1))
     }
 }
 
@@ -281,6 +291,20 @@ mod tests {
         let limit = Api::Ds.default_rate_limit();
         let most_in_any_window = limit.burst.get() + limit.requests.get() - 1;
         assert!(most_in_any_window <= 400);
+    }
+
+    #[test]
+    fn a_rate_limit_refills_one_request_every_interval() {
+        let twenty_per_second = RateLimit {
+            requests: NonZeroU32::new(20).unwrap(),
+            per: Duration::from_secs(1),
+            burst: NonZeroU32::MIN,
+        };
+        assert_eq!(twenty_per_second.interval(), Duration::from_millis(50));
+        assert_eq!(
+            Api::Ds.default_rate_limit().interval(),
+            Duration::from_millis(150)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! - `chain`: pages per second of a demarches-simplifiees cursor chain read by
 //!   fetch-page against a sandbox without latency, and its ratio to the floor;
 //! - `ratelimit`: the request rate and busiest second the sandbox saw through a
-//!   connection limited to 20 requests per second, with three fetch-page workers;
+//!   connection limited to 20 requests per second, shared by three fetch-page processes;
 //! - `memory`: the peak resident memory of the fetch-page binary, run as a child
 //!   process, reading 10,000 Divalto records in 100-record pages, eight at a time;
 //! - `fanout`: offset sync time against the window of pages in flight;

@@ -202,9 +202,27 @@ async fn three_workers_fetch_the_pages_of_one_job_at_the_same_time() {
         ..SandboxConfig::default()
     };
     // One delivery per worker at a time: overlapping requests can only come from
-    // different workers.
-    let mut app =
-        spawn_app_without_worker_with(config, &[("ESTAFETTE__BROKER__PREFETCH", "1")]).await;
+    // different workers. The three share the connection's rate limit, so it must let
+    // requests overlap: 5 per second, one at a time, would space them 200 ms apart.
+    let mut app = spawn_app_without_worker_with(
+        config,
+        &[
+            ("ESTAFETTE__BROKER__PREFETCH", "1"),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__RATE_LIMIT__REQUESTS",
+                "1000",
+            ),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__RATE_LIMIT__PER_SECONDS",
+                "1",
+            ),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__RATE_LIMIT__BURST",
+                "100",
+            ),
+        ],
+    )
+    .await;
     for _ in 0..3 {
         app.start_worker().await;
     }

@@ -13,6 +13,7 @@ use contract::{
 };
 use ds_client::{DsClient, DsEndpoint};
 use job_state::JobStore;
+use rate_gate::RateGate;
 use sandbox::ds::dataset::DossierState;
 use sandbox::{Sandbox, SandboxConfig};
 use testkit::EventLog;
@@ -196,7 +197,7 @@ impl TestApp {
             token: token.clone(),
             timeout: connection.request_timeout,
         };
-        DsClient::new(endpoint, Arc::new(connection.rate_limit.limiter())).expect("a client")
+        DsClient::new(endpoint, Arc::new(RateGate::local(connection.rate_limit))).expect("a client")
     }
 
     pub(crate) async fn shutdown(self) {

@@ -5,9 +5,10 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
+use rate_gate::RateGate;
 use secrecy::SecretString;
+use settings::RateLimit;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -134,10 +135,19 @@ pub(crate) fn seen(log: &Log) -> Vec<Seen> {
     log.lock().expect("an unpoisoned log").clone()
 }
 
-/// A limiter generous enough never to hold a test back.
-pub(crate) fn open_limiter() -> Arc<DefaultDirectRateLimiter> {
-    let per_second = NonZeroU32::new(1_000).expect("a positive rate");
-    Arc::new(RateLimiter::direct(Quota::per_second(per_second)))
+/// A gate generous enough never to hold a test back.
+pub(crate) fn open_gate() -> Arc<RateGate> {
+    gate(1_000, Duration::from_secs(1))
+}
+
+/// A gate of this process alone: `requests` per `per`, all of them back to back.
+pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
+    let requests = NonZeroU32::new(requests).expect("a positive rate");
+    Arc::new(RateGate::local(RateLimit {
+        requests,
+        per,
+        burst: requests,
+    }))
 }
 
 /// The endpoint settings of the test clients: default recipe and id field.
@@ -150,7 +160,7 @@ pub(crate) fn endpoint(base_url: &str, timeout: Duration) -> AmienscopeEndpoint 
 
 /// A client for `base_url` with the test keys.
 pub(crate) fn client(base_url: &str) -> AmienscopeClient {
-    AmienscopeClient::new(endpoint(base_url, PATIENT), open_limiter()).expect("a usable endpoint")
+    AmienscopeClient::new(endpoint(base_url, PATIENT), open_gate()).expect("a usable endpoint")
 }
 
 /// Every category, changed since 2015-10-10 00:00 Paris time.

@@ -2,7 +2,7 @@
 
 use crate::harness::{
     EMAIL, PATIENT, PRIVATE_KEY, PUBLIC_KEY, Reply, client, endpoint, expected_default_signature,
-    open_limiter, recording_upstream, seen, since_2015, spawn_upstream,
+    gate, open_gate, recording_upstream, seen, since_2015, spawn_upstream,
 };
 use amienscope_client::{
     AmienscopeClient, AmienscopeError, DatetimeFormat, EventStatus, Limit, PermanentReason,
@@ -13,12 +13,13 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
-use governor::{Quota, RateLimiter};
 use hmac::{Hmac, Mac};
 use serde_json::json;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a test watches a call that a gate holds for an hour: it has not gone by
+/// then, however slow the machine.
+const HELD: Duration = Duration::from_millis(300);
 
 fn two_events() -> Reply {
     Reply::json(json!([
@@ -132,7 +133,7 @@ async fn another_recipe_changes_the_datetime_and_the_signature() {
         datetime: DatetimeFormat::Rfc3339,
     };
 
-    AmienscopeClient::new(endpoint, open_limiter())
+    AmienscopeClient::new(endpoint, open_gate())
         .expect("a usable endpoint")
         .updates_page(&since_2015(), 0, Limit::MAX)
         .await
@@ -250,8 +251,7 @@ async fn a_401_is_a_permanent_refusal_that_never_shows_the_private_key() {
     );
     let (base_url, _log) = recording_upstream(reply).await;
     let endpoint = endpoint(&base_url, PATIENT);
-    let client =
-        AmienscopeClient::new(endpoint.clone(), open_limiter()).expect("a usable endpoint");
+    let client = AmienscopeClient::new(endpoint.clone(), open_gate()).expect("a usable endpoint");
 
     let error = client
         .updates_page(&since_2015(), 0, Limit::MAX)
@@ -281,11 +281,9 @@ async fn a_401_is_a_permanent_refusal_that_never_shows_the_private_key() {
 async fn an_upstream_that_never_answers_is_a_transient_timeout() {
     let router = Router::new().fallback(std::future::pending::<StatusCode>);
     let base_url = spawn_upstream(router).await;
-    let client = AmienscopeClient::new(
-        endpoint(&base_url, Duration::from_millis(200)),
-        open_limiter(),
-    )
-    .expect("a usable endpoint");
+    let client =
+        AmienscopeClient::new(endpoint(&base_url, Duration::from_millis(200)), open_gate())
+            .expect("a usable endpoint");
 
     let result = client.updates_page(&since_2015(), 0, Limit::MAX).await;
 
@@ -326,19 +324,69 @@ async fn a_closed_port_is_a_transient_connection_failure() {
 }
 
 #[tokio::test]
-async fn every_call_takes_a_cell_from_the_limiter() {
-    let (base_url, _log) = recording_upstream(two_events()).await;
-    let once_an_hour = Quota::per_hour(NonZeroU32::new(1).expect("a positive rate"));
-    let limiter = Arc::new(RateLimiter::direct(once_an_hour));
-    let client =
-        AmienscopeClient::new(endpoint(&base_url, PATIENT), limiter.clone()).expect("a client");
+async fn every_call_waits_on_the_gate() {
+    let (base_url, log) = recording_upstream(two_events()).await;
+    let client = AmienscopeClient::new(
+        endpoint(&base_url, PATIENT),
+        gate(1, Duration::from_secs(3600)),
+    )
+    .expect("a client");
 
     client
         .updates_page(&since_2015(), 0, Limit::MAX)
         .await
         .expect("a page");
+    let next = tokio::time::timeout(HELD, client.updates_page(&since_2015(), 0, Limit::MAX)).await;
 
-    assert!(limiter.check().is_err(), "the call used the only cell");
+    assert!(next.is_err(), "the second call of the hour is held");
+    assert_eq!(seen(&log).len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_gate_for_its_retry_after() {
+    let reply = Reply::status(StatusCode::TOO_MANY_REQUESTS, "slow down")
+        .with_header("retry-after", "3600");
+    let (base_url, log) = recording_upstream(reply).await;
+    let client = client(&base_url);
+
+    let throttled = client.updates_page(&since_2015(), 0, Limit::MAX).await;
+    let next = tokio::time::timeout(HELD, client.updates_page(&since_2015(), 0, Limit::MAX)).await;
+
+    assert!(
+        matches!(
+            throttled,
+            Err(AmienscopeError::RateLimited {
+                retry_after: Some(_)
+            })
+        ),
+        "{throttled:?}"
+    );
+    assert!(next.is_err(), "the next call waits for the retry-after");
+    assert_eq!(seen(&log).len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
+    let reply = Reply::status(StatusCode::TOO_MANY_REQUESTS, "slow down");
+    let (base_url, log) = recording_upstream(reply).await;
+    let client = AmienscopeClient::new(
+        endpoint(&base_url, PATIENT),
+        gate(1_000, Duration::from_secs(3600)),
+    )
+    .expect("a client");
+
+    let throttled = client.updates_page(&since_2015(), 0, Limit::MAX).await;
+    let next = tokio::time::timeout(HELD, client.updates_page(&since_2015(), 0, Limit::MAX)).await;
+
+    assert_eq!(
+        throttled,
+        Err(AmienscopeError::RateLimited { retry_after: None })
+    );
+    assert!(
+        next.is_err(),
+        "the next call waits for the window of the limit"
+    );
+    assert_eq!(seen(&log).len(), 1);
 }
 
 #[tokio::test]
@@ -389,8 +437,8 @@ async fn unusable_settings_are_configuration_errors_without_the_key() {
         empty_id_field,
         bad_base,
     ] {
-        let error = AmienscopeClient::new(endpoint.clone(), open_limiter())
-            .expect_err("an unusable endpoint");
+        let error =
+            AmienscopeClient::new(endpoint.clone(), open_gate()).expect_err("an unusable endpoint");
         assert!(
             matches!(
                 &error,

@@ -1,4 +1,5 @@
 //! Integration tests: the client against real HTTP servers on loopback.
 
 mod harness;
+mod hostile;
 mod http;

@@ -7,10 +7,11 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use axum::routing::{MethodRouter, any, get};
+use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use settings::RateLimit;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -264,6 +265,11 @@ pub(crate) struct Upstream {
 impl Upstream {
     /// A client of this upstream with the test credentials and `timeout`.
     pub(crate) fn client_with_timeout(&self, timeout: Duration) -> ApidaeClient {
+        self.client_with(timeout, open_gate())
+    }
+
+    /// A client of this upstream with the test credentials, `timeout` and `gate`.
+    pub(crate) fn client_with(&self, timeout: Duration, gate: Arc<RateGate>) -> ApidaeClient {
         ApidaeClient::new(
             ApidaeEndpoint {
                 base_url: self.root.clone(),
@@ -272,7 +278,7 @@ impl Upstream {
                 client_secret: SecretString::from(SECRET),
                 timeout,
             },
-            limiter(),
+            gate,
         )
         .expect("a usable endpoint")
     }
@@ -282,10 +288,19 @@ impl Upstream {
     }
 }
 
-fn limiter() -> Arc<DefaultDirectRateLimiter> {
-    Arc::new(RateLimiter::direct(Quota::per_second(
-        NonZeroU32::new(1000).expect("non-zero"),
-    )))
+/// A gate generous enough never to hold a test back.
+pub(crate) fn open_gate() -> Arc<RateGate> {
+    gate(1_000, Duration::from_secs(1))
+}
+
+/// A gate of this process alone: `requests` per `per`, all of them back to back.
+pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
+    let requests = NonZeroU32::new(requests).expect("a positive rate");
+    Arc::new(RateGate::local(RateLimit {
+        requests,
+        per,
+        burst: requests,
+    }))
 }
 
 /// Serves `script` under `/apidae` on a loopback port; both the slashed write path and
@@ -304,6 +319,26 @@ pub(crate) async fn upstream(script: Script) -> Upstream {
         .route("/apidae/api/v002/donnees-privees/", any(write_endpoint))
         .route("/apidae/api/v002/donnees-privees", any(write_endpoint))
         .with_state(shared);
+    Upstream {
+        root: serve(app).await,
+        seen,
+    }
+}
+
+/// Serves tokens that are always granted and answers every write with `write`, under
+/// `/apidae` on a loopback port; nothing is recorded.
+pub(crate) async fn upstream_writing(write: MethodRouter) -> Upstream {
+    let app = Router::new()
+        .route("/apidae/oauth/token", get(|| async { grant(1, 43200) }))
+        .route("/apidae/api/v002/donnees-privees/", write);
+    Upstream {
+        root: serve(app).await,
+        seen: Arc::default(),
+    }
+}
+
+/// Serves `app` on a loopback port; returns its root URL.
+async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a loopback port");
@@ -313,8 +348,5 @@ pub(crate) async fn upstream(script: Script) -> Upstream {
             .await
             .expect("the upstream serves");
     });
-    Upstream {
-        root: format!("http://{address}/apidae"),
-        seen,
-    }
+    format!("http://{address}/apidae")
 }

@@ -1,19 +1,21 @@
 //! The client over real HTTP: tokens, request shape, refresh, and classification.
 
 use crate::harness::{
-    BASIC, Reply, SECRET, Script, accept_all, grant, invalid_token, token, upstream,
+    BASIC, Reply, SECRET, Script, accept_all, gate, grant, invalid_token, open_gate, token,
+    upstream,
 };
 use apidae_client::{
     ApidaeClient, ApidaeEndpoint, ApidaeError, DeleteBatch, Descriptor, ObjectDescriptors,
     ObjectRemovals, PermanentReason, PutBatch, TransientReason, WriteStatus,
 };
 use axum::http::{Method, StatusCode};
-use governor::{Quota, RateLimiter};
 use secrecy::SecretString;
 use serde_json::json;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a test watches a call that a gate holds for an hour: it has not gone by
+/// then, however slow the machine.
+const HELD: Duration = Duration::from_millis(300);
 
 const TOMCAT_503: &str = "<!doctype html><html lang=\"en\"><head><title>HTTP Status 503 – \
     Service Unavailable</title></head><body><h1>HTTP Status 503 – Service Unavailable</h1>\
@@ -438,6 +440,81 @@ async fn a_429_is_rate_limited_with_its_retry_after() {
     );
 }
 
+/// An upstream whose writes are all answered 429, with `retry_after` when given.
+async fn throttling(retry_after: Option<&'static str>) -> crate::harness::Upstream {
+    upstream(Script {
+        write: Box::new(move |_, _| Reply {
+            retry_after,
+            ..Reply::text(
+                StatusCode::TOO_MANY_REQUESTS,
+                "text/plain",
+                "Too Many Requests",
+            )
+        }),
+        ..Script::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_gate_for_its_retry_after() {
+    let upstream = throttling(Some("3600")).await;
+    let client = upstream.client();
+
+    let throttled = client.put_descriptors(&put_batch(&[7])).await;
+    let next = tokio::time::timeout(HELD, client.put_descriptors(&put_batch(&[7]))).await;
+
+    assert!(
+        matches!(
+            throttled,
+            Err(ApidaeError::RateLimited {
+                retry_after: Some(_)
+            })
+        ),
+        "{throttled:?}"
+    );
+    assert!(next.is_err(), "the next write waits for the retry-after");
+    assert_eq!(upstream.seen.writes().len(), 1);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
+    let upstream = throttling(None).await;
+    let client = upstream.client_with(
+        Duration::from_secs(5),
+        gate(1_000, Duration::from_secs(3600)),
+    );
+
+    let throttled = client.put_descriptors(&put_batch(&[7])).await;
+    let next = tokio::time::timeout(HELD, client.put_descriptors(&put_batch(&[7]))).await;
+
+    assert_eq!(
+        throttled,
+        Err(ApidaeError::RateLimited { retry_after: None })
+    );
+    assert!(
+        next.is_err(),
+        "the next write waits for the window of the limit"
+    );
+    assert_eq!(upstream.seen.writes().len(), 1);
+}
+
+#[tokio::test]
+async fn every_http_call_waits_on_the_gate() {
+    let upstream = upstream(Script::default()).await;
+    let client = upstream.client_with(Duration::from_secs(5), gate(2, Duration::from_secs(3600)));
+
+    // The token request and the write take both requests of the hour.
+    client
+        .put_descriptors(&put_batch(&[7]))
+        .await
+        .expect("a write");
+    let next = tokio::time::timeout(HELD, client.put_descriptors(&put_batch(&[8]))).await;
+
+    assert!(next.is_err(), "the third request of the hour is held");
+    assert_eq!(upstream.seen.writes().len(), 1);
+}
+
 #[tokio::test]
 async fn a_slow_answer_is_a_transient_timeout() {
     let upstream = upstream(Script {
@@ -466,9 +543,7 @@ async fn an_unreachable_server_is_a_transient_connection_failure() {
             client_secret: SecretString::from(SECRET),
             timeout: Duration::from_secs(2),
         },
-        Arc::new(RateLimiter::direct(Quota::per_second(
-            NonZeroU32::new(10).expect("non-zero"),
-        ))),
+        open_gate(),
     )
     .expect("a client");
     let error = client

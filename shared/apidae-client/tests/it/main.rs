@@ -2,5 +2,6 @@
 //! the sandbox's Apidae stand-in.
 
 mod harness;
+mod hostile;
 mod http;
 mod sandbox;

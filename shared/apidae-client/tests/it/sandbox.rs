@@ -5,9 +5,10 @@ use apidae_client::{
     ApidaeClient, ApidaeEndpoint, ApidaeError, DeleteBatch, Descriptor, ObjectDescriptors,
     ObjectRemovals, PermanentReason, PutBatch, TransientReason, WriteStatus,
 };
-use governor::{Quota, RateLimiter};
+use rate_gate::RateGate;
 use sandbox::apidae::{PATH_PREFIX, TOKEN_PATH};
 use sandbox::{ApidaeConfig, ApidaeFault, ApidaeProject, Sandbox, SandboxConfig, TechnicalNames};
+use settings::RateLimit;
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -33,9 +34,11 @@ fn client(sandbox: &Sandbox) -> ApidaeClient {
             client_secret: project.client_secret,
             timeout: Duration::from_secs(5),
         },
-        Arc::new(RateLimiter::direct(Quota::per_second(
-            NonZeroU32::new(100).expect("non-zero"),
-        ))),
+        Arc::new(RateGate::local(RateLimit {
+            requests: NonZeroU32::new(100).expect("non-zero"),
+            per: Duration::from_secs(1),
+            burst: NonZeroU32::new(100).expect("non-zero"),
+        })),
     )
     .expect("a usable endpoint")
 }

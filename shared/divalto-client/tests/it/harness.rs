@@ -4,11 +4,12 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::post;
+use axum::routing::{MethodRouter, post};
 use divalto_client::{DivaltoClient, DivaltoEndpoint, RecordCount, RecordQuery};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use settings::RateLimit;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -137,6 +138,9 @@ async fn read(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Strin
     (shared.script.execute)(&body)
 }
 
+/// The service root under the loopback server, as on premises.
+const ROOT: &str = "/DhsDivaltoServiceDivaApiRest";
+
 /// Serves `script` on a fresh loopback port; returns the base URL (with the on-premises
 /// prefix) and what the upstream sees.
 pub(crate) async fn spawn_upstream(script: Script) -> (String, Arc<Seen>) {
@@ -146,15 +150,25 @@ pub(crate) async fn spawn_upstream(script: Script) -> (String, Arc<Seen>) {
         seen: seen.clone(),
     });
     let router = Router::new()
-        .route(
-            "/DhsDivaltoServiceDivaApiRest/api/v1/Authent/Auth",
-            post(login),
-        )
-        .route(
-            "/DhsDivaltoServiceDivaApiRest/api/v1/RecordSql/Execute",
-            post(read),
-        )
+        .route(&format!("{ROOT}/api/v1/Authent/Auth"), post(login))
+        .route(&format!("{ROOT}/api/v1/RecordSql/Execute"), post(read))
         .with_state(shared);
+    (serve(router).await, seen)
+}
+
+/// Serves logins that always succeed and `execute` on the read path, on a fresh
+/// loopback port; returns the base URL.
+pub(crate) async fn spawn_reads(execute: MethodRouter) -> String {
+    let router = Router::new()
+        .route(
+            &format!("{ROOT}/api/v1/Authent/Auth"),
+            post(|| async { issue_token(1) }),
+        )
+        .route(&format!("{ROOT}/api/v1/RecordSql/Execute"), execute);
+    serve(router).await
+}
+
+async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free loopback port");
@@ -164,16 +178,22 @@ pub(crate) async fn spawn_upstream(script: Script) -> (String, Arc<Seen>) {
             .await
             .expect("the test upstream runs");
     });
-    (
-        format!("http://{address}/DhsDivaltoServiceDivaApiRest"),
-        seen,
-    )
+    format!("http://{address}{ROOT}")
 }
 
-/// A limiter generous enough never to hold a test back.
-pub(crate) fn open_limiter() -> Arc<DefaultDirectRateLimiter> {
-    let per_second = NonZeroU32::new(1_000).expect("a positive rate");
-    Arc::new(RateLimiter::direct(Quota::per_second(per_second)))
+/// A gate generous enough never to hold a test back.
+pub(crate) fn open_gate() -> Arc<RateGate> {
+    gate(1_000, Duration::from_secs(1))
+}
+
+/// A gate of this process alone: `requests` per `per`, all of them back to back.
+pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
+    let requests = NonZeroU32::new(requests).expect("a positive rate");
+    Arc::new(RateGate::local(RateLimit {
+        requests,
+        per,
+        burst: requests,
+    }))
 }
 
 /// The endpoint settings of the test account.
@@ -191,7 +211,7 @@ pub(crate) fn endpoint(base_url: &str) -> DivaltoEndpoint {
 
 /// A client of the test account at `base_url`.
 pub(crate) fn client(base_url: &str) -> DivaltoClient {
-    DivaltoClient::new(endpoint(base_url), open_limiter()).expect("a usable endpoint")
+    DivaltoClient::new(endpoint(base_url), open_gate()).expect("a usable endpoint")
 }
 
 /// The postal codes, every field.

@@ -2,18 +2,23 @@
 //! connections.
 
 use crate::harness::{
-    PASSWORD, Script, client, endpoint, issue_token, ok_json, open_limiter, postal_codes,
-    rejection, serve_page, spawn_upstream, ten, token,
+    PASSWORD, Script, client, endpoint, gate, issue_token, ok_json, open_gate, postal_codes,
+    rejection, serve_page, spawn_reads, spawn_upstream, ten, token,
 };
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::post;
 use divalto_client::{
     DivaltoClient, DivaltoError, PermanentReason, RecordQuery, TransientReason, WhereClause,
 };
-use governor::{Quota, RateLimiter};
 use serde_json::json;
-use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// How long a test watches a call that a gate holds for an hour: it has not gone by
+/// then, however slow the machine.
+const HELD: Duration = Duration::from_millis(300);
 
 /// Fails the test when `text` shows the password or any token of the first logins.
 fn assert_no_secret(text: &str) {
@@ -124,7 +129,7 @@ async fn an_old_token_is_renewed_before_its_lifetime_ends() {
     let (base_url, seen) = spawn_upstream(Script::default()).await;
     let mut settings = endpoint(&base_url);
     settings.token_lifetime = Duration::from_millis(200);
-    let client = DivaltoClient::new(settings, open_limiter()).expect("a usable endpoint");
+    let client = DivaltoClient::new(settings, open_gate()).expect("a usable endpoint");
 
     client
         .records_page(&postal_codes(), 0, ten())
@@ -395,7 +400,7 @@ async fn a_slow_answer_times_out_and_a_closed_port_fails_to_connect() {
     let (base_url, _seen) = spawn_upstream(script).await;
     let mut settings = endpoint(&base_url);
     settings.timeout = Duration::from_millis(100);
-    let client = DivaltoClient::new(settings, open_limiter()).expect("a usable endpoint");
+    let client = DivaltoClient::new(settings, open_gate()).expect("a usable endpoint");
     let error = client
         .records_page(&postal_codes(), 0, ten())
         .await
@@ -413,20 +418,85 @@ async fn a_slow_answer_times_out_and_a_closed_port_fails_to_connect() {
 }
 
 #[tokio::test]
-async fn every_http_call_waits_on_the_limiter() {
-    let (base_url, _seen) = spawn_upstream(Script::default()).await;
-    let burst = NonZeroU32::new(3).expect("a positive burst");
-    let limiter = Arc::new(RateLimiter::direct(Quota::per_hour(burst)));
-    let client = DivaltoClient::new(endpoint(&base_url), limiter.clone()).expect("a client");
+async fn every_http_call_waits_on_the_gate() {
+    let (base_url, seen) = spawn_upstream(Script::default()).await;
+    let client = DivaltoClient::new(endpoint(&base_url), gate(2, Duration::from_secs(3600)))
+        .expect("a client");
 
+    // The login and the read take both requests of the hour.
     client
         .records_page(&postal_codes(), 0, ten())
         .await
         .expect("a page");
+    let next = tokio::time::timeout(HELD, client.records_page(&postal_codes(), 10, ten())).await;
 
-    // The login and the read took two of the three cells.
-    assert!(limiter.check().is_ok());
-    assert!(limiter.check().is_err());
+    assert!(next.is_err(), "the third request of the hour is held");
+    assert_eq!(seen.reads().len(), 1);
+}
+
+/// An upstream whose first read is answered 429 with `headers`, the others with a
+/// page; it counts the reads.
+async fn throttling_upstream(
+    headers: Vec<(&'static str, &'static str)>,
+) -> (String, Arc<AtomicUsize>) {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = reads.clone();
+    let execute = post(move || {
+        let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+        let headers = headers.clone();
+        async move {
+            if first {
+                let mut response = (StatusCode::TOO_MANY_REQUESTS, "busy").into_response();
+                for (name, value) in headers {
+                    response
+                        .headers_mut()
+                        .insert(name, HeaderValue::from_static(value));
+                }
+                return response;
+            }
+            serve_page(&json!({})).into_response()
+        }
+    });
+    (spawn_reads(execute).await, reads)
+}
+
+#[tokio::test]
+async fn a_throttled_read_pauses_the_gate_for_its_retry_after() {
+    let (base_url, reads) = throttling_upstream(vec![("retry-after", "3600")]).await;
+    let client = crate::harness::client(&base_url);
+
+    let throttled = client.records_page(&postal_codes(), 0, ten()).await;
+    let next = tokio::time::timeout(HELD, client.records_page(&postal_codes(), 0, ten())).await;
+
+    assert!(
+        matches!(
+            throttled,
+            Err(DivaltoError::Transient {
+                reason: TransientReason::RateLimited,
+                ..
+            })
+        ),
+        "{throttled:?}"
+    );
+    assert!(next.is_err(), "the next read waits for the retry-after");
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_read_without_retry_after_pauses_the_gate_for_one_window() {
+    let (base_url, reads) = throttling_upstream(Vec::new()).await;
+    let client = DivaltoClient::new(endpoint(&base_url), gate(1_000, Duration::from_secs(3600)))
+        .expect("a client");
+
+    let throttled = client.records_page(&postal_codes(), 0, ten()).await;
+    let next = tokio::time::timeout(HELD, client.records_page(&postal_codes(), 0, ten())).await;
+
+    assert!(throttled.is_err(), "{throttled:?}");
+    assert!(
+        next.is_err(),
+        "the next read waits for the window of the limit"
+    );
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -434,7 +504,7 @@ async fn debug_output_shows_no_password_nor_token() {
     let (base_url, _seen) = spawn_upstream(Script::default()).await;
     let settings = endpoint(&base_url);
     assert_no_secret(&format!("{settings:?}"));
-    let client = DivaltoClient::new(settings, open_limiter()).expect("a client");
+    let client = DivaltoClient::new(settings, open_gate()).expect("a client");
     client
         .records_page(&postal_codes(), 0, ten())
         .await
@@ -449,7 +519,7 @@ async fn debug_output_shows_no_password_nor_token() {
 fn unusable_settings_are_refused() {
     let mut settings = endpoint("http://127.0.0.1:1/DhsDivaltoServiceDivaApiRest");
     settings.token_lifetime = Duration::ZERO;
-    let error = DivaltoClient::new(settings, open_limiter()).expect_err("zero lifetime");
+    let error = DivaltoClient::new(settings, open_gate()).expect_err("zero lifetime");
     assert_eq!(
         permanent_reason(&error),
         Some(PermanentReason::Configuration)
@@ -457,14 +527,14 @@ fn unusable_settings_are_refused() {
 
     let mut settings = endpoint("http://127.0.0.1:1/DhsDivaltoServiceDivaApiRest");
     settings.user = " ".into();
-    let error = DivaltoClient::new(settings, open_limiter()).expect_err("no user");
+    let error = DivaltoClient::new(settings, open_gate()).expect_err("no user");
     assert_eq!(
         permanent_reason(&error),
         Some(PermanentReason::Configuration)
     );
 
     let settings = endpoint("ftp://127.0.0.1/");
-    let error = DivaltoClient::new(settings, open_limiter()).expect_err("not http");
+    let error = DivaltoClient::new(settings, open_gate()).expect_err("not http");
     assert_eq!(
         permanent_reason(&error),
         Some(PermanentReason::Configuration)

@@ -1,4 +1,5 @@
 //! Integration tests: the client against a scripted upstream on loopback.
 
 mod harness;
+mod hostile;
 mod http;

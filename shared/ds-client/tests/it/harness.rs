@@ -2,8 +2,9 @@
 
 use axum::Router;
 use ds_client::{DemarcheNumber, DossiersPageRequest, DsClient, DsEndpoint, PageSize};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rate_gate::RateGate;
 use secrecy::SecretString;
+use settings::RateLimit;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,19 +26,24 @@ pub(crate) async fn spawn_upstream(router: Router) -> String {
     format!("http://{address}")
 }
 
-/// A limiter generous enough never to hold a test back.
-pub(crate) fn open_limiter() -> Arc<DefaultDirectRateLimiter> {
-    let per_second = NonZeroU32::new(1_000).expect("a positive rate");
-    Arc::new(RateLimiter::direct(Quota::per_second(per_second)))
+/// A gate generous enough never to hold a test back.
+pub(crate) fn open_gate() -> Arc<RateGate> {
+    gate(1_000, Duration::from_secs(1))
+}
+
+/// A gate of this process alone: `requests` per `per`, all of them back to back.
+pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
+    let requests = NonZeroU32::new(requests).expect("a positive rate");
+    Arc::new(RateGate::local(RateLimit {
+        requests,
+        per,
+        burst: requests,
+    }))
 }
 
 /// A client for `base_url` with the test token.
-pub(crate) fn client(
-    base_url: &str,
-    timeout: Duration,
-    limiter: Arc<DefaultDirectRateLimiter>,
-) -> DsClient {
-    DsClient::new(endpoint(base_url, timeout), limiter).expect("a usable endpoint")
+pub(crate) fn client(base_url: &str, timeout: Duration, gate: Arc<RateGate>) -> DsClient {
+    DsClient::new(endpoint(base_url, timeout), gate).expect("a usable endpoint")
 }
 
 /// The endpoint settings of [`client`].

@@ -1,6 +1,6 @@
 //! Request shape and HTTP failure handling, over real loopback connections.
 
-use crate::harness::{TOKEN, client, endpoint, first_page, open_limiter, spawn_upstream};
+use crate::harness::{TOKEN, client, endpoint, first_page, gate, open_gate, spawn_upstream};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -12,15 +12,16 @@ use ds_client::{
     Cursor, DeletedDossiersPageRequest, Deletions, DsClient, DsError, PermanentReason,
     TransientReason,
 };
-use governor::{Quota, RateLimiter};
 use serde_json::{Value, json};
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const GRAPHQL: &str = "/api/v2/graphql";
 const PATIENT: Duration = Duration::from_secs(10);
+/// How long a test watches a call that a gate holds for an hour: it has not gone by
+/// then, however slow the machine.
+const HELD: Duration = Duration::from_millis(300);
 
 /// What the upstream saw of one request.
 #[derive(Debug, Clone)]
@@ -76,7 +77,7 @@ async fn recording_upstream() -> (String, Log) {
 #[tokio::test]
 async fn a_page_is_posted_as_graphql_json_with_a_bearer_token() {
     let (base_url, log) = recording_upstream().await;
-    let client = client(&format!("{base_url}/"), PATIENT, open_limiter());
+    let client = client(&format!("{base_url}/"), PATIENT, open_gate());
 
     let page = client.dossiers_page(&first_page()).await.expect("a page");
 
@@ -105,7 +106,7 @@ async fn a_page_is_posted_as_graphql_json_with_a_bearer_token() {
 #[tokio::test]
 async fn a_deleted_dossiers_page_runs_its_own_operation() {
     let (base_url, log) = recording_upstream().await;
-    let client = client(&base_url, PATIENT, open_limiter());
+    let client = client(&base_url, PATIENT, open_gate());
     let request = DeletedDossiersPageRequest {
         deletions: Deletions::Deleted,
         demarche: first_page().demarche,
@@ -136,7 +137,7 @@ async fn a_deleted_dossiers_page_runs_its_own_operation() {
 #[tokio::test]
 async fn a_pending_deleted_dossiers_page_runs_its_own_operation() {
     let (base_url, log) = recording_upstream().await;
-    let client = client(&base_url, PATIENT, open_limiter());
+    let client = client(&base_url, PATIENT, open_gate());
     let request = DeletedDossiersPageRequest {
         deletions: Deletions::PendingDeleted,
         demarche: first_page().demarche,
@@ -169,7 +170,7 @@ async fn a_redirect_is_a_permanent_error_and_is_not_followed() {
         );
     let base_url = spawn_upstream(router).await;
 
-    let result = client(&base_url, PATIENT, open_limiter())
+    let result = client(&base_url, PATIENT, open_gate())
         .dossiers_page(&first_page())
         .await;
 
@@ -204,7 +205,7 @@ async fn a_throttled_answer_reports_when_the_window_resets() {
     );
     let base_url = spawn_upstream(router).await;
 
-    let result = client(&base_url, PATIENT, open_limiter())
+    let result = client(&base_url, PATIENT, open_gate())
         .dossiers_page(&first_page())
         .await;
 
@@ -221,7 +222,7 @@ async fn an_upstream_that_never_answers_is_a_transient_timeout() {
     let router = Router::new().route(GRAPHQL, post(std::future::pending::<StatusCode>));
     let base_url = spawn_upstream(router).await;
 
-    let result = client(&base_url, Duration::from_millis(200), open_limiter())
+    let result = client(&base_url, Duration::from_millis(200), open_gate())
         .dossiers_page(&first_page())
         .await;
 
@@ -245,7 +246,7 @@ async fn a_closed_port_is_a_transient_connection_failure() {
     let address = listener.local_addr().expect("a bound address");
     drop(listener);
 
-    let result = client(&format!("http://{address}"), PATIENT, open_limiter())
+    let result = client(&format!("http://{address}"), PATIENT, open_gate())
         .dossiers_page(&first_page())
         .await;
 
@@ -262,17 +263,78 @@ async fn a_closed_port_is_a_transient_connection_failure() {
 }
 
 #[tokio::test]
-async fn every_call_takes_a_cell_from_the_limiter() {
-    let (base_url, _log) = recording_upstream().await;
-    let once_an_hour = Quota::per_hour(NonZeroU32::new(1).expect("a positive rate"));
-    let limiter = Arc::new(RateLimiter::direct(once_an_hour));
+async fn every_call_waits_on_the_gate() {
+    let (base_url, log) = recording_upstream().await;
+    let client = client(&base_url, PATIENT, gate(1, Duration::from_secs(3600)));
 
-    client(&base_url, PATIENT, limiter.clone())
-        .dossiers_page(&first_page())
-        .await
-        .expect("a page");
+    client.dossiers_page(&first_page()).await.expect("a page");
+    let second = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
 
-    assert!(limiter.check().is_err(), "the call used the only cell");
+    assert!(second.is_err(), "the second call of the hour is held");
+    assert_eq!(log.lock().expect("an unpoisoned log").len(), 1);
+}
+
+/// An upstream that answers its first request 429 with `headers`, the others with an
+/// empty page, and counts them all.
+async fn throttling_upstream(headers: Vec<(&'static str, String)>) -> (String, Arc<AtomicUsize>) {
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let router = Router::new().route(
+        GRAPHQL,
+        post(move || {
+            let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+            let headers = headers.clone();
+            async move {
+                if first {
+                    let mut response = (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response();
+                    for (name, value) in headers {
+                        let value = value.parse().expect("a header value");
+                        response.headers_mut().insert(name, value);
+                    }
+                    return response;
+                }
+                Json(json!({"data": {"demarche": {"connection": {
+                    "pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": []
+                }}}}))
+                .into_response()
+            }
+        }),
+    );
+    (spawn_upstream(router).await, received)
+}
+
+#[tokio::test]
+async fn a_throttled_answer_pauses_the_gate_until_the_window_resets() {
+    let reset = chrono::Utc::now().timestamp() + 3600;
+    let (base_url, received) =
+        throttling_upstream(vec![("ratelimit-reset", reset.to_string())]).await;
+    let client = client(&base_url, PATIENT, open_gate());
+
+    let throttled = client.dossiers_page(&first_page()).await;
+    let next = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
+
+    assert!(
+        matches!(throttled, Err(DsError::RateLimited { reset_at: Some(_) })),
+        "{throttled:?}"
+    );
+    assert!(next.is_err(), "the next call waits for the reset");
+    assert_eq!(received.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_answer_without_a_reset_pauses_the_gate_for_one_window() {
+    let (base_url, received) = throttling_upstream(Vec::new()).await;
+    let client = client(&base_url, PATIENT, gate(1_000, Duration::from_secs(3600)));
+
+    let throttled = client.dossiers_page(&first_page()).await;
+    let next = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
+
+    assert_eq!(throttled, Err(DsError::RateLimited { reset_at: None }));
+    assert!(
+        next.is_err(),
+        "the next call waits for the window of the limit"
+    );
+    assert_eq!(received.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -288,7 +350,7 @@ async fn the_token_never_shows_in_debug_output_or_errors() {
     );
     let base_url = spawn_upstream(router).await;
     let endpoint = endpoint(&base_url, PATIENT);
-    let client = DsClient::new(endpoint.clone(), open_limiter()).expect("a usable endpoint");
+    let client = DsClient::new(endpoint.clone(), open_gate()).expect("a usable endpoint");
 
     let error = client
         .dossiers_page(&first_page())
@@ -314,7 +376,7 @@ async fn a_token_that_cannot_be_a_header_is_refused_without_echoing_it() {
     let mut endpoint = endpoint("http://127.0.0.1:9", PATIENT);
     endpoint.token = "line\nbreak-secret".to_owned().into();
 
-    let error = DsClient::new(endpoint, open_limiter()).expect_err("an unusable token");
+    let error = DsClient::new(endpoint, open_gate()).expect_err("an unusable token");
 
     assert!(matches!(
         &error,

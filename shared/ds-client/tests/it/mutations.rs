@@ -1,7 +1,7 @@
 //! The send-status calls against the sandbox's stand-in of the API, and the
 //! request they send, over real loopback connections.
 
-use crate::harness::{client, open_limiter, spawn_upstream};
+use crate::harness::{client, open_gate, spawn_upstream};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -44,7 +44,7 @@ fn client_with(sandbox: &Sandbox, token: &str) -> DsClient {
         token: SecretString::from(token),
         timeout: PATIENT,
     };
-    DsClient::new(endpoint, open_limiter()).expect("a usable endpoint")
+    DsClient::new(endpoint, open_gate()).expect("a usable endpoint")
 }
 
 /// The number of the first dossier of démarche `demarche` in `state`.
@@ -383,7 +383,7 @@ async fn a_state_change_posts_its_operation_with_the_input_variables() {
         .route("/api/v2/graphql", post(record))
         .with_state(seen.clone());
     let base_url = spawn_upstream(router).await;
-    let client = client(&base_url, PATIENT, open_limiter());
+    let client = client(&base_url, PATIENT, open_gate());
     let request = StateChange {
         dossier: DossierGlobalId::new("RG9zc2llci0x"),
         instructeur: InstructeurId::new("SW5zdHJ1Y3RldXItMQ=="),

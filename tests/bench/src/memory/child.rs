@@ -36,7 +36,7 @@ pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
         .parent()
         .and_then(Path::file_name)
         .is_some_and(|profile| profile == "release");
-    eprintln!("building {BINARY} for the memory suite");
+    eprintln!("building {BINARY} next to the benchmark");
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "-p", BINARY]);
     if release {

@@ -2,7 +2,8 @@
 //! child process, while it reads a Divalto table of 100-record pages several at a time.
 
 mod bench;
-mod child;
+/// Also starts the ratelimit suite's replicas.
+pub(crate) mod child;
 mod table;
 
 pub(crate) use bench::{Plan, run};

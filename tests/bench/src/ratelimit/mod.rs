@@ -1,6 +1,6 @@
 //! The ratelimit suite: a démarche sync through a connection limited to a few requests
-//! per second, with several fetch-page workers; the request rate the sandbox saw, and
-//! its busiest second, against the configured limit.
+//! per second, with several fetch-page processes sharing that limit; the request rate
+//! the sandbox saw, and its busiest second, against the configured limit.
 
 mod bench;
 mod table;

@@ -49,13 +49,13 @@ pub(crate) fn figures(plan: &Plan, report: &Report) -> Vec<Figure> {
     let busiest = busiest_seconds(report);
     vec![
         Figure {
-            name: format!("ratelimit: achieved rate, {WORKERS} workers"),
+            name: format!("ratelimit: achieved rate, {WORKERS} worker processes"),
             values: rates,
             unit: "req/s",
             ratio: Ratio::of(rates.map(|r| r.median), Some(plan.limit()), limit.clone()),
         },
         Figure {
-            name: format!("ratelimit: busiest 1 s, {WORKERS} workers"),
+            name: format!("ratelimit: busiest 1 s, {WORKERS} worker processes"),
             values: busiest,
             unit: "requests",
             ratio: Ratio::of(busiest.map(|b| b.median), Some(plan.limit()), limit),
@@ -99,7 +99,7 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
         out,
         "parameters: connection {CONNECTION}, page_size {PAGE_SIZE}, rate limit {REQUESTS} \
          requests per {PER_SECONDS} s (burst {BURST}), latency = 0 ms, {WORKERS} fetch-page \
-         workers in one process, runs = {}",
+         processes, runs = {}",
         plan.runs
     );
     let _ = writeln!(out);
@@ -113,11 +113,12 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "The limit is enforced by a limiter each worker builds for its connection: every \
-         worker instance, here {WORKERS} in one process, has its own, so the connection \
-         may reach up to {WORKERS} × {REQUESTS} = {} requests per {PER_SECONDS} s. The \
-         pages of one sync follow each other, and the broker hands each page command to \
-         whichever worker is free.",
+        "The limit is the connection's, not a process's: the {WORKERS} processes, started \
+         as replicas would be, share one bucket in Redis (rate-gate), each also smoothing \
+         its own requests with an in-process bucket. With a bucket per process the \
+         connection could reach {WORKERS} × {REQUESTS} = {} requests per {PER_SECONDS} s. \
+         The pages of one sync follow each other, and the broker hands each page command \
+         to whichever process is free.",
         WORKERS as u32 * REQUESTS
     );
     for why in &summary.failures {
