@@ -81,9 +81,7 @@ impl FetchPage {
                 ),
             )),
         };
-        result.unwrap_or_else(|error| {
-            settle::settle(&command, error, &self.worker, attempt)
-        })
+        result.unwrap_or_else(|error| settle::settle(&command, error, &self.worker, attempt))
     }
 }
 

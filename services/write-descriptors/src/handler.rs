@@ -75,9 +75,7 @@ impl WriteDescriptors {
                 format!("`{}` is not a write-descriptors command", other.kind()),
             )),
         };
-        result.unwrap_or_else(|error| {
-            settle::settle(&command, error, &self.worker, attempt)
-        })
+        result.unwrap_or_else(|error| settle::settle(&command, error, &self.worker, attempt))
     }
 }
 

@@ -218,8 +218,13 @@ impl Broker {
         name: &str,
         binding: &str,
     ) -> Result<Subscription, BrokerError> {
-        Subscription::durable_events(&*self.connection.read().await, &self.topology, name, binding)
-            .await
+        Subscription::durable_events(
+            &*self.connection.read().await,
+            &self.topology,
+            name,
+            binding,
+        )
+        .await
     }
 
     /// Reads the dead-letter queue, message by message.
