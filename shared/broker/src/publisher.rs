@@ -139,10 +139,9 @@ impl Publisher {
         .await
     }
 
-    /// Publishes a copy of a delivery, one attempt further, to the delay queue that
-    /// sends it back to its routing key after `after` (rounded, see
-    /// [`Topology::delay_queue`]). The queue is declared first, which also keeps it
-    /// from expiring while the copy waits.
+    /// Publishes a copy of a delivery, one attempt further and expiring after
+    /// `after`, to the delay queue that sends it back to its routing key (see
+    /// [`Topology::delay_queue`]), declared first.
     pub(crate) async fn delay(
         &self,
         incoming: &Incoming,
@@ -164,7 +163,9 @@ impl Publisher {
             routing_key: &queue,
             mandatory: true,
             body: &incoming.body,
-            properties: json_properties(message_id, kind).with_headers(string_headers(&headers)),
+            properties: json_properties(message_id, kind)
+                .with_expiration(after.as_millis().max(1).to_string().into())
+                .with_headers(string_headers(&headers)),
         }])
         .await
     }

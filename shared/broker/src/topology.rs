@@ -71,32 +71,31 @@ impl Topology {
         format!("{}.{}", self.options.prefix, worker.as_str())
     }
 
-    /// The delay queue that holds commands for `routing_key` for about `after`, and
-    /// the exact hold: `after` rounded up to two significant digits of milliseconds
-    /// (at least 100 ms), so that jittered delays share a few dozen queues per decade.
-    pub fn delay_queue(&self, routing_key: &str, after: Duration) -> (String, Duration) {
-        let hold = Duration::from_millis(round_up_to_two_digits(after.as_millis()));
-        let name = format!(
+    /// The delay queue where a command for `routing_key` waits `after`: one per worker
+    /// kind and power-of-two rung of 100 ms (100 ms, 200 ms, 400 ms, …), the largest
+    /// rung not above `after`. Each copy carries its own expiration, so a queue holds
+    /// copies waiting between its rung and twice it; as a queue only lets the copy at
+    /// its head expire, a copy waits at least `after` and less than twice its rung.
+    /// A few queues per kind, declared on first use and kept: no queue expiry can
+    /// delete one that holds a copy.
+    pub fn delay_queue(&self, routing_key: &str, after: Duration) -> String {
+        format!(
             "{}.delay.{routing_key}.{}ms",
             self.options.prefix,
-            hold.as_millis()
-        );
-        (name, hold)
+            delay_rung(after).as_millis()
+        )
     }
 
     /// Declares the delay queue for `routing_key` and `after` on `channel`, returning
-    /// its name. A quorum queue whose messages expire after the hold and are then
-    /// dead-lettered, at least once, to the commands exchange under `routing_key`:
-    /// back to the work queue. It deletes itself once unused for twice the hold plus a
-    /// minute; every copy published to it redeclares it first, so no copy outlives it.
+    /// its name: a quorum queue whose expired copies are dead-lettered, at least once,
+    /// to the commands exchange under `routing_key`, back to the work queue.
     pub(crate) async fn declare_delay_queue(
         &self,
         channel: &lapin::Channel,
         routing_key: &str,
         after: Duration,
     ) -> Result<String, BrokerError> {
-        let (queue, hold) = self.delay_queue(routing_key, after);
-        let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let queue = self.delay_queue(routing_key, after);
         let mut arguments = FieldTable::default();
         let mut text = |key: &str, value: &str| {
             arguments.insert(key.into(), AMQPValue::LongString(value.into()));
@@ -106,12 +105,10 @@ impl Topology {
         text("x-dead-letter-routing-key", routing_key);
         text("x-dead-letter-strategy", "at-least-once");
         text("x-overflow", "reject-publish");
-        arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(millis(hold)));
-        let unused_for = hold * 2 + Duration::from_secs(60);
-        arguments.insert(
-            "x-expires".into(),
-            AMQPValue::LongLongInt(millis(unused_for)),
-        );
+        if let Some(expires) = self.options.queue_expires {
+            let millis = i64::try_from(expires.as_millis()).unwrap_or(i64::MAX);
+            arguments.insert("x-expires".into(), AMQPValue::LongLongInt(millis));
+        }
         let options = QueueDeclareOptions {
             durable: true,
             ..Default::default()
@@ -222,11 +219,16 @@ impl Topology {
     }
 }
 
-/// `millis` rounded up to its two leading digits, and at least 100.
-fn round_up_to_two_digits(millis: u128) -> u64 {
-    let millis = u64::try_from(millis).unwrap_or(u64::MAX).max(100);
-    let step = 10u64.pow(millis.ilog10() - 1);
-    millis.div_ceil(step).saturating_mul(step)
+/// The rung of the shortest delays.
+const SHORTEST_DELAY: Duration = Duration::from_millis(100);
+
+/// The largest `SHORTEST_DELAY × 2^k` not above `after` (at least `SHORTEST_DELAY`).
+fn delay_rung(after: Duration) -> Duration {
+    let mut rung = SHORTEST_DELAY;
+    while rung * 2 <= after {
+        rung *= 2;
+    }
+    rung
 }
 
 async fn declare_durable(
@@ -272,27 +274,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delays_round_up_to_two_significant_digits_and_at_least_100_ms() {
+    fn delays_share_a_queue_per_power_of_two_rung_of_100_ms() {
         let cases = [
             (0, 100),
             (99, 100),
-            (100, 100),
-            (101, 110),
-            (1_234, 1_300),
-            (2_000, 2_000),
-            (59_999, 60_000),
-            (123_456, 130_000),
+            (199, 100),
+            (200, 200),
+            (2_345, 1_600),
+            (60_000, 51_200),
+            (65_000, 51_200),
+            (110_000, 102_400),
         ];
-        for (millis, rounded) in cases {
-            assert_eq!(round_up_to_two_digits(millis), rounded, "{millis} ms");
+        for (millis, rung) in cases {
+            assert_eq!(
+                delay_rung(Duration::from_millis(millis)),
+                Duration::from_millis(rung),
+                "{millis} ms"
+            );
         }
     }
 
     #[test]
-    fn delay_queues_are_named_by_routing_key_and_rounded_hold() {
+    fn delay_queues_are_named_by_routing_key_and_rung() {
         let topology = Topology::new(TopologyOptions::named("p"));
-        let (name, hold) = topology.delay_queue("fetch-page", Duration::from_millis(2_345));
-        assert_eq!(name, "p.delay.fetch-page.2400ms");
-        assert_eq!(hold, Duration::from_millis(2_400));
+        let name = topology.delay_queue("fetch-page", Duration::from_millis(2_345));
+        assert_eq!(name, "p.delay.fetch-page.1600ms");
     }
 }
