@@ -404,4 +404,5 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         stats.with_status(500) > 0 && stats.with_status(429) > 0 && stats.dropped_connections > 0,
         "every upstream fault was injected"
     );
+    let _ = std::fs::remove_dir_all(&rig.logs);
 }
