@@ -220,11 +220,7 @@ impl DeadLetter {
 
     /// The properties of the replayed command.
     fn replay_properties(&self) -> BasicProperties {
-        let kind = if self.kind == UNREADABLE_KIND {
-            ""
-        } else {
-            self.kind.as_str()
-        };
+        let kind = (self.kind != UNREADABLE_KIND).then_some(self.kind.as_str());
         crate::publisher::json_properties(&self.id, kind)
             .with_headers(crate::publisher::string_headers(&self.replay_headers()))
     }

@@ -89,7 +89,7 @@ impl Publisher {
                 routing_key,
                 mandatory,
                 body: &message.body,
-                properties: json_properties(&message.message_id.to_string(), message.kind)
+                properties: json_properties(&message.message_id.to_string(), Some(message.kind))
                     .with_headers(string_headers(&message.headers)),
             }
         });
@@ -132,7 +132,7 @@ impl Publisher {
             routing_key: &incoming.routing_key,
             mandatory: true,
             body: &incoming.body,
-            properties: json_properties(message_id, "dead-letter")
+            properties: json_properties(message_id, Some("dead-letter"))
                 .with_timestamp(now)
                 .with_headers(string_headers(&headers)),
         }])
@@ -157,13 +157,12 @@ impl Publisher {
             (incoming.attempt() + 1).to_string(),
         ));
         let message_id = incoming.message_id.as_deref().unwrap_or_default();
-        let kind = incoming.kind.as_deref().unwrap_or_default();
         self.send(vec![Publication {
             exchange: String::new(),
             routing_key: &queue,
             mandatory: true,
             body: &incoming.body,
-            properties: json_properties(message_id, kind)
+            properties: json_properties(message_id, incoming.kind.as_deref())
                 .with_expiration(after.as_millis().max(1).to_string().into())
                 .with_headers(string_headers(&headers)),
         }])
@@ -241,12 +240,15 @@ fn unconfirmed(target: &str, detail: String) -> BrokerError {
 
 /// The properties of every message Estafette publishes: persistent JSON, with its id
 /// and kind.
-pub(crate) fn json_properties(message_id: &str, kind: &str) -> BasicProperties {
-    BasicProperties::default()
+pub(crate) fn json_properties(message_id: &str, kind: Option<&str>) -> BasicProperties {
+    let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(2)
-        .with_message_id(ShortString::from(message_id))
-        .with_type(kind.into())
+        .with_message_id(ShortString::from(message_id));
+    match kind {
+        Some(kind) => properties.with_type(kind.into()),
+        None => properties,
+    }
 }
 
 /// `headers` as an AMQP table of long strings.
