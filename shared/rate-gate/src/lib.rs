@@ -41,6 +41,7 @@
 mod shared;
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -106,6 +107,17 @@ impl RateGate {
     /// A gate of this process alone, without Redis.
     pub fn local(limit: RateLimit) -> Self {
         Self::with("local", limit, None)
+    }
+
+    /// A gate of this process alone letting `requests` (at least 1) go per `per`, all
+    /// of them back to back: for the clients' tests and tools without Redis.
+    pub fn back_to_back(requests: u32, per: Duration) -> Arc<Self> {
+        let requests = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
+        Arc::new(Self::local(RateLimit {
+            requests,
+            per,
+            burst: requests,
+        }))
     }
 
     fn with(connection: &str, limit: RateLimit, shared: Option<SharedBucket>) -> Self {

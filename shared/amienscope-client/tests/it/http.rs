@@ -2,7 +2,7 @@
 
 use crate::harness::{
     EMAIL, PATIENT, PRIVATE_KEY, PUBLIC_KEY, Reply, client, endpoint, expected_default_signature,
-    gate, open_gate, recording_upstream, seen, since_2015, spawn_upstream,
+    open_gate, recording_upstream, seen, since_2015, spawn_upstream,
 };
 use amienscope_client::{
     AmienscopeClient, AmienscopeError, DatetimeFormat, EventStatus, Limit, PermanentReason,
@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use rate_gate::RateGate;
 use serde_json::json;
 use std::time::Duration;
 
@@ -328,7 +329,7 @@ async fn every_call_waits_on_the_gate() {
     let (base_url, log) = recording_upstream(two_events()).await;
     let client = AmienscopeClient::new(
         endpoint(&base_url, PATIENT),
-        gate(1, Duration::from_secs(3600)),
+        RateGate::back_to_back(1, Duration::from_secs(3600)),
     )
     .expect("a client");
 
@@ -371,7 +372,7 @@ async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
     let (base_url, log) = recording_upstream(reply).await;
     let client = AmienscopeClient::new(
         endpoint(&base_url, PATIENT),
-        gate(1_000, Duration::from_secs(3600)),
+        RateGate::back_to_back(1_000, Duration::from_secs(3600)),
     )
     .expect("a client");
 

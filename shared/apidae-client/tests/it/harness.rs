@@ -11,8 +11,6 @@ use axum::routing::{MethodRouter, any, get};
 use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use settings::RateLimit;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -290,17 +288,7 @@ impl Upstream {
 
 /// A gate generous enough never to hold a test back.
 pub(crate) fn open_gate() -> Arc<RateGate> {
-    gate(1_000, Duration::from_secs(1))
-}
-
-/// A gate of this process alone: `requests` per `per`, all of them back to back.
-pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
-    let requests = NonZeroU32::new(requests).expect("a positive rate");
-    Arc::new(RateGate::local(RateLimit {
-        requests,
-        per,
-        burst: requests,
-    }))
+    RateGate::back_to_back(1_000, Duration::from_secs(1))
 }
 
 /// Serves `script` under `/apidae` on a loopback port; both the slashed write path and

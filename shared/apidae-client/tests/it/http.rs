@@ -1,14 +1,14 @@
 //! The client over real HTTP: tokens, request shape, refresh, and classification.
 
 use crate::harness::{
-    BASIC, Reply, SECRET, Script, accept_all, gate, grant, invalid_token, open_gate, token,
-    upstream,
+    BASIC, Reply, SECRET, Script, accept_all, grant, invalid_token, open_gate, token, upstream,
 };
 use apidae_client::{
     ApidaeClient, ApidaeEndpoint, ApidaeError, DeleteBatch, Descriptor, ObjectDescriptors,
     ObjectRemovals, PermanentReason, PutBatch, TransientReason, WriteStatus,
 };
 use axum::http::{Method, StatusCode};
+use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;
@@ -482,7 +482,7 @@ async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
     let upstream = throttling(None).await;
     let client = upstream.client_with(
         Duration::from_secs(5),
-        gate(1_000, Duration::from_secs(3600)),
+        RateGate::back_to_back(1_000, Duration::from_secs(3600)),
     );
 
     let throttled = client.put_descriptors(&put_batch(&[7])).await;
@@ -502,7 +502,10 @@ async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
 #[tokio::test]
 async fn every_http_call_waits_on_the_gate() {
     let upstream = upstream(Script::default()).await;
-    let client = upstream.client_with(Duration::from_secs(5), gate(2, Duration::from_secs(3600)));
+    let client = upstream.client_with(
+        Duration::from_secs(5),
+        RateGate::back_to_back(2, Duration::from_secs(3600)),
+    );
 
     // The token request and the write take both requests of the hour.
     client

@@ -9,8 +9,6 @@ use divalto_client::{DivaltoClient, DivaltoEndpoint, RecordCount, RecordQuery};
 use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use settings::RateLimit;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -183,17 +181,7 @@ async fn serve(router: Router) -> String {
 
 /// A gate generous enough never to hold a test back.
 pub(crate) fn open_gate() -> Arc<RateGate> {
-    gate(1_000, Duration::from_secs(1))
-}
-
-/// A gate of this process alone: `requests` per `per`, all of them back to back.
-pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
-    let requests = NonZeroU32::new(requests).expect("a positive rate");
-    Arc::new(RateGate::local(RateLimit {
-        requests,
-        per,
-        burst: requests,
-    }))
+    RateGate::back_to_back(1_000, Duration::from_secs(1))
 }
 
 /// The endpoint settings of the test account.

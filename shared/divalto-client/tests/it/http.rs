@@ -2,8 +2,8 @@
 //! connections.
 
 use crate::harness::{
-    PASSWORD, Script, client, endpoint, gate, issue_token, ok_json, open_gate, postal_codes,
-    rejection, serve_page, spawn_reads, spawn_upstream, ten, token,
+    PASSWORD, Script, client, endpoint, issue_token, ok_json, open_gate, postal_codes, rejection,
+    serve_page, spawn_reads, spawn_upstream, ten, token,
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -11,6 +11,7 @@ use axum::routing::post;
 use divalto_client::{
     DivaltoClient, DivaltoError, PermanentReason, RecordQuery, TransientReason, WhereClause,
 };
+use rate_gate::RateGate;
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -420,8 +421,11 @@ async fn a_slow_answer_times_out_and_a_closed_port_fails_to_connect() {
 #[tokio::test]
 async fn every_http_call_waits_on_the_gate() {
     let (base_url, seen) = spawn_upstream(Script::default()).await;
-    let client = DivaltoClient::new(endpoint(&base_url), gate(2, Duration::from_secs(3600)))
-        .expect("a client");
+    let client = DivaltoClient::new(
+        endpoint(&base_url),
+        RateGate::back_to_back(2, Duration::from_secs(3600)),
+    )
+    .expect("a client");
 
     // The login and the read take both requests of the hour.
     client
@@ -485,8 +489,11 @@ async fn a_throttled_read_pauses_the_gate_for_its_retry_after() {
 #[tokio::test]
 async fn a_throttled_read_without_retry_after_pauses_the_gate_for_one_window() {
     let (base_url, reads) = throttling_upstream(Vec::new()).await;
-    let client = DivaltoClient::new(endpoint(&base_url), gate(1_000, Duration::from_secs(3600)))
-        .expect("a client");
+    let client = DivaltoClient::new(
+        endpoint(&base_url),
+        RateGate::back_to_back(1_000, Duration::from_secs(3600)),
+    )
+    .expect("a client");
 
     let throttled = client.records_page(&postal_codes(), 0, ten()).await;
     let next = tokio::time::timeout(HELD, client.records_page(&postal_codes(), 0, ten())).await;

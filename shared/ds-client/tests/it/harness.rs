@@ -4,8 +4,6 @@ use axum::Router;
 use ds_client::{DemarcheNumber, DossiersPageRequest, DsClient, DsEndpoint, PageSize};
 use rate_gate::RateGate;
 use secrecy::SecretString;
-use settings::RateLimit;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,17 +26,7 @@ pub(crate) async fn spawn_upstream(router: Router) -> String {
 
 /// A gate generous enough never to hold a test back.
 pub(crate) fn open_gate() -> Arc<RateGate> {
-    gate(1_000, Duration::from_secs(1))
-}
-
-/// A gate of this process alone: `requests` per `per`, all of them back to back.
-pub(crate) fn gate(requests: u32, per: Duration) -> Arc<RateGate> {
-    let requests = NonZeroU32::new(requests).expect("a positive rate");
-    Arc::new(RateGate::local(RateLimit {
-        requests,
-        per,
-        burst: requests,
-    }))
+    RateGate::back_to_back(1_000, Duration::from_secs(1))
 }
 
 /// A client for `base_url` with the test token.

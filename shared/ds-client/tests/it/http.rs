@@ -1,6 +1,6 @@
 //! Request shape and HTTP failure handling, over real loopback connections.
 
-use crate::harness::{TOKEN, client, endpoint, first_page, gate, open_gate, spawn_upstream};
+use crate::harness::{TOKEN, client, endpoint, first_page, open_gate, spawn_upstream};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use ds_client::{
     Cursor, DeletedDossiersPageRequest, Deletions, DsClient, DsError, PermanentReason,
     TransientReason,
 };
+use rate_gate::RateGate;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -265,7 +266,11 @@ async fn a_closed_port_is_a_transient_connection_failure() {
 #[tokio::test]
 async fn every_call_waits_on_the_gate() {
     let (base_url, log) = recording_upstream().await;
-    let client = client(&base_url, PATIENT, gate(1, Duration::from_secs(3600)));
+    let client = client(
+        &base_url,
+        PATIENT,
+        RateGate::back_to_back(1, Duration::from_secs(3600)),
+    );
 
     client.dossiers_page(&first_page()).await.expect("a page");
     let second = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
@@ -324,7 +329,11 @@ async fn a_throttled_answer_pauses_the_gate_until_the_window_resets() {
 #[tokio::test]
 async fn a_throttled_answer_without_a_reset_pauses_the_gate_for_one_window() {
     let (base_url, received) = throttling_upstream(Vec::new()).await;
-    let client = client(&base_url, PATIENT, gate(1_000, Duration::from_secs(3600)));
+    let client = client(
+        &base_url,
+        PATIENT,
+        RateGate::back_to_back(1_000, Duration::from_secs(3600)),
+    );
 
     let throttled = client.dossiers_page(&first_page()).await;
     let next = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
