@@ -84,21 +84,7 @@ async fn measure(
     let keys = fanout::connection_keys(rig);
     let settings = rig.settings(PREFETCH, CONNECTION, &keys)?;
     let mut lane = Lane::open::<FetchPage>(&settings, 0).await?;
-    let mut env = rig.env(PREFETCH, CONNECTION, &keys);
-    env.extend([
-        (
-            "ESTAFETTE__BROKER__PREFIX".to_owned(),
-            lane.prefix().to_owned(),
-        ),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            testkit::QUEUE_EXPIRES.as_secs().to_string(),
-        ),
-        (
-            "ESTAFETTE__METRICS__LISTEN".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-    ]);
+    let env = child::worker_env(rig.env(PREFETCH, CONNECTION, &keys), lane.prefix());
     let mut runs = Vec::with_capacity(plan.runs as usize);
     for index in 1..=plan.runs {
         let run = measure_one(&mut lane, binary, &env, rows).await?;

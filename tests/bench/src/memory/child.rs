@@ -14,6 +14,27 @@ const BINARY: &str = "fetch-page";
 /// How long the worker gets to drain once asked to stop, before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
+/// The environment of a worker process: the settings variables `settings_env` (as
+/// `Rig::env` gives them), plus the bench lane's topology `prefix`, queues that expire
+/// when the bench is gone, and metrics on a free port.
+pub(crate) fn worker_env(
+    mut settings_env: Vec<(String, String)>,
+    prefix: &str,
+) -> Vec<(String, String)> {
+    settings_env.extend([
+        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.to_owned()),
+        (
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
+            testkit::QUEUE_EXPIRES.as_secs().to_string(),
+        ),
+        (
+            "ESTAFETTE__METRICS__LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+    ]);
+    settings_env
+}
+
 /// Where cargo puts the fetch-page binary of the benchmark's own profile: next to the
 /// benchmark's executable.
 pub(crate) fn binary_path() -> Result<PathBuf, BenchError> {

@@ -77,21 +77,7 @@ async fn measure(plan: &Plan, rig: &Rig, binary: &Path) -> Result<Vec<Run<Synced
     ];
     let settings = rig.settings(PREFETCH, CONNECTION, &keys)?;
     let mut lane = Lane::open::<FetchPage>(&settings, 0).await?;
-    let mut env = rig.env(PREFETCH, CONNECTION, &keys);
-    env.extend([
-        (
-            "ESTAFETTE__BROKER__PREFIX".to_owned(),
-            lane.prefix().to_owned(),
-        ),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            testkit::QUEUE_EXPIRES.as_secs().to_string(),
-        ),
-        (
-            "ESTAFETTE__METRICS__LISTEN".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ),
-    ]);
+    let env = child::worker_env(rig.env(PREFETCH, CONNECTION, &keys), lane.prefix());
     let mut workers = (0..WORKERS)
         .map(|_| Worker::spawn(binary, &env))
         .collect::<Result<Vec<_>, _>>()?;
