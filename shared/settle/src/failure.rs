@@ -74,7 +74,7 @@ pub fn dead_letter(failure: Failure) -> Outcome {
         job_id = job_id.map(tracing::field::display),
         reason = failed.reason.as_str(),
         code = failed.code.as_deref(),
-        message = %failed.message,
+        detail = %failed.message,
         "command failed; dead-lettering it"
     );
     let settlement = Settlement::DeadLetter {
