@@ -44,7 +44,7 @@ const BROKER_RESTART_STEPS: [u32; 2] = [4, 16];
 /// The limit every worker shares on the upstream connection: requests per second,
 /// and the burst allowed after an idle spell.
 const RATE_LIMIT: (u32, u32) = (100, 10);
-/// The longest the whole job may take.
+/// The longest the whole job may take, its retries held up by a broker restart included.
 const JOB_DEADLINE: Duration = Duration::from_secs(600);
 
 const CONNECTION: &str = "sandbox_divalto";
@@ -304,15 +304,12 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
     let began = Instant::now();
 
     let chaos = unleash(&mut rig, &mut workers, &store, job).await;
-    while !job_ended(&store, job).await {
-        assert!(
-            began.elapsed() < JOB_DEADLINE,
-            "the job did not end within {JOB_DEADLINE:?}; logs in {}",
-            rig.logs.display()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 
+    // The chaos is over. The job may still wait on retries that were in a delay queue
+    // when the broker restarted: RabbitMQ 3.10 can start a queue's dead-letter worker
+    // before the work queue takes messages ("Cannot forward any dead-letter messages"),
+    // and it tries again only minutes later. So the ledger is read until
+    // `sync.completed`, for as long as `JOB_DEADLINE` allows.
     // The driver's connection died with the broker restarts: read through a new one.
     let reader = testkit::connect(&rig.prefix).await;
     let mut ledger = reader
@@ -325,7 +322,7 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         let gap = if completed {
             Duration::from_secs(3)
         } else {
-            Duration::from_secs(120)
+            JOB_DEADLINE.saturating_sub(began.elapsed())
         };
         let Ok(Some(message)) = tokio::time::timeout(gap, ledger.next()).await else {
             break;
