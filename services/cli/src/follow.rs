@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use broker::Broker;
-use contract::{Command, Event, EventEnvelope};
+use contract::{Command, CommandFailed, Event, EventEnvelope, JobFailed, JobId};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The longest wait for the next event of a running job: longer than the longest
@@ -79,4 +79,26 @@ pub(crate) async fn publish_and_follow<T>(
             }
         }
     }
+}
+
+/// Why following ends when the job's command failed for good.
+pub(crate) fn command_failed(job_id: JobId, failed: &CommandFailed) -> anyhow::Error {
+    anyhow::anyhow!(
+        "job {job_id} failed ({}): {}",
+        failed.reason.as_str(),
+        failed.message
+    )
+}
+
+/// Why following ends when one of the job's pages or chunks failed for good, which
+/// fails the whole job: it will never complete, and what it published so far is
+/// only part of what was asked.
+pub(crate) fn job_failed(job_id: JobId, failed: &JobFailed) -> anyhow::Error {
+    anyhow::anyhow!(
+        "job {job_id} failed ({}) at its {} command: {}; it will not complete, and what it \
+         published so far is incomplete",
+        failed.reason.as_str(),
+        failed.command_kind,
+        failed.message
+    )
 }

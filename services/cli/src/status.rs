@@ -3,7 +3,6 @@
 
 use std::{num::NonZeroU32, process::ExitCode};
 
-use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use contract::{
     Command, CommandBody, CorrectionReason, DossierRef, DsStatus, Event, JobId, StatusAction,
@@ -149,11 +148,7 @@ pub(crate) async fn run(command: StatusCommand) -> anyhow::Result<ExitCode> {
     let job_id = command.meta.job_id;
     let sent = follow::publish_and_follow(&broker, &command, target.json, |event, _| match event {
         Event::StatusSent(sent) => Ok(Step::Finished(sent)),
-        Event::CommandFailed(failed) => bail!(
-            "job {job_id} failed ({}): {}",
-            failed.reason.as_str(),
-            failed.message
-        ),
+        Event::CommandFailed(failed) => Err(follow::command_failed(job_id, &failed)),
         _ => Ok(Step::Wait),
     })
     .await?;

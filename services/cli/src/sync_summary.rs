@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use anyhow::bail;
-use contract::{Consistency, DriftCounts, Event, JobId, SyncCompleted, SyncSubject};
+use contract::{CommandFailed, Consistency, DriftCounts, Event, JobId, SyncCompleted, SyncSubject};
 use serde::Serialize;
 
-use crate::follow::Step;
+use crate::follow::{self, Step};
 
 /// What a finished sync reports, printed as text or JSON.
 #[derive(Debug, Serialize)]
@@ -144,11 +143,20 @@ pub(crate) fn sync_step(
         Event::SyncCompleted(completed) => Ok(Step::Finished(Summary::from_completion(
             job_id, &completed, elapsed,
         ))),
-        Event::CommandFailed(failed) => bail!(
-            "job {job_id} failed ({}): {}",
-            failed.reason.as_str(),
-            failed.message
-        ),
+        // A page's failure fails the job: `job.failed` follows and says so.
+        Event::CommandFailed(failed) if !is_job_step(&failed) => {
+            Err(follow::command_failed(job_id, &failed))
+        }
+        Event::JobFailed(failed) => Err(follow::job_failed(job_id, &failed)),
         _ => Ok(Step::Wait),
     }
+}
+
+/// Whether a failed command was one of a job's own page or chunk commands, whose
+/// failure `job.failed` reports for the whole job.
+pub(crate) fn is_job_step(failed: &CommandFailed) -> bool {
+    failed
+        .command_kind
+        .as_deref()
+        .is_some_and(|kind| contract::JOB_STEP_KINDS.contains(&kind))
 }

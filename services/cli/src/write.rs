@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use contract::{
     ApidaeDelete, ApidaePut, Command, CommandBody, DescriptorsWritten, Event, JobId, WorkerKind,
@@ -11,6 +11,7 @@ use contract::{
 use settings::Api;
 
 use crate::follow::{self, Step};
+use crate::sync_summary;
 
 #[derive(Subcommand)]
 pub(crate) enum WriteCommand {
@@ -107,13 +108,12 @@ fn chunk_step(
             )))
         }
         Event::DescriptorsWritten(written) => Ok(Step::Finished(written)),
-        Event::CommandFailed(failed) if failed.command_kind.as_deref() != Some("apidae.chunk") => {
-            bail!(
-                "job {job_id} failed ({}): {}",
-                failed.reason.as_str(),
-                failed.message
-            )
+        // A chunk the API refused is part of the report; a chunk that failed otherwise
+        // fails the job, and `job.failed` says so.
+        Event::CommandFailed(failed) if !sync_summary::is_job_step(&failed) => {
+            Err(follow::command_failed(job_id, &failed))
         }
+        Event::JobFailed(failed) => Err(follow::job_failed(job_id, &failed)),
         _ => Ok(Step::Wait),
     }
 }

@@ -1,8 +1,13 @@
 //! A démarche sync on demarches-simplifiees: a sequential chain of page commands per
 //! cursor, over `dossiers`, then `deletedDossiers`, then `pendingDeletedDossiers`,
 //! then `sync.completed`.
+//!
+//! Each page carries the chain's counts and cursor, and the job store keeps only the
+//! chain's head (see `job_state::chain`): a page records itself there once what it
+//! published is confirmed, so a redelivered page is never read again, and the last
+//! page's redelivery repeats its completion under the same id.
 
-use broker::{Outcome, Outgoing};
+use broker::{Outcome, Outgoing, Publisher};
 use chrono::Utc;
 use contract::{
     Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Event, EventEnvelope,
@@ -13,13 +18,22 @@ use ds_client::{
     Cursor, DeletedDossiersPageRequest, Deletions, DemarcheNumber, DossierState,
     DossiersPageRequest, DsError, Page,
 };
+use job_state::{JobStore, StepStatus, StoreError};
 use serde_json::Value;
+use settle::UpstreamFailure;
 
 use crate::upstreams::DsUpstream;
 
-/// Starts a sync: its first page command carries the start time, which becomes the
-/// resume point, so nothing updated during the sync can be missed next time.
-pub(crate) fn start(meta: &CommandMeta, sync: &DsSync) -> Outcome {
+/// Starts a sync: opens its chain in the job store, then publishes the first page
+/// command. The command carries the start time, which becomes the resume point, so
+/// nothing updated during the sync can be missed next time; a redelivered start
+/// reuses the recorded one.
+pub(crate) async fn start(
+    meta: &CommandMeta,
+    sync: &DsSync,
+    store: &JobStore,
+) -> Result<Outcome, UpstreamFailure> {
+    let started_at = store.open_chain(meta.job_id, Utc::now()).await?;
     let first = DsPage {
         demarche: sync.demarche,
         updated_since: sync.updated_since,
@@ -27,26 +41,65 @@ pub(crate) fn start(meta: &CommandMeta, sync: &DsSync) -> Outcome {
         listing: Listing::Dossiers,
         page: 0,
         after: None,
-        started_at: Utc::now(),
+        started_at,
         progress: SyncProgress::default(),
         previous_page: None,
     };
     tracing::info!(demarche = sync.demarche.get(), "sync started");
     let headers = telemetry::propagation::inject_current();
-    Outcome::ack(vec![Outgoing::command(&page_command(meta, first), headers)])
+    Ok(Outcome::ack(vec![Outgoing::command(
+        &page_command(meta, first),
+        headers,
+    )]))
 }
 
-/// Reads one page and returns what it causes: its `page.fetched` event, then the next
-/// page command or the `sync.completed` event.
+/// Reads one page unless the chain has passed it, publishes its `page.fetched` event
+/// and the next page command or the `sync.completed` event, waits for the confirms,
+/// then moves the chain's head past it.
 pub(crate) async fn fetch(
     meta: &CommandMeta,
     page: &DsPage,
     upstream: &DsUpstream,
-) -> Result<Outcome, DsError> {
+    store: &JobStore,
+    publisher: &Publisher,
+) -> Result<Outcome, UpstreamFailure> {
+    match store
+        .chain_status(meta.job_id, page.started_at, page.page)
+        .await?
+    {
+        StepStatus::Due => {}
+        StepStatus::Done {
+            completed_job: false,
+        } => {
+            tracing::info!(
+                page = page.page,
+                "page read and confirmed before; not read again"
+            );
+            return Ok(Outcome::ack(Vec::new()));
+        }
+        StepStatus::Done {
+            completed_job: true,
+        } => {
+            tracing::info!(
+                page = page.page,
+                "last page confirmed before; repeating its completion"
+            );
+            let completion = store.chain_completion(meta.job_id).await?;
+            let completed = serde_json::from_slice::<EventEnvelope>(&completion)
+                .map_err(|error| StoreError::Unexpected(format!("a stored completion: {error}")))?;
+            let headers = telemetry::propagation::inject_current();
+            return Ok(Outcome::ack(vec![Outgoing::event(&completed, headers)]));
+        }
+        StepStatus::JobFailed => {
+            tracing::info!(page = page.page, "the job failed; page not read");
+            return Ok(Outcome::ack(Vec::new()));
+        }
+    }
     let fetched = read(page, upstream).await?;
     let step = plan(page, &fetched);
     let headers = telemetry::propagation::inject_current();
     let mut publish = Vec::with_capacity(2);
+    let mut completion = None;
     let mut progress = page.progress;
     if step.publish_records {
         progress.pages = progress.pages.saturating_add(1);
@@ -104,12 +157,22 @@ pub(crate) async fn fetch(
             ));
         }
         Next::Done => {
-            let completed = completion(meta, page, progress);
+            let completed = completed(meta, page, progress);
             tracing::info!(job_id = %meta.job_id, pages = progress.pages, records = progress.records, "sync completed");
             publish.push(Outgoing::event(&completed, headers));
+            completion = Some(completed.to_json());
         }
     }
-    Ok(Outcome::ack(publish))
+    publisher.publish_all(&publish).await?;
+    store
+        .finish_chain_page(
+            meta.job_id,
+            page.started_at,
+            page.page,
+            completion.as_deref(),
+        )
+        .await?;
+    Ok(Outcome::ack(Vec::new()))
 }
 
 fn page_command(meta: &CommandMeta, page: DsPage) -> Command {
@@ -123,7 +186,7 @@ fn page_command(meta: &CommandMeta, page: DsPage) -> Command {
     }
 }
 
-fn completion(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> EventEnvelope {
+fn completed(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> EventEnvelope {
     let elapsed = (Utc::now() - page.started_at).to_std().unwrap_or_default();
     let event = Event::SyncCompleted(SyncCompleted {
         connection: meta.connection.clone(),

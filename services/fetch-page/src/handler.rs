@@ -19,18 +19,13 @@ pub struct FetchPage {
     upstreams: Upstreams,
     worker: WorkerSettings,
     store: JobStore,
-    publisher: Publisher,
 }
 
 impl FetchPage {
     /// Builds a client for every configured connection, each behind a rate gate shared
-    /// with every replica through `store`'s Redis. Offset pages publish their records
-    /// through `publisher` before they are recorded in `store`.
-    pub fn new(
-        settings: &Settings,
-        store: JobStore,
-        publisher: Publisher,
-    ) -> Result<Self, UpstreamSetupError> {
+    /// with every replica through `store`'s Redis. Pages record their progress in
+    /// `store` once what they published is confirmed.
+    pub fn new(settings: &Settings, store: JobStore) -> Result<Self, UpstreamSetupError> {
         Ok(FetchPage {
             upstreams: Upstreams::from_settings(
                 &settings.connections,
@@ -38,11 +33,15 @@ impl FetchPage {
             )?,
             worker: settings.worker.clone(),
             store,
-            publisher,
         })
     }
 
-    async fn handle_command(&self, command: Command, attempt: u32) -> Outcome {
+    async fn handle_command(
+        &self,
+        command: Command,
+        attempt: u32,
+        publisher: &Publisher,
+    ) -> Outcome {
         let Some(upstream) = self.upstreams.get(&command.meta.connection) else {
             let message = format!(
                 "no connection named `{}` is configured",
@@ -57,10 +56,12 @@ impl FetchPage {
         };
         let meta = &command.meta;
         let result = match (&command.body, upstream) {
-            (CommandBody::DsSync(sync), Upstream::Ds(_)) => Ok(ds_sync::start(meta, sync)),
+            (CommandBody::DsSync(sync), Upstream::Ds(_)) => {
+                ds_sync::start(meta, sync, &self.store).await
+            }
             (CommandBody::DsPage(page), Upstream::Ds(ds)) => {
                 tracing::Span::current().record("page", page.page);
-                ds_sync::fetch(meta, page, ds).await.map_err(Into::into)
+                ds_sync::fetch(meta, page, ds, &self.store, publisher).await
             }
             (CommandBody::DivaltoSync(sync), Upstream::Offset(offset)) => {
                 offset_sync::start(meta, SyncRequest::divalto(sync), offset, &self.store).await
@@ -70,7 +71,7 @@ impl FetchPage {
             }
             (CommandBody::OffsetPage(page), Upstream::Offset(offset)) => {
                 tracing::Span::current().record("page", page.page);
-                offset_sync::fetch(meta, page, offset, &self.store, &self.publisher).await
+                offset_sync::fetch(meta, page, offset, &self.store, publisher).await
             }
             (body, _) => Err(UpstreamFailure::permanent(
                 FailureReason::ConnectionApiMismatch,
@@ -81,14 +82,19 @@ impl FetchPage {
                 ),
             )),
         };
-        result.unwrap_or_else(|error| settle::settle(&command, error, &self.worker, attempt))
+        match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                settle::settle_in_job(&command, error, &self.worker, attempt, &self.store).await
+            }
+        }
     }
 }
 
 impl Handler for FetchPage {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming, publisher: &Publisher) -> Outcome {
         settle::handle_delivery(message, |command| {
-            self.handle_command(command, message.attempt())
+            self.handle_command(command, message.attempt(), publisher)
         })
         .await
     }

@@ -30,8 +30,7 @@ pub async fn run(
     store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler =
-        FetchPage::new(settings, store.clone(), broker.publisher()).map_err(RunError::Setup)?;
+    let handler = FetchPage::new(settings, store.clone()).map_err(RunError::Setup)?;
     worker_shell::consume(settings, broker, WorkerKind::FetchPage, handler, shutdown).await?;
     Ok(())
 }

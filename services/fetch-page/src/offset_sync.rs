@@ -13,7 +13,7 @@ use contract::{
     AmienscopeListing, Command, CommandBody, CommandMeta, Event, EventEnvelope, MessageId,
     OffsetPage, OffsetSource, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncSubject,
 };
-use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
+use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::offset_reader::OffsetRecord;
@@ -89,12 +89,17 @@ pub(crate) async fn fetch(
     store: &JobStore,
     publisher: &Publisher,
 ) -> Result<Outcome, UpstreamFailure> {
-    let completed = match store.status(meta.job_id, page.page).await? {
+    let job = meta.job_id;
+    let completed = match store.status(job, page.started_at, page.page).await? {
         PageStatus::Done { completed_job } => completed_job,
+        PageStatus::JobFailed => {
+            tracing::info!(page = page.page, "the job failed; page not read");
+            false
+        }
         PageStatus::Skip => {
             tracing::debug!(page = page.page, "past the end of the listing; skipped");
             store
-                .finish(meta.job_id, page.page, &PageReport::Skipped)
+                .finish(job, page.started_at, page.page, &PageReport::Skipped)
                 .await?
         }
         PageStatus::Due => {
@@ -109,7 +114,12 @@ pub(crate) async fn fetch(
                 report.published_ids.len() as u64,
             );
             store
-                .finish(meta.job_id, page.page, &PageReport::Fetched(report))
+                .finish(
+                    job,
+                    page.started_at,
+                    page.page,
+                    &PageReport::Fetched(report),
+                )
                 .await?
         }
     };
@@ -217,6 +227,13 @@ async fn completion(
     store: &JobStore,
 ) -> Result<EventEnvelope, UpstreamFailure> {
     let summary = store.summary(meta.job_id).await?;
+    if summary.started_at != page.started_at {
+        return Err(StoreError::JobStateLost {
+            job: meta.job_id,
+            detail: "the job store holds another run of it".into(),
+        }
+        .into());
+    }
     let elapsed = (Utc::now() - summary.started_at)
         .to_std()
         .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! From a delivery to an outcome: parse, pick the DS connection, apply the decision,
 //! report it.
 
-use broker::{Handler, Incoming, Outcome, Outgoing};
+use broker::{Handler, Incoming, Outcome, Outgoing, Publisher};
 use contract::{
     Command, CommandBody, CommandMeta, DsStatus, Event, EventEnvelope, FailureReason, StatusSent,
 };
@@ -125,7 +125,8 @@ fn status_sent(meta: &CommandMeta, status: &DsStatus, done: Done) -> EventEnvelo
 }
 
 impl Handler for SendStatus {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    /// Publishes nothing before it returns: `status.sent` is part of the outcome.
+    async fn handle(&self, message: &Incoming, _publisher: &Publisher) -> Outcome {
         settle::handle_delivery(message, |command| {
             self.handle_command(command, message.attempt())
         })

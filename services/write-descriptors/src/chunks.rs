@@ -6,12 +6,13 @@ use apidae_client::{
     DeleteBatch, Descriptor, ObjectDescriptors, ObjectRemovals, PutBatch, WriteReport,
 };
 use broker::{Outcome, Outgoing, Publisher};
+use chrono::Utc;
 use contract::{
     ApidaeChunk, ChunkFailure, ChunkResult, ChunkWritten, Command, CommandBody, CommandMeta,
     DescriptorOperation, DescriptorWrite, DescriptorsWritten, Event, EventEnvelope, FailureReason,
     MessageId,
 };
-use job_state::{ChunkStatus, JobStore};
+use job_state::{JobStore, StepStatus};
 use settle::{Failure, UpstreamFailure};
 
 use crate::connections::ApidaeConnection;
@@ -26,7 +27,7 @@ pub(crate) async fn start(
     let parts = split(write, connection.chunk_size);
     let chunks = u32::try_from(parts.len()).unwrap_or(u32::MAX);
     let job_objects: usize = parts.iter().map(|part| part.object_ids().len()).sum();
-    store.open_chunks(meta.job_id, chunks).await?;
+    let started_at = store.open_chunks(meta.job_id, Utc::now(), chunks).await?;
     tracing::info!(chunks, objects = job_objects, "descriptor job started");
     let headers = telemetry::propagation::inject_current();
     let commands = parts
@@ -36,6 +37,7 @@ pub(crate) async fn start(
             let body = ApidaeChunk {
                 chunk,
                 chunks,
+                started_at,
                 job_objects: u32::try_from(job_objects).unwrap_or(u32::MAX),
                 write,
             };
@@ -86,9 +88,14 @@ pub(crate) async fn write(
     publisher: &Publisher,
 ) -> Result<Outcome, UpstreamFailure> {
     let operation = chunk.write.operation();
+    let (job, started_at) = (meta.job_id, chunk.started_at);
     let (result, completed, mut publish) =
-        match store.chunk_status(meta.job_id, chunk.chunk).await? {
-            ChunkStatus::Done { completed_job } => {
+        match store.chunk_status(job, started_at, chunk.chunk).await? {
+            StepStatus::JobFailed => {
+                tracing::info!(chunk = chunk.chunk, "the job failed; chunk not written");
+                return Ok(Outcome::ack(Vec::new()));
+            }
+            StepStatus::Done { completed_job } => {
                 // Written and recorded before: repeat its report, never the call.
                 let result = decode(store.chunk_result(meta.job_id, chunk.chunk).await?)?;
                 let event = chunk_event(meta, chunk, operation, &result);
@@ -98,7 +105,7 @@ pub(crate) async fn write(
                 )];
                 (result, completed_job, publish)
             }
-            ChunkStatus::Due => {
+            StepStatus::Due => {
                 let result = match call(&chunk.write, connection).await {
                     Ok(report) => written(chunk, &report),
                     Err(UpstreamFailure::Permanent {
@@ -128,7 +135,7 @@ pub(crate) async fn write(
                     UpstreamFailure::permanent(FailureReason::InvalidBody, error.to_string())
                 })?;
                 let completed = store
-                    .finish_chunk(meta.job_id, chunk.chunk, &encoded)
+                    .finish_chunk(job, started_at, chunk.chunk, &encoded)
                     .await?;
                 (result, completed, Vec::new())
             }
@@ -254,7 +261,7 @@ async fn completion(
     store: &JobStore,
 ) -> Result<EventEnvelope, UpstreamFailure> {
     let chunks = store
-        .chunk_results(meta.job_id)
+        .chunk_results(meta.job_id, chunk.started_at)
         .await?
         .into_iter()
         .map(|(_, recorded)| decode(Some(recorded)))

@@ -16,18 +16,13 @@ pub struct WriteDescriptors {
     connections: ApidaeConnections,
     worker: WorkerSettings,
     store: JobStore,
-    publisher: Publisher,
 }
 
 impl WriteDescriptors {
     /// Builds a client for every configured Apidae connection, each behind a rate gate
-    /// shared with every replica through `store`'s Redis. A chunk publishes its
-    /// `chunk.written` through `publisher` before its result is recorded in `store`.
-    pub fn new(
-        settings: &Settings,
-        store: JobStore,
-        publisher: Publisher,
-    ) -> Result<Self, SetupError> {
+    /// shared with every replica through `store`'s Redis. A chunk records its result
+    /// in `store` once its `chunk.written` is confirmed.
+    pub fn new(settings: &Settings, store: JobStore) -> Result<Self, SetupError> {
         Ok(WriteDescriptors {
             connections: ApidaeConnections::from_settings(
                 &settings.connections,
@@ -35,11 +30,15 @@ impl WriteDescriptors {
             )?,
             worker: settings.worker.clone(),
             store,
-            publisher,
         })
     }
 
-    async fn handle_command(&self, command: Command, attempt: u32) -> Outcome {
+    async fn handle_command(
+        &self,
+        command: Command,
+        attempt: u32,
+        publisher: &Publisher,
+    ) -> Outcome {
         let Some(connection) = self.connections.get(&command.meta.connection) else {
             let message = format!(
                 "no Apidae connection named `{}` is configured",
@@ -68,21 +67,26 @@ impl WriteDescriptors {
             }
             CommandBody::ApidaeChunk(chunk) => {
                 tracing::Span::current().record("page", chunk.chunk);
-                chunks::write(meta, chunk, connection, &self.store, &self.publisher).await
+                chunks::write(meta, chunk, connection, &self.store, publisher).await
             }
             other => Err(UpstreamFailure::permanent(
                 FailureReason::UnknownKind,
                 format!("`{}` is not a write-descriptors command", other.kind()),
             )),
         };
-        result.unwrap_or_else(|error| settle::settle(&command, error, &self.worker, attempt))
+        match result {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                settle::settle_in_job(&command, error, &self.worker, attempt, &self.store).await
+            }
+        }
     }
 }
 
 impl Handler for WriteDescriptors {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming, publisher: &Publisher) -> Outcome {
         settle::handle_delivery(message, |command| {
-            self.handle_command(command, message.attempt())
+            self.handle_command(command, message.attempt(), publisher)
         })
         .await
     }

@@ -29,8 +29,7 @@ pub async fn run(
     store: &JobStore,
     shutdown: CancellationToken,
 ) -> Result<(), RunError> {
-    let handler = WriteDescriptors::new(settings, store.clone(), broker.publisher())
-        .map_err(RunError::Setup)?;
+    let handler = WriteDescriptors::new(settings, store.clone()).map_err(RunError::Setup)?;
     worker_shell::consume(
         settings,
         broker,

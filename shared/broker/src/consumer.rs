@@ -6,8 +6,18 @@
 //! in the dead letters); `basic.nack(requeue)` when that could not be done (a panic,
 //! an unconfirmed publish), which the quorum queue counts against its delivery limit.
 //!
+//! A handler publishes only on the channel generation its delivery came with: it is
+//! handed a [`Publisher::pinned`] to the publisher channel of that moment. When the
+//! connection or a channel is lost, the deliveries in flight go back to the queue
+//! (the broker requeues what a closed channel held), so their handlers are cancelled
+//! and waited for before this function returns: no handler of a lost delivery ever
+//! publishes on the next connection, and each of those deliveries is handled again,
+//! once, when it comes back.
+//!
 //! Each delivery is counted through `worker_metrics`: consumed and in flight from
-//! receipt, then settled as acked, retried or dead-lettered (with its reason).
+//! receipt, then settled as acked, retried or dead-lettered (with its reason), or
+//! `lost` when the settlement never reached the broker (the channel closed first:
+//! the broker redelivers it).
 
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
@@ -29,7 +39,14 @@ const REQUEUE_AFTER_FAILURE: Duration = Duration::from_secs(1);
 /// Decides what a delivery causes. Implemented by each worker.
 pub trait Handler: Send + Sync + 'static {
     /// Handles one delivery. Never fails: every failure is expressed as a [`Settlement`].
-    fn handle(&self, message: &Incoming) -> impl Future<Output = Outcome> + Send;
+    /// Whatever the handler publishes itself before returning (records it must see
+    /// confirmed before it records progress) goes through `publisher`, which is held
+    /// to the channel the delivery came with.
+    fn handle(
+        &self,
+        message: &Incoming,
+        publisher: &Publisher,
+    ) -> impl Future<Output = Outcome> + Send;
 }
 
 /// How a worker consumes its queue.
@@ -50,10 +67,10 @@ pub struct ConsumerOptions {
 /// in flight then get `drain_grace` to finish and settle. Anything not settled by
 /// then goes back to the queue when the channel closes, so nothing is lost.
 ///
-/// When the connection or a channel is lost, it returns the error at once: the
-/// deliveries in flight are already back in the queue (the broker requeues whatever
-/// a closed channel held), and their handlers finish in the background, their
-/// settlements failing harmlessly. The caller reconnects and consumes again.
+/// When the connection or a channel is lost, it cancels the handlers in flight, waits
+/// for them to stop, and returns the error: their deliveries are already back in the
+/// queue (the broker requeues whatever a closed channel held). The caller reconnects
+/// and consumes again.
 pub async fn run_consumer<H: Handler>(
     broker: &Broker,
     options: ConsumerOptions,
@@ -80,6 +97,9 @@ pub async fn run_consumer<H: Handler>(
     let tracker = TaskTracker::new();
     // Cancelled by a handler task that finds the publisher channel closed.
     let publisher_lost = CancellationToken::new();
+    // Cancelled once the connection or a channel is lost: every handler still running
+    // holds a delivery the broker has taken back.
+    let abandon = CancellationToken::new();
     let outcome = loop {
         tokio::select! {
             () = shutdown.cancelled() => break Ok(()),
@@ -88,12 +108,17 @@ pub async fn run_consumer<H: Handler>(
                 Some(Ok(delivery)) => {
                     let received = Delivery::received();
                     let handler = Arc::clone(&handler);
-                    let publisher = broker.publisher();
+                    let publisher = broker.publisher().pinned();
                     let shutdown = shutdown.clone();
                     let publisher_lost = publisher_lost.clone();
+                    let abandon = abandon.clone();
                     let queue = queue.clone();
                     tracker.spawn(async move {
-                        let settled = process(delivery, &queue, &*handler, &publisher, &shutdown, &publisher_lost).await;
+                        let processing = process(delivery, &queue, &*handler, &publisher, &shutdown, &publisher_lost);
+                        let settled = tokio::select! {
+                            settled = processing => settled,
+                            () = abandon.cancelled() => Settled::Lost,
+                        };
                         received.settle(settled);
                     });
                 }
@@ -104,8 +129,14 @@ pub async fn run_consumer<H: Handler>(
     };
 
     tracker.close();
-    // A lost connection: return at once, the broker already requeued what was held.
-    outcome?;
+    if let Err(error) = outcome {
+        // The broker has requeued what the lost channel held: stop those handlers
+        // before anything consumes again, so none of them publishes on a later channel.
+        abandon.cancel();
+        tracker.wait().await;
+        tracing::warn!(%error, "consumer lost; handlers in flight were stopped and their deliveries return to the queue");
+        return Err(error);
+    }
     if let Err(error) = channel
         .basic_cancel(consumer.tag(), BasicCancelOptions::default())
         .await
@@ -133,13 +164,12 @@ async fn process<H: Handler>(
     publisher_lost: &CancellationToken,
 ) -> Settled {
     let (incoming, acker) = Incoming::from_delivery(delivery);
-    let handled = AssertUnwindSafe(handler.handle(&incoming))
+    let handled = AssertUnwindSafe(handler.handle(&incoming, publisher))
         .catch_unwind()
         .await;
     let Ok(outcome) = handled else {
         tracing::error!("the handler panicked; returning the delivery to its queue");
-        requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
-        return Settled::Retried;
+        return requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
     };
     match settle(&incoming, queue, &acker, outcome, publisher).await {
         Ok(settled) => settled,
@@ -148,8 +178,7 @@ async fn process<H: Handler>(
             if !publisher.is_usable() {
                 publisher_lost.cancel();
             }
-            requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await;
-            Settled::Retried
+            requeue_after(&acker, REQUEUE_AFTER_FAILURE, shutdown).await
         }
     }
 }
@@ -177,20 +206,17 @@ async fn settle(
             Settled::Retried
         }
     };
-    ack(acker).await;
-    Ok(settled)
-}
-
-async fn ack(acker: &Acker) {
-    if let Err(error) = acker.ack(BasicAckOptions::default()).await {
-        tracing::warn!(%error, "ack failed; the broker will redeliver this message");
-    }
+    Ok(reached(
+        acker.ack(BasicAckOptions::default()).await,
+        "ack",
+        settled,
+    ))
 }
 
 /// Holds the delivery for `after` (less if shutdown comes first), then returns it to
 /// its queue, for a failure the handler could not express: a panic, or publishes
 /// that were not confirmed.
-async fn requeue_after(acker: &Acker, after: Duration, shutdown: &CancellationToken) {
+async fn requeue_after(acker: &Acker, after: Duration, shutdown: &CancellationToken) -> Settled {
     tokio::select! {
         () = tokio::time::sleep(after) => {}
         () = shutdown.cancelled() => {}
@@ -199,7 +225,25 @@ async fn requeue_after(acker: &Acker, after: Duration, shutdown: &CancellationTo
         requeue: true,
         ..Default::default()
     };
-    if let Err(error) = acker.nack(options).await {
-        tracing::warn!(%error, "nack failed; the broker will redeliver this message");
+    reached(acker.nack(options).await, "nack", Settled::Retried)
+}
+
+/// `settled` if the settlement was handed to the broker, [`Settled::Lost`] if not:
+/// lapin answers `Ok(false)` when the delivery's channel is already closed, and an
+/// error when it closes under the call. Either way the broker redelivers the message.
+fn reached(sent: Result<bool, lapin::Error>, verb: &str, settled: Settled) -> Settled {
+    match sent {
+        Ok(true) => settled,
+        Ok(false) => {
+            tracing::warn!(
+                verb,
+                "the delivery's channel is closed; the broker will redeliver this message"
+            );
+            Settled::Lost
+        }
+        Err(error) => {
+            tracing::warn!(verb, %error, "settlement failed; the broker will redeliver this message");
+            Settled::Lost
+        }
     }
 }

@@ -18,7 +18,8 @@ use contract::{
 use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
 
 /// A channel in confirm mode. Clones share the channel, and a reconnection replaces
-/// it for every clone at once.
+/// it for every clone at once, except for a [`Publisher::pinned`] one, which keeps
+/// the channel it was made with.
 ///
 /// lapin numbers a publish when it is issued but writes its frames a little later, so
 /// two tasks publishing at once could reach the broker in the other order and have
@@ -29,6 +30,7 @@ pub struct Publisher {
     channel: Arc<Mutex<lapin::Channel>>,
     topology: Topology,
     issue_order: Arc<tokio::sync::Mutex<()>>,
+    confirm_timeout: Duration,
 }
 
 /// One message ready to be issued.
@@ -47,6 +49,7 @@ impl Publisher {
     ) -> Result<Self, BrokerError> {
         Ok(Publisher {
             channel: Arc::new(Mutex::new(confirming_channel(connection).await?)),
+            confirm_timeout: topology.confirm_timeout(),
             topology,
             issue_order: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -60,6 +63,19 @@ impl Publisher {
             .lock()
             .expect("the channel lock is never poisoned") = channel;
         Ok(())
+    }
+
+    /// A publisher held to the current channel: a reconnection does not move it, so
+    /// once that channel is gone every publish through it fails. The consumer hands
+    /// one to each handler, made when the delivery arrived, so that a handler whose
+    /// delivery was lost with its channel can never publish on the next one.
+    pub fn pinned(&self) -> Publisher {
+        Publisher {
+            channel: Arc::new(Mutex::new(self.channel())),
+            topology: self.topology.clone(),
+            issue_order: Arc::clone(&self.issue_order),
+            confirm_timeout: self.confirm_timeout,
+        }
     }
 
     fn channel(&self) -> lapin::Channel {
@@ -169,8 +185,26 @@ impl Publisher {
         .await
     }
 
-    /// Issues the publications in order, then waits for every confirm.
+    /// Issues the publications in order, then waits for every confirm, for at most the
+    /// confirm timeout: a broker that blocks publishers (a memory or disk alarm) must
+    /// not hold a handler forever. A publish not confirmed in time counts as not
+    /// confirmed; its delivery goes back to the queue.
     async fn send(&self, publications: Vec<Publication<'_>>) -> Result<(), BrokerError> {
+        let count = publications.len();
+        tokio::time::timeout(self.confirm_timeout, self.send_and_confirm(publications))
+            .await
+            .unwrap_or_else(|_| {
+                Err(unconfirmed(
+                    &format!("{count} messages"),
+                    format!("no confirm within {:?}", self.confirm_timeout),
+                ))
+            })
+    }
+
+    async fn send_and_confirm(
+        &self,
+        publications: Vec<Publication<'_>>,
+    ) -> Result<(), BrokerError> {
         let mut pending = Vec::with_capacity(publications.len());
         {
             let _in_order = self.issue_order.lock().await;

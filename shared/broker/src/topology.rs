@@ -20,7 +20,12 @@ pub struct TopologyOptions {
     /// (quorum queues only): the backstop against crash loops.
     pub delivery_limit: u32,
     /// Drop a queue that has had no consumer for this long (for test topologies).
+    /// Delay queues carry it in their name too, so that replicas configured with and
+    /// without it never declare the same queue with different arguments.
     pub queue_expires: Option<Duration>,
+    /// How long a publish waits for the broker's confirm before it counts as not
+    /// confirmed (a broker that blocks publishers must not hold handlers forever).
+    pub confirm_timeout: Duration,
 }
 
 impl TopologyOptions {
@@ -30,9 +35,13 @@ impl TopologyOptions {
             prefix: prefix.into(),
             delivery_limit: 20,
             queue_expires: None,
+            confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
         }
     }
 }
+
+/// How long a publish waits for its confirm unless the options say otherwise.
+const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The names of everything Estafette declares on the broker.
 #[derive(Debug, Clone)]
@@ -49,6 +58,11 @@ impl Topology {
     /// The common prefix.
     pub fn prefix(&self) -> &str {
         &self.options.prefix
+    }
+
+    /// How long a publish waits for the broker's confirm.
+    pub fn confirm_timeout(&self) -> Duration {
+        self.options.confirm_timeout
     }
 
     /// The durable direct exchange commands are published to.
@@ -77,13 +91,21 @@ impl Topology {
     /// copies waiting between its rung and twice it; as a queue only lets the copy at
     /// its head expire, a copy waits at least `after` and less than twice its rung.
     /// A few queues per kind, declared on first use and kept: no queue expiry can
-    /// delete one that holds a copy.
+    /// delete one that holds a copy. Only a topology with `queue_expires` (tests,
+    /// demos) lets them expire, and its delay queues say so in their name
+    /// (`….100ms.expires-600s`): a queue's name fixes its arguments, so replicas
+    /// with other settings use other queues instead of closing each other's channel
+    /// with a conflicting declaration.
     pub fn delay_queue(&self, routing_key: &str, after: Duration) -> String {
-        format!(
+        let name = format!(
             "{}.delay.{routing_key}.{}ms",
             self.options.prefix,
             delay_rung(after).as_millis()
-        )
+        );
+        match self.options.queue_expires {
+            Some(expires) => format!("{name}.expires-{}s", expires.as_secs()),
+            None => name,
+        }
     }
 
     /// Declares the delay queue for `routing_key` and `after` on `channel`, returning
@@ -299,5 +321,23 @@ mod tests {
         let topology = Topology::new(TopologyOptions::named("p"));
         let name = topology.delay_queue("fetch-page", Duration::from_millis(2_345));
         assert_eq!(name, "p.delay.fetch-page.1600ms");
+    }
+
+    #[test]
+    fn expiring_delay_queues_never_share_a_name_with_lasting_ones() {
+        let expiring = |seconds| {
+            Topology::new(TopologyOptions {
+                queue_expires: Some(Duration::from_secs(seconds)),
+                ..TopologyOptions::named("p")
+            })
+            .delay_queue("fetch-page", Duration::from_millis(100))
+        };
+        assert_eq!(expiring(600), "p.delay.fetch-page.100ms.expires-600s");
+        assert_ne!(expiring(600), expiring(60));
+        let lasting = Topology::new(TopologyOptions::named("p"));
+        assert_ne!(
+            expiring(600),
+            lasting.delay_queue("fetch-page", Duration::from_millis(100))
+        );
     }
 }

@@ -14,6 +14,10 @@ use crate::{
     descriptors::{check_delete, check_put},
 };
 
+/// The kinds of the commands a worker publishes for a job it started, one per page or
+/// chunk: a failure of one of them fails the whole job (`job.failed`).
+pub const JOB_STEP_KINDS: [&str; 3] = ["ds.page", "offset.page", "apidae.chunk"];
+
 /// A validated command: the envelope's metadata plus a typed body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
@@ -161,6 +165,13 @@ impl CommandBody {
             CommandBody::ApidaeChunk(_) => "apidae.chunk",
             CommandBody::DsStatus(_) => "ds.status",
         }
+    }
+
+    /// Whether this is one step of a fanned-out job, published by a worker for a job
+    /// it started (`ds.page`, `offset.page`, `apidae.chunk`), rather than a command a
+    /// producer publishes.
+    pub fn is_job_step(&self) -> bool {
+        JOB_STEP_KINDS.contains(&self.kind())
     }
 
     /// The worker kind whose queue receives this command.

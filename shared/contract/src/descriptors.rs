@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::FailureReason;
@@ -100,6 +101,9 @@ pub struct ApidaeChunk {
     pub chunks: u32,
     /// Objects the whole job asked to write.
     pub job_objects: u32,
+    /// When the job was opened in the job store. Every chunk checks the job's state
+    /// against it, to tell a job whose state was lost from one still running.
+    pub started_at: DateTime<Utc>,
     /// What this chunk writes.
     pub write: DescriptorWrite,
 }

@@ -48,6 +48,10 @@ pub enum Event {
     /// A dossier decision was applied, or found already applied.
     #[serde(rename = "status.sent")]
     StatusSent(StatusSent),
+    /// A fanned-out job stopped for good before it completed: one of its page or chunk
+    /// commands failed for good, or its state was lost. It will never complete.
+    #[serde(rename = "job.failed")]
+    JobFailed(JobFailed),
 }
 
 /// Payload of `page.fetched`.
@@ -167,6 +171,22 @@ pub struct CommandFailed {
     pub message: String,
 }
 
+/// Payload of `job.failed`: the end of a job that will never publish its completion.
+/// Published once per job, under the id `MessageId::for_job(job, "job.failed")`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobFailed {
+    /// The connection the job used.
+    pub connection: String,
+    /// The command whose failure failed the job: its kind.
+    pub command_kind: String,
+    /// The command whose failure failed the job: its id.
+    pub command_id: MessageId,
+    /// Why the job failed; the same reason as that command's `command.failed`.
+    pub reason: FailureReason,
+    /// What happened, and what to do about it; never contains a credential.
+    pub message: String,
+}
+
 /// Why a command failed for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -214,6 +234,10 @@ pub enum FailureReason {
     /// Every attempt the retry budget allows failed transiently (5xx, timeouts, lost
     /// connections, 429); the message says what the last attempt met.
     RetriesExhausted,
+    /// The job's shared state was missing or did not match the command (the job store
+    /// lost its data, or the state expired): what the job did cannot be known, so it
+    /// fails instead of reporting from partial knowledge.
+    JobStateLost,
 }
 
 impl FailureReason {
@@ -240,6 +264,7 @@ impl FailureReason {
             FailureReason::ConnectionMisconfigured => "connection_misconfigured",
             FailureReason::ConnectionApiMismatch => "connection_api_mismatch",
             FailureReason::RetriesExhausted => "retries_exhausted",
+            FailureReason::JobStateLost => "job_state_lost",
         }
     }
 }
@@ -276,6 +301,7 @@ impl Event {
             Event::ChunkWritten(_) => "chunk.written",
             Event::DescriptorsWritten(_) => "descriptors.written",
             Event::StatusSent(_) => "status.sent",
+            Event::JobFailed(_) => "job.failed",
         }
     }
 }

@@ -13,7 +13,8 @@ mod rejection;
 mod status;
 
 pub use command::{
-    Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Listing, SyncProgress,
+    Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, JOB_STEP_KINDS, Listing,
+    SyncProgress,
 };
 pub use descriptors::{
     ApidaeChunk, ApidaeDelete, ApidaePut, ChunkFailure, ChunkResult, ChunkWritten, Descriptor,
@@ -21,8 +22,8 @@ pub use descriptors::{
     ObjectRemovals,
 };
 pub use event::{
-    CommandFailed, Event, EventEnvelope, FailureReason, PageFetched, PageSubject, SyncCompleted,
-    SyncEnd, SyncSubject,
+    CommandFailed, Event, EventEnvelope, FailureReason, JobFailed, PageFetched, PageSubject,
+    SyncCompleted, SyncEnd, SyncSubject,
 };
 pub use ids::{JobId, MessageId};
 pub use offset::{

@@ -1,51 +1,44 @@
 //! Chunked jobs: a fixed number of independent chunks, each finished once with its
 //! result; the chunk that finishes last completes the job, exactly once.
+//!
+//! Keys: the job's hash (`started`, `chunks`, `completer`, `result:<chunk>`,
+//! `failed`), `:pending` and `:done`.
 
+use chrono::{DateTime, Utc};
 use contract::JobId;
 
-use crate::{JobStore, StoreError};
-
-/// Where a chunk of a chunked job stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunkStatus {
-    /// Not finished yet: do the work.
-    Due,
-    /// Finished before; when it was the chunk that completed the job, the completion
-    /// must be published again (it may not have been confirmed).
-    Done {
-        /// Whether this chunk completed the job.
-        completed_job: bool,
-    },
-}
+use crate::{JobStore, StepStatus, StoreError, completed, job_script, lost, marker, step_status};
 
 impl JobStore {
     /// Opens a job of `chunks` chunks, all pending; reopening changes nothing.
-    /// Returns the job's chunk count as first recorded.
-    pub async fn open_chunks(&self, job: JobId, chunks: u32) -> Result<u32, StoreError> {
+    /// Returns the job's start as first recorded: the marker its chunk commands carry.
+    pub async fn open_chunks(
+        &self,
+        job: JobId,
+        started_at: DateTime<Utc>,
+        chunks: u32,
+    ) -> Result<DateTime<Utc>, StoreError> {
         let mut invocation = CHUNK_OPEN.prepare_invoke();
         self.chunk_keys(&mut invocation, job);
-        invocation.arg(self.ttl_seconds).arg(chunks);
         invocation
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)
+            .arg(marker(started_at))
+            .arg(self.ttl_seconds)
+            .arg(chunks);
+        self.invoke_open(invocation).await
     }
 
-    /// Whether `chunk` still has to be done.
-    pub async fn chunk_status(&self, job: JobId, chunk: u32) -> Result<ChunkStatus, StoreError> {
-        let (done, completer): (bool, Option<u32>) = redis::pipe()
-            .sismember(self.key_of("chunks", job, ":done"), chunk)
-            .hget(self.key_of("chunks", job, ""), "completer")
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)?;
-        Ok(if done {
-            ChunkStatus::Done {
-                completed_job: completer == Some(chunk),
-            }
-        } else {
-            ChunkStatus::Due
-        })
+    /// Whether `chunk` of `job`, opened at `started_at`, still has to be done.
+    pub async fn chunk_status(
+        &self,
+        job: JobId,
+        started_at: DateTime<Utc>,
+        chunk: u32,
+    ) -> Result<StepStatus, StoreError> {
+        let mut invocation = CHUNK_STATUS.prepare_invoke();
+        self.chunk_keys(&mut invocation, job);
+        invocation.arg(chunk).arg(marker(started_at));
+        let answer: Vec<String> = self.invoke(invocation).await?;
+        step_status(job, &answer)
     }
 
     /// Records `chunk` as done with its `result`, once; returns whether this chunk
@@ -53,55 +46,83 @@ impl JobStore {
     pub async fn finish_chunk(
         &self,
         job: JobId,
+        started_at: DateTime<Utc>,
         chunk: u32,
         result: &str,
     ) -> Result<bool, StoreError> {
         let mut invocation = CHUNK_FINISH.prepare_invoke();
         self.chunk_keys(&mut invocation, job);
-        invocation.arg(chunk).arg(result).arg(self.ttl_seconds);
-        let completed: i64 = invocation
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)?;
-        Ok(completed == 1)
+        invocation
+            .arg(chunk)
+            .arg(result)
+            .arg(self.ttl_seconds)
+            .arg(marker(started_at));
+        let answer: String = self.invoke(invocation).await?;
+        completed(job, &answer)
     }
 
     /// The result `chunk` finished with, if it finished.
     pub async fn chunk_result(&self, job: JobId, chunk: u32) -> Result<Option<String>, StoreError> {
         redis::cmd("HGET")
-            .arg(self.key_of("chunks", job, ""))
+            .arg(self.key(job, ""))
             .arg(format!("result:{chunk}"))
             .query_async(&mut self.connection.clone())
             .await
             .map_err(StoreError::Unavailable)
     }
 
-    /// Every finished chunk's result, in chunk order.
-    pub async fn chunk_results(&self, job: JobId) -> Result<Vec<(u32, String)>, StoreError> {
+    /// Every chunk's result, in chunk order, for the job opened at `started_at`. Fails
+    /// with [`StoreError::JobStateLost`] unless the state is the job's own and holds a
+    /// result for each of its chunks: a report is never made from part of them.
+    pub async fn chunk_results(
+        &self,
+        job: JobId,
+        started_at: DateTime<Utc>,
+    ) -> Result<Vec<(u32, String)>, StoreError> {
         let fields: Vec<(String, String)> = redis::cmd("HGETALL")
-            .arg(self.key_of("chunks", job, ""))
+            .arg(self.key(job, ""))
             .query_async(&mut self.connection.clone())
             .await
             .map_err(StoreError::Unavailable)?;
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, value)| value.as_str())
+        };
+        if field("started") != Some(marker(started_at).as_str()) {
+            return Err(lost(job));
+        }
+        let chunks: Option<usize> = field("chunks").and_then(|count| count.parse().ok());
         let mut results = fields
-            .into_iter()
+            .iter()
             .filter_map(|(field, result)| {
                 let chunk = field.strip_prefix("result:")?.parse().ok()?;
-                Some((chunk, result))
+                Some((chunk, result.clone()))
             })
             .collect::<Vec<_>>();
+        if chunks != Some(results.len()) {
+            return Err(StoreError::JobStateLost {
+                job,
+                detail: format!(
+                    "{} chunk results recorded for a job of {} chunks",
+                    results.len(),
+                    chunks.map_or("an unknown number of".to_owned(), |n| n.to_string())
+                ),
+            });
+        }
         results.sort_by_key(|(chunk, _)| *chunk);
         Ok(results)
     }
 
     fn chunk_keys(&self, invocation: &mut redis::ScriptInvocation<'_>, job: JobId) {
         for suffix in ["", ":pending", ":done"] {
-            invocation.key(self.key_of("chunks", job, suffix));
+            invocation.key(self.key(job, suffix));
         }
     }
 }
 
 static CHUNK_OPEN: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(include_str!("scripts/chunk_open.lua")));
-static CHUNK_FINISH: std::sync::LazyLock<redis::Script> =
-    std::sync::LazyLock::new(|| redis::Script::new(include_str!("scripts/chunk_finish.lua")));
+static CHUNK_STATUS: std::sync::LazyLock<redis::Script> = job_script!("scripts/chunk_status.lua");
+static CHUNK_FINISH: std::sync::LazyLock<redis::Script> = job_script!("scripts/chunk_finish.lua");

@@ -1,11 +1,19 @@
 //! The shared state of a fanned-out job, kept in Redis so that every replica sees it
 //! and none holds it in memory.
 //!
-//! A job that reads an offset listing keeps a window of page commands in flight. The
-//! store answers the questions no single page can: is this page still due, is the end
-//! of the listing known, is every issued page done, and did the listing move while it
-//! was read. All of it lives under five keys per job, updated only by Lua scripts, so
-//! each update is atomic:
+//! Every job kind keeps a hash `<ns>:job:<id>`, opened by the job's start command with
+//! the start time, its *marker*. Every page or chunk command carries that marker, and
+//! every script that acts for one first checks where the job stands: a job that
+//! failed (`failed` set) lets its remaining commands finish unread, and a job whose
+//! hash is missing or holds another marker has lost its state (the store lost its
+//! data, or the state expired). Then what the job did cannot be known:
+//! [`StoreError::JobStateLost`] says so, and the job fails instead of completing from
+//! partial knowledge. Nothing is ever recreated from a page's own report.
+//!
+//! An *offset* job keeps a window of page commands in flight. The store answers the
+//! questions no single page can: is this page still due, is the end of the listing
+//! known, is every issued page done, and did the listing move while it was read. It
+//! uses five keys, updated only by Lua scripts, so each update is atomic:
 //!
 //! - `<ns>:job:<id>`: the start time, the end (lowest short page), the stop reason,
 //!   the counters, and per page its first record, its overlap record and its
@@ -24,27 +32,31 @@
 //!    empty once the end is known; that page is recorded as the completer, so only
 //!    its redelivery repeats the completion.
 //!
-//! Chunked jobs (a descriptor write split into calls of at most 50 objects) use three
-//! keys under `<ns>:chunks:<id>`: the results by chunk and the completer, `:pending`
-//! and `:done`, with the same rules: a chunk finishes once, and the chunk that leaves
-//! nothing pending completes the job, exactly once.
+//! A *chunked* job (a descriptor write split into calls of at most 50 objects) uses
+//! the hash (with the chunk count and each chunk's result), `:pending` and `:done`,
+//! with the same rules: a chunk finishes once, and the chunk that leaves nothing
+//! pending completes the job, exactly once. See [`chunks`].
+//!
+//! A *cursor chain* (a démarche sync, one page after the other) needs only the hash:
+//! its `head` is the first page not yet finished, so a redelivered page below it
+//! was read, and its successor confirmed, before. See [`chain`].
 //!
 //! Keys expire after the job's time to live, counted from its last update.
 
-mod chunks;
+pub mod chain;
+pub mod chunks;
 mod receipts;
 mod summary;
 
 use std::ops::Range;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use contract::JobId;
 use redis::aio::ConnectionManager;
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-pub use chunks::ChunkStatus;
 pub use receipts::ReceiptCheck;
 pub use summary::{JobEnd, JobSummary};
 
@@ -60,6 +72,31 @@ pub enum StoreError {
     /// The store answered with something the scripts never return.
     #[error("the job state store answered unexpectedly: {0}")]
     Unexpected(String),
+    /// The job's state is missing, or belongs to another opening of the job: the
+    /// store lost its data, or the state expired. What the job did so far cannot be
+    /// known; the job must fail, never complete.
+    #[error("the state of job {job} is lost: {detail}")]
+    JobStateLost {
+        /// The job.
+        job: JobId,
+        /// What was found instead of the expected state.
+        detail: String,
+    },
+}
+
+/// What a chunk or a page of a cursor chain should do, according to its job's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Not finished yet: do the work.
+    Due,
+    /// Finished before; when it was the step that completed the job, the completion
+    /// must be published again (it may not have been confirmed).
+    Done {
+        /// Whether this step completed the job.
+        completed_job: bool,
+    },
+    /// The job failed for good: finish without doing anything.
+    JobFailed,
 }
 
 /// What a page command should do, according to the job's state.
@@ -75,6 +112,8 @@ pub enum PageStatus {
         /// Whether this page completed the job.
         completed_job: bool,
     },
+    /// The job failed for good: finish the page unread.
+    JobFailed,
 }
 
 /// What one page read, reported once everything it published was confirmed.
@@ -164,48 +203,41 @@ impl JobStore {
     ) -> Result<DateTime<Utc>, StoreError> {
         let mut invocation = OPEN.prepare_invoke();
         self.keys(&mut invocation, job);
-        invocation
-            .arg(started_at.to_rfc3339())
-            .arg(self.ttl_seconds);
+        invocation.arg(marker(started_at)).arg(self.ttl_seconds);
         for page in pages {
             invocation.arg(page);
         }
-        let recorded: String = invocation
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)?;
-        DateTime::parse_from_rfc3339(&recorded)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|error| StoreError::Unexpected(format!("start time {recorded:?}: {error}")))
+        self.invoke_open(invocation).await
     }
 
-    /// Whether `page` of `job` should be fetched.
-    pub async fn status(&self, job: JobId, page: u32) -> Result<PageStatus, StoreError> {
+    /// Whether `page` of `job`, opened at `started_at`, should be fetched.
+    pub async fn status(
+        &self,
+        job: JobId,
+        started_at: DateTime<Utc>,
+        page: u32,
+    ) -> Result<PageStatus, StoreError> {
         let mut invocation = STATUS.prepare_invoke();
         self.keys(&mut invocation, job);
-        invocation.arg(page);
-        let answer: Vec<String> = invocation
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)?;
+        invocation.arg(page).arg(marker(started_at));
+        let answer: Vec<String> = self.invoke(invocation).await?;
         match answer.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-            ["due"] => Ok(PageStatus::Due),
             ["skip"] => Ok(PageStatus::Skip),
-            ["done"] => Ok(PageStatus::Done {
-                completed_job: false,
+            _ => Ok(match step_status(job, &answer)? {
+                StepStatus::Due => PageStatus::Due,
+                StepStatus::Done { completed_job } => PageStatus::Done { completed_job },
+                StepStatus::JobFailed => PageStatus::JobFailed,
             }),
-            ["done", "completer"] => Ok(PageStatus::Done {
-                completed_job: true,
-            }),
-            _ => Err(StoreError::Unexpected(format!("page status {answer:?}"))),
         }
     }
 
-    /// Records `page` as done, once; returns whether that completed the job (then
-    /// read its [`JobStore::summary`] and publish the completion).
+    /// Records `page` of `job`, opened at `started_at`, as done, once; returns whether
+    /// that completed the job (then read its [`JobStore::summary`] and publish the
+    /// completion). A job that failed meanwhile records nothing and does not complete.
     pub async fn finish(
         &self,
         job: JobId,
+        started_at: DateTime<Utc>,
         page: u32,
         report: &PageReport,
     ) -> Result<bool, StoreError> {
@@ -226,7 +258,8 @@ impl JobStore {
                     .arg("")
                     .arg("")
                     .arg("0")
-                    .arg(self.ttl_seconds);
+                    .arg(self.ttl_seconds)
+                    .arg(marker(started_at));
             }
             PageReport::Fetched(fetched) => {
                 invocation
@@ -245,20 +278,19 @@ impl JobStore {
                     .arg(fetched.overlap_id.as_deref().unwrap_or_default())
                     .arg(fetched.fingerprint.as_deref().unwrap_or_default())
                     .arg(flag(fetched.limit_reached))
-                    .arg(self.ttl_seconds);
+                    .arg(self.ttl_seconds)
+                    .arg(marker(started_at));
                 for id in &fetched.published_ids {
                     invocation.arg(id);
                 }
             }
         }
-        let completed: i64 = invocation
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(StoreError::Unavailable)?;
-        Ok(completed == 1)
+        let answer: String = self.invoke(invocation).await?;
+        completed(job, &answer)
     }
 
-    /// What the job did, as far as it went.
+    /// What the job did, as far as it went. A job whose state is gone has no summary:
+    /// [`StoreError::JobStateLost`].
     pub async fn summary(&self, job: JobId) -> Result<JobSummary, StoreError> {
         let fields: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(self.key(job, ""))
@@ -266,15 +298,52 @@ impl JobStore {
             .query_async(&mut self.connection.clone())
             .await
             .map_err(StoreError::Unavailable)?;
+        if fields.first().is_none_or(Option::is_none) {
+            return Err(StoreError::JobStateLost {
+                job,
+                detail: "the job store holds no start for it".into(),
+            });
+        }
         JobSummary::from_fields(&fields).map_err(StoreError::Unexpected)
     }
 
-    fn key(&self, job: JobId, suffix: &str) -> String {
-        self.key_of("job", job, suffix)
+    /// Marks `job` as failed for good, with `reason`: from now on its remaining page
+    /// and chunk commands finish without doing anything, and it never completes.
+    /// Returns whether this call failed it (the caller then reports the job's failure),
+    /// `false` when it had failed before. Works on a job whose state was lost.
+    pub async fn fail(&self, job: JobId, reason: &str) -> Result<bool, StoreError> {
+        let mut invocation = FAIL.prepare_invoke();
+        invocation
+            .key(self.key(job, ""))
+            .arg(reason)
+            .arg(self.ttl_seconds);
+        let first: i64 = self.invoke(invocation).await?;
+        Ok(first == 1)
     }
 
-    fn key_of(&self, kind: &str, job: JobId, suffix: &str) -> String {
-        format!("{}:{kind}:{}{suffix}", self.namespace, job.0)
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        invocation
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(StoreError::Unavailable)
+    }
+
+    /// Runs an opening script, which returns the start time first recorded.
+    async fn invoke_open(
+        &self,
+        invocation: redis::ScriptInvocation<'_>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        let recorded: String = self.invoke(invocation).await?;
+        DateTime::parse_from_rfc3339(&recorded)
+            .map(|at| at.with_timezone(&Utc))
+            .map_err(|error| StoreError::Unexpected(format!("start time {recorded:?}: {error}")))
+    }
+
+    fn key(&self, job: JobId, suffix: &str) -> String {
+        format!("{}:job:{}{suffix}", self.namespace, job.0)
     }
 
     fn keys(&self, invocation: &mut redis::ScriptInvocation<'_>, job: JobId) {
@@ -284,9 +353,64 @@ impl JobStore {
     }
 }
 
+/// The form a job's start time is stored and compared in: a command's marker matches
+/// the job's state only if both are this exact text.
+fn marker(started_at: DateTime<Utc>) -> String {
+    started_at.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// Reads the answer of a status script: `due`, `done` (with `completer`), `failed`,
+/// or `lost`, which is an error.
+fn step_status(job: JobId, answer: &[String]) -> Result<StepStatus, StoreError> {
+    match answer.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["due"] => Ok(StepStatus::Due),
+        ["done"] => Ok(StepStatus::Done {
+            completed_job: false,
+        }),
+        ["done", "completer"] => Ok(StepStatus::Done {
+            completed_job: true,
+        }),
+        ["failed"] => Ok(StepStatus::JobFailed),
+        ["lost"] => Err(lost(job)),
+        _ => Err(StoreError::Unexpected(format!("status {answer:?}"))),
+    }
+}
+
+/// Reads the answer of a finishing script: whether the step completed the job. A job
+/// that failed meanwhile does not complete.
+fn completed(job: JobId, answer: &str) -> Result<bool, StoreError> {
+    match answer {
+        "completed" => Ok(true),
+        "open" | "failed" => Ok(false),
+        "lost" => Err(lost(job)),
+        _ => Err(StoreError::Unexpected(format!("finish {answer:?}"))),
+    }
+}
+
+fn lost(job: JobId) -> StoreError {
+    StoreError::JobStateLost {
+        job,
+        detail: "the job store has no state for it, or the state of another run".into(),
+    }
+}
+
+/// A script that acts for one command of a job: the [`standing`](scripts/standing.lua)
+/// check, then the script's own work.
+macro_rules! job_script {
+    ($file:literal) => {
+        std::sync::LazyLock::new(|| {
+            redis::Script::new(concat!(
+                include_str!("scripts/standing.lua"),
+                include_str!($file)
+            ))
+        })
+    };
+}
+pub(crate) use job_script;
+
 static OPEN: std::sync::LazyLock<Script> =
     std::sync::LazyLock::new(|| Script::new(include_str!("scripts/open.lua")));
-static STATUS: std::sync::LazyLock<Script> =
-    std::sync::LazyLock::new(|| Script::new(include_str!("scripts/status.lua")));
-static FINISH: std::sync::LazyLock<Script> =
-    std::sync::LazyLock::new(|| Script::new(include_str!("scripts/finish.lua")));
+static STATUS: std::sync::LazyLock<Script> = job_script!("scripts/status.lua");
+static FINISH: std::sync::LazyLock<Script> = job_script!("scripts/finish.lua");
+static FAIL: std::sync::LazyLock<Script> =
+    std::sync::LazyLock::new(|| Script::new(include_str!("scripts/fail.lua")));

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use contract::{DriftCounts, JobId};
-use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus};
+use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus, StepStatus, StoreError};
 
 async fn store() -> JobStore {
     let url = testkit::redis_url();
@@ -56,30 +56,30 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     // Page 1 finishes first and issues page 3; page 0 issues page 2.
     assert!(
         !store
-            .finish(job, 1, &page(1, 11, Some(3)))
+            .finish(job, start(), 1, &page(1, 11, Some(3)))
             .await
             .expect("finish")
     );
     assert!(
         !store
-            .finish(job, 0, &page(0, 11, Some(2)))
+            .finish(job, start(), 0, &page(0, 11, Some(2)))
             .await
             .expect("finish")
     );
     // Page 2 is short: the end is known, but page 3 is still pending.
     assert!(
         !store
-            .finish(job, 2, &page(2, 4, None))
+            .finish(job, start(), 2, &page(2, 4, None))
             .await
             .expect("finish")
     );
     assert_eq!(
-        store.status(job, 3).await.expect("status"),
+        store.status(job, start(), 3).await.expect("status"),
         PageStatus::Skip
     );
     assert!(
         store
-            .finish(job, 3, &PageReport::Skipped)
+            .finish(job, start(), 3, &PageReport::Skipped)
             .await
             .expect("finish")
     );
@@ -94,24 +94,24 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     // Redelivered pages change nothing; only the completer repeats the completion.
     assert!(
         store
-            .finish(job, 3, &PageReport::Skipped)
+            .finish(job, start(), 3, &PageReport::Skipped)
             .await
             .expect("again")
     );
     assert!(
         !store
-            .finish(job, 1, &page(1, 11, Some(3)))
+            .finish(job, start(), 1, &page(1, 11, Some(3)))
             .await
             .expect("again")
     );
     assert_eq!(
-        store.status(job, 3).await.expect("status"),
+        store.status(job, start(), 3).await.expect("status"),
         PageStatus::Done {
             completed_job: true
         }
     );
     assert_eq!(
-        store.status(job, 0).await.expect("status"),
+        store.status(job, start(), 0).await.expect("status"),
         PageStatus::Done {
             completed_job: false
         }
@@ -127,7 +127,7 @@ async fn moved_rows_are_counted_as_drift() {
     // Page 0 as expected; page 1 starts one row early (a row was inserted before
     // it): its first record is page 0's last published one.
     store
-        .finish(job, 0, &page(0, 11, Some(3)))
+        .finish(job, start(), 0, &page(0, 11, Some(3)))
         .await
         .expect("0");
     let mut shifted = ids(1, 11);
@@ -141,11 +141,22 @@ async fn moved_rows_are_counted_as_drift() {
         next: Some(4),
         ..FetchedPage::default()
     });
-    store.finish(job, 1, &report).await.expect("1");
-    store.finish(job, 2, &page(2, 3, None)).await.expect("2");
+    store.finish(job, start(), 1, &report).await.expect("1");
+    store
+        .finish(job, start(), 2, &page(2, 3, None))
+        .await
+        .expect("2");
     // Page 3 came back with records although page 2 was short.
-    store.finish(job, 3, &page(3, 2, None)).await.expect("3");
-    assert!(store.finish(job, 4, &PageReport::Skipped).await.expect("4"));
+    store
+        .finish(job, start(), 3, &page(3, 2, None))
+        .await
+        .expect("3");
+    assert!(
+        store
+            .finish(job, start(), 4, &PageReport::Skipped)
+            .await
+            .expect("4")
+    );
 
     let drift = store.summary(job).await.expect("summary").drift;
     assert_eq!(drift.duplicate_records, 1, "r9 was published twice");
@@ -169,23 +180,23 @@ async fn a_page_served_twice_stops_the_job() {
             ..FetchedPage::default()
         })
     };
-    store.finish(job, 0, &same(3)).await.expect("0");
-    store.finish(job, 1, &same(4)).await.expect("1");
+    store.finish(job, start(), 0, &same(3)).await.expect("0");
+    store.finish(job, start(), 1, &same(4)).await.expect("1");
     for pending in [2, 3] {
         assert_eq!(
-            store.status(job, pending).await.expect("status"),
+            store.status(job, start(), pending).await.expect("status"),
             PageStatus::Skip
         );
         assert!(
             !store
-                .finish(job, pending, &PageReport::Skipped)
+                .finish(job, start(), pending, &PageReport::Skipped)
                 .await
                 .expect("skip")
         );
     }
     assert!(
         store
-            .finish(job, 4, &PageReport::Skipped)
+            .finish(job, start(), 4, &PageReport::Skipped)
             .await
             .expect("last")
     );
@@ -203,7 +214,7 @@ async fn full_pages_at_the_page_limit_end_the_job() {
     if let PageReport::Fetched(fetched) = &mut last {
         fetched.limit_reached = true;
     }
-    assert!(store.finish(job, 0, &last).await.expect("finish"));
+    assert!(store.finish(job, start(), 0, &last).await.expect("finish"));
     let summary = store.summary(job).await.expect("summary");
     assert_eq!(summary.end, JobEnd::PageLimit);
     assert_eq!(summary.records, 10);
@@ -228,30 +239,196 @@ async fn an_unreachable_store_is_reported_as_unavailable() {
 async fn a_chunked_job_completes_once_with_every_result_in_order() {
     let store = store().await;
     let job = JobId::new_random();
-    assert_eq!(store.open_chunks(job, 3).await.expect("open"), 3);
-    assert_eq!(store.open_chunks(job, 5).await.expect("reopen"), 3);
-    assert!(!store.finish_chunk(job, 2, "two").await.expect("2"));
-    assert!(!store.finish_chunk(job, 0, "zero").await.expect("0"));
-    // A chunk finished again keeps its first result.
-    assert!(!store.finish_chunk(job, 0, "zero again").await.expect("0"));
     assert_eq!(
-        store.chunk_status(job, 1).await.expect("status"),
-        job_state::ChunkStatus::Due
+        store.open_chunks(job, start(), 3).await.expect("open"),
+        start()
     );
-    assert!(store.finish_chunk(job, 1, "one").await.expect("1"));
+    let later = start() + chrono::Duration::minutes(5);
+    assert_eq!(
+        store.open_chunks(job, later, 5).await.expect("reopen"),
+        start(),
+        "reopening keeps the first start and count"
+    );
+    let finish = |chunk, result| store.finish_chunk(job, start(), chunk, result);
+    assert!(!finish(2, "two").await.expect("2"));
+    assert!(!finish(0, "zero").await.expect("0"));
+    // A chunk finished again keeps its first result.
+    assert!(!finish(0, "zero again").await.expect("0"));
+    assert_eq!(
+        store.chunk_status(job, start(), 1).await.expect("status"),
+        StepStatus::Due
+    );
+    assert!(finish(1, "one").await.expect("1"));
     assert!(
-        store.finish_chunk(job, 1, "one").await.expect("again"),
+        finish(1, "one").await.expect("again"),
         "the completer repeats"
     );
     assert_eq!(
-        store.chunk_status(job, 1).await.expect("status"),
-        job_state::ChunkStatus::Done {
+        store.chunk_status(job, start(), 1).await.expect("status"),
+        StepStatus::Done {
             completed_job: true
         }
     );
     assert_eq!(
-        store.chunk_results(job).await.expect("results"),
+        store.chunk_results(job, start()).await.expect("results"),
         vec![(0, "zero".into()), (1, "one".into()), (2, "two".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_chain_reads_each_page_once_and_remembers_its_completion() {
+    let store = store().await;
+    let job = JobId::new_random();
+    assert_eq!(store.open_chain(job, start()).await.expect("open"), start());
+    let later = start() + chrono::Duration::minutes(5);
+    assert_eq!(store.open_chain(job, later).await.expect("reopen"), start());
+    let status = |page| store.chain_status(job, start(), page);
+
+    assert_eq!(status(0).await.expect("0"), StepStatus::Due);
+    assert!(
+        !store
+            .finish_chain_page(job, start(), 0, None)
+            .await
+            .expect("0")
+    );
+    assert_eq!(
+        status(0).await.expect("0 again"),
+        StepStatus::Done {
+            completed_job: false
+        },
+        "a redelivered page whose successor was confirmed is not read again"
+    );
+    // Page 1 died after its confirms, before recording itself; page 2 finishing
+    // proves page 1's work was confirmed.
+    assert!(
+        !store
+            .finish_chain_page(job, start(), 2, None)
+            .await
+            .expect("2")
+    );
+    assert_eq!(
+        status(1).await.expect("1"),
+        StepStatus::Done {
+            completed_job: false
+        }
+    );
+    assert!(
+        store
+            .finish_chain_page(job, start(), 3, Some(b"{\"done\":3}"))
+            .await
+            .expect("3")
+    );
+    assert_eq!(
+        status(3).await.expect("3 again"),
+        StepStatus::Done {
+            completed_job: true
+        }
+    );
+    assert_eq!(
+        store.chain_completion(job).await.expect("completion"),
+        b"{\"done\":3}"
+    );
+}
+
+/// Removes every key of `job`, as a Redis restarted without persistence would.
+async fn lose(store: &JobStore, job: JobId) {
+    let mut connection = store.connection();
+    for suffix in ["", ":pending", ":done", ":ids", ":counts"] {
+        let key = format!("estafette-test:job:{}{suffix}", job.0);
+        let _: i64 = redis::cmd("DEL")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+            .expect("DEL");
+    }
+}
+
+fn assert_lost<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::JobStateLost { .. })),
+        "expected lost state, got {result:?}"
+    );
+}
+
+#[tokio::test]
+async fn lost_state_is_reported_and_never_recreated_by_a_page() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..2).await.expect("open");
+    lose(&store, job).await;
+
+    assert_lost(store.status(job, start(), 0).await);
+    assert_lost(store.finish(job, start(), 1, &page(1, 4, None)).await);
+    assert_lost(store.summary(job).await);
+    assert_lost(store.status(job, start(), 0).await);
+}
+
+#[tokio::test]
+async fn a_job_reopened_after_a_loss_is_not_the_one_its_pages_belong_to() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..2).await.expect("open");
+    lose(&store, job).await;
+    // The start command comes back after the loss: a new run with a new start.
+    let rerun = start() + chrono::Duration::seconds(1);
+    assert_eq!(store.open(job, rerun, 0..2).await.expect("reopen"), rerun);
+
+    assert_lost(store.status(job, start(), 1).await);
+    assert_lost(store.finish(job, start(), 1, &page(1, 4, None)).await);
+}
+
+#[tokio::test]
+async fn lost_chunk_and_chain_state_is_reported() {
+    let store = store().await;
+    let chunked = JobId::new_random();
+    store.open_chunks(chunked, start(), 3).await.expect("open");
+    assert!(
+        !store
+            .finish_chunk(chunked, start(), 0, "zero")
+            .await
+            .expect("0")
+    );
+    lose(&store, chunked).await;
+    assert_lost(store.chunk_status(chunked, start(), 1).await);
+    assert_lost(store.finish_chunk(chunked, start(), 1, "one").await);
+    assert_lost(store.chunk_results(chunked, start()).await);
+
+    let chain = JobId::new_random();
+    store.open_chain(chain, start()).await.expect("open");
+    lose(&store, chain).await;
+    assert_lost(store.chain_status(chain, start(), 4).await);
+    assert_lost(store.finish_chain_page(chain, start(), 4, None).await);
+}
+
+#[tokio::test]
+async fn a_failed_job_fails_once_and_its_steps_do_nothing_more() {
+    let store = store().await;
+    let job = JobId::new_random();
+    store.open(job, start(), 0..2).await.expect("open");
+    assert!(store.fail(job, "retries_exhausted").await.expect("fail"));
+    assert!(!store.fail(job, "job_state_lost").await.expect("again"));
+
+    assert_eq!(
+        store.status(job, start(), 1).await.expect("status"),
+        PageStatus::JobFailed
+    );
+    assert!(
+        !store
+            .finish(job, start(), 1, &page(1, 4, None))
+            .await
+            .expect("finish"),
+        "a failed job never completes"
+    );
+
+    // A job whose state was lost is failed by its first step that notices; the
+    // steps after it find it failed, not lost.
+    let chain = JobId::new_random();
+    store.open_chain(chain, start()).await.expect("open");
+    lose(&store, chain).await;
+    assert!(store.fail(chain, "job_state_lost").await.expect("fail"));
+    assert_eq!(
+        store.chain_status(chain, start(), 3).await.expect("status"),
+        StepStatus::JobFailed
     );
 }
 

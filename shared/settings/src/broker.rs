@@ -24,6 +24,9 @@ pub struct BrokerSettings {
     /// How long a worker keeps reconnecting to a lost broker before it exits
     /// non-zero, for its supervisor to restart it.
     pub reconnect_timeout: Duration,
+    /// How long a publish waits for the broker's confirm before its delivery goes
+    /// back to the queue (a broker that blocks publishers must not hold a worker).
+    pub confirm_timeout: Duration,
 }
 
 impl BrokerSettings {
@@ -36,6 +39,8 @@ impl BrokerSettings {
         let queue_expires = fields.optional("queue_expires_seconds", problems, positive_seconds);
         let reconnect_timeout =
             fields.required("reconnect_timeout_seconds", problems, positive_seconds);
+        let confirm_timeout =
+            fields.required("confirm_timeout_seconds", problems, positive_seconds);
         fields.finish(problems);
         Some(Self {
             url: url?,
@@ -43,6 +48,7 @@ impl BrokerSettings {
             prefetch: prefetch?,
             queue_expires,
             reconnect_timeout: reconnect_timeout?,
+            confirm_timeout: confirm_timeout?,
         })
     }
 }

@@ -174,6 +174,7 @@ mod tests {
         assert_eq!(settings.worker.max_attempts, 8);
         assert_eq!(settings.worker.max_retry_delay, Duration::from_secs(60));
         assert_eq!(settings.broker.reconnect_timeout, Duration::from_secs(120));
+        assert_eq!(settings.broker.confirm_timeout, Duration::from_secs(30));
         assert_eq!(settings.state.url.expose_secret(), "redis://127.0.0.1:6379");
         assert_eq!(settings.state.job_ttl, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(settings.metrics.listen.to_string(), "0.0.0.0:9464");

@@ -16,6 +16,7 @@ use crate::upstream_failure::UpstreamFailure;
 const RESET_MARGIN: Duration = Duration::from_millis(200);
 
 /// A command that failed for good, ready to be reported.
+#[derive(Debug)]
 pub struct Failure {
     job_id: Option<JobId>,
     event_id: MessageId,
@@ -41,6 +42,16 @@ impl Failure {
                 message,
             },
         }
+    }
+
+    /// Why it failed.
+    pub fn reason(&self) -> FailureReason {
+        self.failed.reason
+    }
+
+    /// What happened, in words.
+    pub fn message(&self) -> &str {
+        &self.failed.message
     }
 
     /// A command that could not be read; its raw bytes name the event when it had no id.
@@ -103,12 +114,35 @@ pub fn settle(
     worker: &WorkerSettings,
     attempt: u32,
 ) -> Outcome {
+    match decide(command, error, worker, attempt) {
+        Decision::Retry { after } => Outcome::retry(after),
+        Decision::Fail(failure) => dead_letter(failure),
+    }
+}
+
+/// What a failure does to a command.
+pub(crate) enum Decision {
+    /// Try again after this delay, through a delay queue.
+    Retry {
+        /// How long the copy waits.
+        after: Duration,
+    },
+    /// Report it and dead-letter it.
+    Fail(Failure),
+}
+
+pub(crate) fn decide(
+    command: &Command,
+    error: UpstreamFailure,
+    worker: &WorkerSettings,
+    attempt: u32,
+) -> Decision {
     let (reason, detail, reset_at) = match error {
         UpstreamFailure::Permanent {
             reason,
             code,
             message,
-        } => return dead_letter(Failure::of_command(command, reason, code, message)),
+        } => return Decision::Fail(Failure::of_command(command, reason, code, message)),
         UpstreamFailure::Transient { reason, detail } => (reason, detail, None),
         UpstreamFailure::RateLimited { reset_at } => (
             "rate_limited",
@@ -118,7 +152,7 @@ pub fn settle(
     };
     if attempt >= worker.max_attempts {
         let message = format!("{attempt} attempts failed; the last: {reason}: {detail}");
-        return dead_letter(Failure::of_command(
+        return Decision::Fail(Failure::of_command(
             command,
             FailureReason::RetriesExhausted,
             None,
@@ -136,7 +170,7 @@ pub fn settle(
         delay_ms = delay.as_millis() as u64,
         "transient failure; will try again"
     );
-    Outcome::retry(delay)
+    Decision::Retry { after: delay }
 }
 
 /// How long to wait before the attempt after `attempt`: the base delay doubled per

@@ -175,9 +175,20 @@ impl From<ApidaeError> for UpstreamFailure {
 
 impl From<StoreError> for UpstreamFailure {
     fn from(error: StoreError) -> Self {
-        UpstreamFailure::Transient {
-            reason: "job_state_store",
-            detail: error.to_string(),
+        match error {
+            StoreError::JobStateLost { .. } => UpstreamFailure::permanent(
+                FailureReason::JobStateLost,
+                format!(
+                    "{error}; what the job did cannot be known, so it will not complete. \
+                     Start it again: a sync from its last resume point, a write with the same objects"
+                ),
+            ),
+            StoreError::InvalidUrl(_) | StoreError::Unavailable(_) | StoreError::Unexpected(_) => {
+                UpstreamFailure::Transient {
+                    reason: "job_state_store",
+                    detail: error.to_string(),
+                }
+            }
         }
     }
 }

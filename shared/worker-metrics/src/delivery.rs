@@ -22,17 +22,20 @@ pub enum Settled {
         /// The failure reason, a bounded label value.
         reason: &'static str,
     },
+    /// Never settled: its channel was lost first, so the broker redelivers it.
+    Lost,
 }
 
 impl Settled {
     /// Every `outcome` label value, so each series exists from the start.
-    pub(crate) const OUTCOMES: [&'static str; 3] = ["acked", "retried", "dead_lettered"];
+    pub(crate) const OUTCOMES: [&'static str; 4] = ["acked", "retried", "dead_lettered", "lost"];
 
     fn outcome(self) -> &'static str {
         match self {
             Settled::Acked => "acked",
             Settled::Retried => "retried",
             Settled::DeadLettered { .. } => "dead_lettered",
+            Settled::Lost => "lost",
         }
     }
 }
@@ -155,6 +158,7 @@ mod tests {
             Settled::Acked,
             Settled::Retried,
             Settled::DeadLettered { reason: "x" },
+            Settled::Lost,
         ]
         .map(Settled::outcome);
         assert_eq!(named, Settled::OUTCOMES);

@@ -157,6 +157,7 @@ where
     };
     let topology = Topology::new(TopologyOptions {
         queue_expires: settings.broker.queue_expires,
+        confirm_timeout: settings.broker.confirm_timeout,
         ..TopologyOptions::named(settings.broker.prefix.clone())
     });
     let broker = Broker::connect(settings.broker.url.expose_secret(), topology)

@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use broker::{BrokerError, Handler, Incoming, Outcome, Outgoing, Target};
+use broker::{BrokerError, Handler, Incoming, Outcome, Outgoing, Publisher, Target};
 use contract::{JobId, MessageId, WorkerKind};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +28,7 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming, _publisher: &Publisher) -> Outcome {
         let id = message.message_id.clone().unwrap_or_default();
         self.seen.lock().unwrap().insert(id);
         Outcome::ack(Vec::new())

@@ -3,15 +3,24 @@
 -- ends when its end is known (a short page, a stop or the page limit) and
 -- `pending` is empty. `completer` is set exactly once, by the page that ends it.
 --
+-- A job that failed, or whose state is gone, records nothing: 'failed' or 'lost'.
+--
 -- KEYS: job, pending, done, ids, counts
 -- ARGV: 1 page, 2 'fetched'|'skipped', 3 records published, 4 tombstones,
 --       5 short '1'|'0', 6 oversized '1'|'0', 7 next page or '',
 --       8 first record id ('' when the page was empty), 9 overlap record id or '',
 --       10 fingerprint or '', 11 page limit reached '1'|'0', 12 ttl seconds,
---       13.. record ids published
+--       13 marker, 14.. record ids published
+-- Returns 'completed' when this page completed the job (or did before), 'open'
+-- otherwise, or the job's standing.
 local job, pending, done, ids, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local page = ARGV[1]
 local p = tonumber(page)
+
+local stands = standing(job, ARGV[13])
+if stands then
+  return stands
+end
 
 local function expire_all()
   for i = 1, #KEYS do
@@ -21,9 +30,9 @@ end
 
 if redis.call('SISMEMBER', done, page) == 1 then
   if redis.call('HGET', job, 'completer') == page then
-    return 1
+    return 'completed'
   end
-  return 0
+  return 'open'
 end
 
 if ARGV[7] ~= '' and redis.call('SISMEMBER', done, ARGV[7]) == 0 then
@@ -52,7 +61,7 @@ if ARGV[2] == 'fetched' then
   if ARGV[11] == '1' then
     redis.call('HSET', job, 'truncated', '1')
   end
-  for i = 13, #ARGV do
+  for i = 14, #ARGV do
     local seen = redis.call('HGET', ids, ARGV[i])
     if not seen then
       redis.call('HSET', ids, ARGV[i], page)
@@ -106,6 +115,6 @@ if completes then
 end
 expire_all()
 if completes then
-  return 1
+  return 'completed'
 end
-return 0
+return 'open'

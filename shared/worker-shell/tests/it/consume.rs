@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use broker::{Handler, Incoming, Outcome, Outgoing, Settlement, Target};
+use broker::{Handler, Incoming, Outcome, Outgoing, Publisher, Settlement, Target};
 use contract::{JobId, MessageId, WorkerKind};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 struct ByBody;
 
 impl Handler for ByBody {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming, _publisher: &Publisher) -> Outcome {
         let settlement = match (message.body.as_slice(), message.attempt()) {
             (b"dead", _) => Settlement::DeadLetter {
                 reason: "invalid_body",

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker::{
-    Broker, ConsumerOptions, Handler, Incoming, Outcome, Outgoing, Settlement, Target, run_consumer,
+    Broker, ConsumerOptions, Handler, Incoming, Outcome, Outgoing, Publisher, Settlement, Target,
+    run_consumer,
 };
 use contract::{MessageId, WorkerKind};
 use tokio::sync::mpsc;
@@ -28,7 +29,7 @@ struct Relay {
 }
 
 impl Handler for Relay {
-    async fn handle(&self, message: &Incoming) -> Outcome {
+    async fn handle(&self, message: &Incoming, _publisher: &Publisher) -> Outcome {
         match hop::decode(&message.body) {
             Some(number) if number < self.hops => Outcome::ack(vec![hop_command(number + 1)]),
             Some(_) => {

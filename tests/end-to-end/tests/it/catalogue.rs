@@ -11,7 +11,7 @@ use contract::{
     ChunkResult, ChunkWritten, Command, CommandBody, CommandFailed, CommandMeta, Consistency,
     CorrectionReason, Descriptor, DescriptorOperation, DescriptorWrite, DescriptorsWritten,
     DivaltoQuery, DivaltoSync, DivaltoWhere, DossierRef, DriftCounts, DsDossierState, DsPage,
-    DsStatus, DsSync, Event, EventEnvelope, FailureReason, JobId, Listing, MessageId,
+    DsStatus, DsSync, Event, EventEnvelope, FailureReason, JobFailed, JobId, Listing, MessageId,
     ObjectDescriptors, ObjectRemovals, OffsetPage, OffsetSource, PageFetched, PageSubject,
     StatusAction, StatusSent, SyncCompleted, SyncEnd, SyncProgress, SyncSubject, WorkerKind,
 };
@@ -133,6 +133,7 @@ pub(crate) fn commands(fill: Fill) -> Vec<Command> {
                 chunk: 1,
                 chunks: 2,
                 job_objects: 51,
+                started_at: instant(),
                 write,
             })
         }),
@@ -202,6 +203,13 @@ pub(crate) fn events(fill: Fill) -> Vec<EventEnvelope> {
                 message: fill.option("Q29tbWVudGFpcmUtOTg3NjU0".to_owned()),
             })
         }),
+        JobFailed => [Event::JobFailed(JobFailed {
+            connection: "sandbox_divalto".to_owned(),
+            command_kind: "offset.page".to_owned(),
+            command_id: MessageId::for_job(job(), "offset/9"),
+            reason: FailureReason::JobStateLost,
+            message: "the state of the job is lost".to_owned(),
+        })],
     });
     events
         .into_iter()
@@ -515,6 +523,7 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         ConnectionMisconfigured,
         ConnectionApiMismatch,
         RetriesExhausted,
+        JobStateLost,
     })
 }
 

@@ -121,6 +121,7 @@ fn every_example_message_id_is_the_one_the_code_derives() {
                 Event::DescriptorsWritten(_) => MessageId::for_job(job(), "descriptors.written"),
                 // The examples' `ds.status` commands start their jobs.
                 Event::StatusSent(_) => MessageId::job_start(job()).caused_by("status.sent"),
+                Event::JobFailed(_) => MessageId::for_job(job(), "job.failed"),
             };
 
             assert_eq!(envelope.message_id, expected, "message id of `{example}`");
