@@ -331,16 +331,8 @@ async fn a_chain_reads_each_page_once_and_remembers_its_completion() {
 }
 
 /// Removes every key of `job`, as a Redis restarted without persistence would.
-async fn lose(store: &JobStore, job: JobId) {
-    let mut connection = store.connection();
-    for suffix in ["", ":pending", ":done", ":ids", ":counts"] {
-        let key = format!("estafette-test:job:{}{suffix}", job.0);
-        let _: i64 = redis::cmd("DEL")
-            .arg(key)
-            .query_async(&mut connection)
-            .await
-            .expect("DEL");
-    }
+async fn lose(job: JobId) {
+    assert!(testkit::lose_job_state("estafette-test", job).await > 0);
 }
 
 fn assert_lost<T: std::fmt::Debug>(result: Result<T, StoreError>) {
@@ -355,7 +347,7 @@ async fn lost_state_is_reported_and_never_recreated_by_a_page() {
     let store = store().await;
     let job = JobId::new_random();
     store.open(job, start(), 0..2).await.expect("open");
-    lose(&store, job).await;
+    lose(job).await;
 
     assert_lost(store.status(job, start(), 0).await);
     assert_lost(store.finish(job, start(), 1, &page(1, 4, None)).await);
@@ -368,7 +360,7 @@ async fn a_job_reopened_after_a_loss_is_not_the_one_its_pages_belong_to() {
     let store = store().await;
     let job = JobId::new_random();
     store.open(job, start(), 0..2).await.expect("open");
-    lose(&store, job).await;
+    lose(job).await;
     // The start command comes back after the loss: a new run with a new start.
     let rerun = start() + chrono::Duration::seconds(1);
     assert_eq!(store.open(job, rerun, 0..2).await.expect("reopen"), rerun);
@@ -388,14 +380,14 @@ async fn lost_chunk_and_chain_state_is_reported() {
             .await
             .expect("0")
     );
-    lose(&store, chunked).await;
+    lose(chunked).await;
     assert_lost(store.chunk_status(chunked, start(), 1).await);
     assert_lost(store.finish_chunk(chunked, start(), 1, "one").await);
     assert_lost(store.chunk_results(chunked, start()).await);
 
     let chain = JobId::new_random();
     store.open_chain(chain, start()).await.expect("open");
-    lose(&store, chain).await;
+    lose(chain).await;
     assert_lost(store.chain_status(chain, start(), 4).await);
     assert_lost(store.finish_chain_page(chain, start(), 4, None).await);
 }
@@ -424,7 +416,7 @@ async fn a_failed_job_fails_once_and_its_steps_do_nothing_more() {
     // steps after it find it failed, not lost.
     let chain = JobId::new_random();
     store.open_chain(chain, start()).await.expect("open");
-    lose(&store, chain).await;
+    lose(chain).await;
     assert!(store.fail(chain, "job_state_lost").await.expect("fail"));
     assert_eq!(
         store.chain_status(chain, start(), 3).await.expect("status"),

@@ -34,6 +34,29 @@ pub async fn job_store(prefix: &str) -> job_state::JobStore {
         .unwrap_or_else(|e| panic!("no Redis answers at {url} (set REDIS_URL): {e}"))
 }
 
+/// Removes every key of `job` under `namespace` from the test Redis, as a Redis
+/// restarted without persistence would lose them; returns how many there were.
+pub async fn lose_job_state(namespace: &str, job: contract::JobId) -> usize {
+    let client = redis::Client::open(redis_url()).expect("REDIS_URL is a Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the test Redis answers");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{namespace}:job:{}*", job.0))
+        .query_async(&mut connection)
+        .await
+        .expect("KEYS");
+    for key in &keys {
+        let _: i64 = redis::cmd("DEL")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+            .expect("DEL");
+    }
+    keys.len()
+}
+
 /// A topology prefix no other test uses.
 pub fn unique_prefix() -> String {
     format!("test-{}", uuid::Uuid::new_v4().simple())

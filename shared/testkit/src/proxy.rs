@@ -59,11 +59,20 @@ impl BrokerProxy {
             .cancel();
     }
 
-    /// Accepts connections again, on the same port.
+    /// Accepts connections again, on the same port, as soon as the cut listener has
+    /// let go of it.
     pub async fn restore(&self) {
-        let listener = TcpListener::bind(self.listen)
-            .await
-            .expect("the proxy's port is free again");
+        let mut attempts = 0;
+        let listener = loop {
+            match TcpListener::bind(self.listen).await {
+                Ok(listener) => break listener,
+                Err(_) if attempts < 100 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                Err(error) => panic!("the proxy's port stays taken: {error}"),
+            }
+        };
         let running = CancellationToken::new();
         tokio::spawn(forward(listener, self.upstream.clone(), running.clone()));
         self.state

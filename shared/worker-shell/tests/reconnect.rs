@@ -165,3 +165,100 @@ async fn a_broker_unreachable_for_longer_than_the_timeout_ends_the_worker() {
         "{ended:?}"
     );
 }
+
+/// Holds each delivery until the gate opens, then publishes one event for it through
+/// the publisher it was handed, and counts the publishes the broker confirmed.
+#[derive(Clone)]
+struct GatedRelay {
+    gate: tokio::sync::watch::Receiver<bool>,
+    deliveries: Arc<Mutex<usize>>,
+    confirmed: Arc<Mutex<usize>>,
+}
+
+impl Handler for GatedRelay {
+    async fn handle(&self, message: &Incoming, publisher: &Publisher) -> Outcome {
+        *self.deliveries.lock().unwrap() += 1;
+        let mut gate = self.gate.clone();
+        gate.wait_for(|open| *open).await.expect("the gate stays");
+        let event = Outgoing {
+            target: Target::Event("relayed"),
+            message_id: MessageId::job_start(JobId::new_random()),
+            kind: "relayed",
+            body: message.body.clone(),
+            headers: Vec::new(),
+        };
+        if publisher.publish(&event).await.is_ok() {
+            *self.confirmed.lock().unwrap() += 1;
+        }
+        Outcome::ack(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn a_handler_whose_delivery_was_lost_never_publishes_on_the_next_connection() {
+    let prefix = testkit::unique_prefix();
+    let proxy = testkit::BrokerProxy::start().await;
+    let settings = settings(&prefix, &proxy.amqp_url(), "60");
+    let (open_gate, gate) = tokio::sync::watch::channel(false);
+    let relay = GatedRelay {
+        gate,
+        deliveries: Arc::default(),
+        confirmed: Arc::default(),
+    };
+    let shutdown = CancellationToken::new();
+    let worker = {
+        let (settings, relay, shutdown) = (settings.clone(), relay.clone(), shutdown.clone());
+        let broker = broker::Broker::connect(&proxy.amqp_url(), testkit::test_topology(&prefix))
+            .await
+            .expect("the proxy forwards to the broker");
+        tokio::spawn(async move {
+            worker_shell::consume(&settings, &broker, WorkerKind::SendStatus, relay, shutdown).await
+        })
+    };
+    let driver = testkit::connect(&prefix).await;
+    driver
+        .declare(&[WorkerKind::SendStatus])
+        .await
+        .expect("declared");
+    let mut relayed = driver
+        .subscribe_events("relayed")
+        .await
+        .expect("subscribed");
+    driver
+        .publisher()
+        .publish(&command())
+        .await
+        .expect("confirmed");
+    let deliveries = || *relay.deliveries.lock().unwrap();
+    eventually("the first delivery", Duration::from_secs(10), || {
+        deliveries() == 1
+    })
+    .await;
+
+    // The connection drops while the handler holds the delivery; the broker gives it
+    // back and the worker, reconnected, takes it again.
+    proxy.cut();
+    proxy.restore().await;
+    eventually("the redelivery", Duration::from_secs(20), || {
+        deliveries() == 2
+    })
+    .await;
+    open_gate.send(true).expect("the handlers listen");
+
+    let first = tokio::time::timeout(Duration::from_secs(10), relayed.next())
+        .await
+        .expect("the redelivery's event comes")
+        .expect("the subscription stays");
+    let second = tokio::time::timeout(Duration::from_secs(2), relayed.next()).await;
+    assert!(
+        second.is_err(),
+        "only the redelivery's handler published; the lost one's did not"
+    );
+    assert_eq!(first.body, b"{}");
+    assert_eq!(*relay.confirmed.lock().unwrap(), 1);
+    shutdown.cancel();
+    worker
+        .await
+        .expect("the worker task ends")
+        .expect("the worker stops cleanly");
+}

@@ -3,6 +3,7 @@
 mod bad_input;
 mod drain;
 mod harness;
+mod job_state;
 mod offset;
 mod process;
 mod sync;

@@ -21,7 +21,7 @@ use crate::process::start_process;
 const DIVALTO: &str = "sandbox_divalto";
 const AMIENSCOPE: &str = "sandbox_amienscope";
 
-fn divalto_sync(window: u32) -> Command {
+pub(crate) fn divalto_sync(window: u32) -> Command {
     Command::start_job(
         DIVALTO,
         CommandBody::DivaltoSync(DivaltoSync {

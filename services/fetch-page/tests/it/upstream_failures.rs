@@ -5,7 +5,23 @@ use std::{num::NonZeroU32, time::Duration};
 use contract::{Command, CommandBody, DsSync, Event, FailureReason};
 use sandbox::{DsConfig, FaultConfig, FaultPlan, RateLimitConfig, SandboxConfig};
 
-use crate::harness::{DEMARCHE, EVENT_GAP, SyncReport, spawn_app, spawn_app_with, sync_command};
+use crate::harness::{
+    DEMARCHE, EVENT_GAP, SyncReport, TestApp, spawn_app, spawn_app_with, sync_command,
+};
+
+/// A page that failed for good fails its job: `job.failed` follows its
+/// `command.failed`, once, and no completion ever comes.
+async fn assert_the_job_failed_with(app: &mut TestApp, reason: FailureReason) {
+    let Event::JobFailed(failed) = app.events.next(EVENT_GAP).await.event else {
+        panic!("expected job.failed after the page's command.failed")
+    };
+    assert_eq!(failed.reason, reason);
+    assert_eq!(failed.command_kind, "ds.page");
+    assert!(
+        app.events.try_next(Duration::from_secs(2)).await.is_none(),
+        "nothing follows a failed job"
+    );
+}
 
 /// Syncs `demarche` with the connection's token replaced by `token` (when given) and
 /// checks the job fails once, for good, with `reason` and the upstream's `code`.
@@ -30,6 +46,7 @@ async fn assert_permanent(token: Option<&str>, demarche: u32, reason: FailureRea
     };
     assert_eq!(failed.reason, reason, "{}", failed.message);
     assert_eq!(failed.code.as_deref(), Some(code));
+    assert_the_job_failed_with(&mut app, reason).await;
     if let Some(token) = token {
         assert!(
             !failed.message.contains(token),
@@ -149,6 +166,7 @@ async fn a_page_failing_on_every_attempt_is_dead_lettered_as_retries_exhausted()
         "{}",
         failed.message
     );
+    assert_the_job_failed_with(&mut app, FailureReason::RetriesExhausted).await;
     let dead = testkit::next_dead_letter(&mut dead_letters, Duration::from_secs(10)).await;
     assert_eq!(
         dead.header(contract::DEAD_LETTER_REASON_HEADER),

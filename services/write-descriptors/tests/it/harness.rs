@@ -18,6 +18,7 @@ pub(crate) const CONNECTION: &str = "sandbox_apidae";
 pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
 
 pub(crate) struct TestApp {
+    pub(crate) prefix: String,
     pub(crate) sandbox: Sandbox,
     pub(crate) broker: Broker,
     pub(crate) events: EventLog,
@@ -74,6 +75,7 @@ pub(crate) async fn spawn_app(config: SandboxConfig, extra: &[(&str, &str)]) -> 
         worker_broker.close(Duration::from_secs(1)).await;
     });
     TestApp {
+        prefix,
         sandbox,
         broker,
         events,

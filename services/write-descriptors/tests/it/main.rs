@@ -3,4 +3,5 @@
 
 mod dead_letters;
 mod harness;
+mod job_failures;
 mod writes;
