@@ -810,6 +810,26 @@ fn depends_on_names_existing_services_with_known_conditions() {
 }
 
 #[test]
+fn redis_keeps_the_job_state_in_an_append_only_file_on_a_volume() {
+    let services = services();
+    let redis = &services["redis"];
+    let command = words(redis.get("command"));
+    assert_eq!(flag_value(&command, "appendonly").as_deref(), Some("yes"));
+    assert_eq!(
+        flag_value(&command, "appendfsync").as_deref(),
+        Some("everysec")
+    );
+    let dir = flag_value(&command, "dir").expect("redis names its data directory");
+    let volumes = words(redis.get("volumes"));
+    assert!(
+        volumes
+            .iter()
+            .any(|volume| volume.ends_with(&format!(":{dir}"))),
+        "the data directory {dir} is a volume: {volumes:?}"
+    );
+}
+
+#[test]
 fn the_broker_redis_and_sandbox_are_waited_for_until_healthy() {
     let services = services();
     for (name, service) in worker_services(&services) {

@@ -22,6 +22,7 @@ const CREDENTIALS_SECRET: &str = "estafette-credentials";
 const CREDENTIALS_KEYS: &[&str] = &[
     "amqp-url",
     "redis-url",
+    "redis-password",
     "ds-token",
     "divalto-password",
     "amienscope-private-key",
@@ -744,4 +745,34 @@ fn keda_reads_the_broker_url_the_workers_read() {
             deployment.context()
         );
     }
+}
+
+#[test]
+fn the_job_store_runs_with_an_append_only_file_on_a_volume() {
+    let manifests = manifests();
+    let redis = of_kind(&manifests, "StatefulSet")
+        .into_iter()
+        .find(|manifest| manifest.name() == "redis")
+        .expect("a StatefulSet runs the job state store");
+    let spec = &redis.document["spec"];
+    let args: Vec<&str> = spec["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("redis is started with arguments")
+        .iter()
+        .map(|arg| arg.as_str().expect("arguments are text"))
+        .collect();
+    let after = |flag: &str| {
+        args.iter()
+            .position(|arg| *arg == flag)
+            .and_then(|index| args.get(index + 1).copied())
+    };
+    assert_eq!(after("--appendonly"), Some("yes"));
+    assert_eq!(after("--appendfsync"), Some("everysec"));
+    assert_eq!(after("--dir"), Some("/data"));
+    let mount = &spec["template"]["spec"]["containers"][0]["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/data");
+    assert_eq!(
+        spec["volumeClaimTemplates"][0]["metadata"]["name"], mount["name"],
+        "the data directory is a persistent volume"
+    );
 }
