@@ -1,7 +1,7 @@
-//! The fault suite: one large offset sync, run by real worker processes while they are
-//! SIGKILLed and restarted, the broker is restarted, and the upstream answers 500,
-//! 429 or drops the connection. At the end the sandbox's records and the events'
-//! ledger are compared, in the spirit of Jepsen's queue checker:
+//! The fault suite of fetch-page: real worker processes, SIGKILLed and restarted, a
+//! broker restarted, an upstream that fails, and a job store that loses its data.
+//! Every event goes to a durable ledger queue, read once the job has ended and judged
+//! in the spirit of Jepsen's queue checker:
 //!
 //! - `ok`: a record delivered under exactly one `page.fetched` message id;
 //! - `lost`: a record of the sandbox that no event delivered;
@@ -10,121 +10,122 @@
 //! - `unexpected`: a record the sandbox does not hold, or an event or dead letter a
 //!   clean run does not produce.
 //!
+//! Three parts: a large Divalto offset sync through kills, broker restarts and
+//! upstream faults; a démarche cursor chain through kills and broker restarts, which
+//! must read each page once unless a read was never confirmed; and a Divalto sync
+//! whose Redis is killed and restarted, without persistence (the job must fail once
+//! as `job_state_lost`) and with its append-only file (the job must complete exactly).
+//!
 //! It restarts the broker every other test shares, so it is ignored by a plain
-//! `cargo test` and run alone: `cargo test -p fetch-page --test faults -- --ignored
-//! --nocapture` (as `.ci/run` does, after the other tests). The broker is the one of
-//! `AMQP_URL`, restarted with `rabbitmqctl`; when that is not the local default node,
-//! name it in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as `rabbitmqctl -n`).
+//! `cargo test` and run alone, one test at a time: `cargo test -p fetch-page --test
+//! faults -- --ignored --nocapture --test-threads=1` (as `.ci/run` does, after the
+//! other tests). See `testkit::chaos` for the broker it restarts.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     num::NonZeroU32,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use contract::{
-    Command as EstafetteCommand, CommandBody, DivaltoQuery, DivaltoSync, Event, EventEnvelope,
-    MessageId, WorkerKind,
+    Command, CommandBody, DivaltoQuery, DivaltoSync, DsSync, Event, EventEnvelope, FailureReason,
+    Listing, MessageId, PageSubject, WorkerKind,
 };
-use job_state::{JobEnd, JobStore};
-use sandbox::{DivaltoTable, FaultConfig, Sandbox, SandboxConfig};
+use sandbox::{DivaltoTable, DsConfig, FaultConfig, RateLimitConfig, Sandbox, SandboxConfig};
+use testkit::chaos::{self, Fleet, RedisServer};
 
 /// Worker processes running at once.
 const WORKERS: usize = 3;
-/// Records per page: each page adds `PAGE_SIZE - 1` new records (one overlaps).
-const PAGE_SIZE: &str = "5";
-/// How long the chaos lasts; the job then finishes undisturbed.
-const CHAOS: Duration = Duration::from_secs(60);
-/// Pause between two chaos steps.
-const STEP: Duration = Duration::from_millis(1500);
-/// Chaos steps at which the broker is restarted.
-const BROKER_RESTART_STEPS: [u32; 2] = [4, 16];
-/// The limit every worker shares on the upstream connection: requests per second,
-/// and the burst allowed after an idle spell.
-const RATE_LIMIT: (u32, u32) = (100, 10);
-/// The longest the whole job may take, its retries held up by a broker restart included.
+/// The longest a job may take, retries held up by a broker restart included: RabbitMQ
+/// 3.10 can start a delay queue's dead-letter worker before the work queue takes
+/// messages ("Cannot forward any dead-letter messages") and tries again only minutes
+/// later, so a retry waiting at a restart is late, never lost.
 const JOB_DEADLINE: Duration = Duration::from_secs(600);
+/// How long the ledger is read after the event that ends a job, for stragglers.
+const LINGER: Duration = Duration::from_secs(3);
 
-const CONNECTION: &str = "sandbox_divalto";
+const DIVALTO: &str = "sandbox_divalto";
+const DS: &str = "sandbox";
+/// The seeded démarche with 2,350 dossiers.
+const DEMARCHE: u32 = 4242;
 
-/// The faults the upstream injects, drawn per request.
-fn upstream_faults() -> FaultConfig {
-    FaultConfig {
-        seed: 7,
-        server_error_rate: 0.03,
-        rate_limited_rate: 0.02,
-        dropped_connection_rate: 0.02,
-        ..FaultConfig::default()
-    }
+/// What every worker process of a suite is given: the test broker under `prefix`, the
+/// job store at `redis_url`, short retries, and the connection's variables.
+fn worker_env(
+    prefix: &str,
+    redis_url: &str,
+    connection: &[(&str, String)],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("AMQP_URL", testkit::amqp_url()),
+        ("REDIS_URL", redis_url.to_owned()),
+        ("ESTAFETTE__BROKER__PREFIX", prefix.to_owned()),
+        (
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS",
+            testkit::QUEUE_EXPIRES.as_secs().to_string(),
+        ),
+        ("ESTAFETTE__BROKER__RECONNECT_TIMEOUT_SECONDS", "120".into()),
+        ("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0".into()),
+        ("ESTAFETTE__WORKER__MAX_ATTEMPTS", "20".into()),
+        (
+            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS",
+            "0.05".into(),
+        ),
+        ("ESTAFETTE__WORKER__MAX_RETRY_DELAY_SECONDS", "1".into()),
+        (
+            "RUST_LOG",
+            "warn,settle=info,broker=info,fetch_page=info".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    env.extend(
+        connection
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone())),
+    );
+    env
 }
 
-/// A running `fetch-page` process; its log is `worker-<n>.log` in the rig's `logs`.
-struct Worker {
-    child: Child,
+/// The variables of the sandbox's Divalto connection, at `page_size` and limited to
+/// `limit` requests per second (burst 10) across every worker.
+fn divalto_connection(
+    sandbox: &Sandbox,
+    page_size: u32,
+    limit: u32,
+) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL",
+            format!("{}/divalto", sandbox.base_url()),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE",
+            page_size.to_string(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__WINDOW",
+            "16".into(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__REQUESTS",
+            limit.to_string(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__PER_SECONDS",
+            "1".into(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__BURST",
+            "10".into(),
+        ),
+    ]
 }
 
-struct Rig {
-    prefix: String,
-    sandbox: Sandbox,
-    logs: PathBuf,
-    started: u32,
-}
-
-impl Rig {
-    fn start_worker(&mut self) -> Worker {
-        self.started += 1;
-        let log = self.logs.join(format!("worker-{}.log", self.started));
-        let file = std::fs::File::create(&log).expect("a log file");
-        let also = file.try_clone().expect("a second handle on the log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
-            .env("AMQP_URL", testkit::amqp_url())
-            .env("REDIS_URL", testkit::redis_url())
-            .env("ESTAFETTE__BROKER__PREFIX", &self.prefix)
-            .env(
-                "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS",
-                testkit::QUEUE_EXPIRES.as_secs().to_string(),
-            )
-            .env("ESTAFETTE__BROKER__RECONNECT_TIMEOUT_SECONDS", "120")
-            .env("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0")
-            .env("ESTAFETTE__WORKER__MAX_ATTEMPTS", "20")
-            .env("ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS", "0.05")
-            .env("ESTAFETTE__WORKER__MAX_RETRY_DELAY_SECONDS", "1")
-            .env(
-                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL",
-                format!("{}/divalto", self.sandbox.base_url()),
-            )
-            .env(
-                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE",
-                PAGE_SIZE,
-            )
-            .env("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__WINDOW", "16")
-            .env(
-                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__REQUESTS",
-                RATE_LIMIT.0.to_string(),
-            )
-            .env(
-                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__PER_SECONDS",
-                "1",
-            )
-            .env(
-                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__RATE_LIMIT__BURST",
-                RATE_LIMIT.1.to_string(),
-            )
-            .env("RUST_LOG", "warn,settle=info,broker=info,fetch_page=info")
-            .env("LOG_FORMAT", "json")
-            .stdout(file)
-            .stderr(also)
-            .spawn()
-            .expect("the fetch-page binary starts");
-        Worker { child }
-    }
-}
-
-fn sync_command() -> EstafetteCommand {
-    EstafetteCommand::start_job(
-        CONNECTION,
+fn divalto_sync() -> Command {
+    Command::start_job(
+        DIVALTO,
         CommandBody::DivaltoSync(DivaltoSync {
             query: DivaltoQuery {
                 dhoq: DivaltoTable::Article.dhoq().into(),
@@ -139,24 +140,31 @@ fn sync_command() -> EstafetteCommand {
     )
 }
 
-fn rabbitmqctl(verb: &str) {
-    let mut command = Command::new("rabbitmqctl");
-    if let Ok(node) = std::env::var("ESTAFETTE_FAULTS_RABBITMQ_NODE") {
-        command.args(["-n", &node]);
-    }
-    let status = command
-        .arg(verb)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("rabbitmqctl {verb} cannot run: {e}"));
-    assert!(status.success(), "rabbitmqctl {verb}: {status}");
+fn article_ids(sandbox: &Sandbox) -> HashSet<String> {
+    sandbox
+        .divalto()
+        .ids(DivaltoTable::Article)
+        .into_iter()
+        .map(|id| id.to_string())
+        .collect()
 }
 
-/// Stops the broker's application, waits, and starts it again.
-fn restart_broker() {
-    rabbitmqctl("stop_app");
-    std::thread::sleep(Duration::from_secs(3));
-    rabbitmqctl("start_app");
+/// A topology under a fresh prefix with the ledger queue declared, so that it gathers
+/// every event from the start.
+async fn topology_with_ledger() -> (String, broker::Broker) {
+    let prefix = testkit::unique_prefix();
+    let driver = testkit::connect(&prefix).await;
+    driver
+        .declare(&[WorkerKind::FetchPage])
+        .await
+        .expect("topology");
+    drop(
+        driver
+            .subscribe_events_durably("ledger", "#")
+            .await
+            .expect("the ledger queue"),
+    );
+    (prefix, driver)
 }
 
 /// What the chaos did.
@@ -166,30 +174,25 @@ struct Chaos {
     broker_restarts: u32,
 }
 
-/// Kills and restarts workers, and restarts the broker, until `CHAOS` has passed or
-/// the job has ended.
+/// Kills a worker every `step` and restarts the broker at the listed steps, for at
+/// most `length`, or until `ended` says the job is over.
 async fn unleash(
-    rig: &mut Rig,
-    workers: &mut [Worker],
-    store: &JobStore,
-    job: contract::JobId,
+    fleet: &mut Fleet,
+    step: Duration,
+    broker_restarts_at: &[u32],
+    length: Duration,
+    ended: impl AsyncFn() -> bool,
 ) -> Chaos {
     let mut chaos = Chaos::default();
     let started = Instant::now();
-    let mut step = 0u32;
-    while started.elapsed() < CHAOS && !job_ended(store, job).await {
-        tokio::time::sleep(STEP).await;
-        step += 1;
-        let victim = step as usize % workers.len();
-        workers[victim].child.kill().expect("SIGKILL a worker");
-        workers[victim]
-            .child
-            .wait()
-            .expect("the killed worker is reaped");
+    let mut count = 0u32;
+    while started.elapsed() < length && !ended().await {
+        tokio::time::sleep(step).await;
+        count += 1;
+        fleet.kill_and_replace(count as usize);
         chaos.kills += 1;
-        workers[victim] = rig.start_worker();
-        if BROKER_RESTART_STEPS.contains(&step) {
-            tokio::task::spawn_blocking(restart_broker)
+        if broker_restarts_at.contains(&count) {
+            tokio::task::spawn_blocking(chaos::restart_broker)
                 .await
                 .expect("the restart runs");
             chaos.broker_restarts += 1;
@@ -198,14 +201,7 @@ async fn unleash(
     chaos
 }
 
-async fn job_ended(store: &JobStore, job: contract::JobId) -> bool {
-    match store.summary(job).await {
-        Ok(summary) => summary.end != JobEnd::Running,
-        Err(_) => false,
-    }
-}
-
-/// The ledger's verdict.
+/// The ledger's verdict on a job's records.
 #[derive(Debug, Default)]
 struct Verdict {
     ok: usize,
@@ -217,7 +213,14 @@ struct Verdict {
     page_events: usize,
 }
 
-fn judge(expected: &HashSet<String>, events: &[EventEnvelope], dead_letters: usize) -> Verdict {
+/// Judges `events` against the `expected` record keys; `key` names a record of a
+/// page, `None` for a record that cannot belong to the job.
+fn judge(
+    expected: &HashSet<String>,
+    events: &[EventEnvelope],
+    dead_letters: usize,
+    key: impl Fn(&contract::PageFetched, &serde_json::Value) -> String,
+) -> Verdict {
     let mut verdict = Verdict {
         unexpected: dead_letters,
         ..Verdict::default()
@@ -233,8 +236,10 @@ fn judge(expected: &HashSet<String>, events: &[EventEnvelope], dead_letters: usi
             Event::PageFetched(page) => {
                 verdict.page_events += 1;
                 for record in &page.records {
-                    let id = record["id"].as_str().unwrap_or_default().to_owned();
-                    carriers.entry(id).or_default().insert(envelope.message_id);
+                    carriers
+                        .entry(key(page, record))
+                        .or_default()
+                        .insert(envelope.message_id);
                 }
             }
             Event::SyncCompleted(_) => verdict.completions += 1,
@@ -255,47 +260,64 @@ fn judge(expected: &HashSet<String>, events: &[EventEnvelope], dead_letters: usi
     verdict
 }
 
+fn print_verdict(verdict: &Verdict, dead_letters: usize) {
+    println!(
+        "  ledger: {} page events, {} completions, {} redeliveries under the same id, {dead_letters} dead letters",
+        verdict.page_events, verdict.completions, verdict.redeliveries
+    );
+    println!(
+        "  lost {} | duplicated {} | unexpected {} | ok {}",
+        verdict.lost, verdict.duplicated, verdict.unexpected, verdict.ok
+    );
+}
+
+fn assert_exact(verdict: &Verdict, expected: usize, fleet: &Fleet) {
+    let logs = format!("worker logs in {}", fleet.logs().display());
+    assert_eq!(verdict.lost, 0, "{logs}");
+    assert_eq!(verdict.duplicated, 0, "{logs}");
+    assert_eq!(verdict.unexpected, 0, "{logs}");
+    assert_eq!(verdict.completions, 1, "one sync.completed; {logs}");
+    assert_eq!(verdict.ok, expected, "{logs}");
+}
+
+fn is_completion(envelope: &EventEnvelope) -> bool {
+    matches!(envelope.event, Event::SyncCompleted(_))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "restarts the broker every test shares: run alone, as .ci/run does"]
 async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults() {
+    const PAGE_SIZE: u32 = 5;
+    const LIMIT: u32 = 100;
     let config = SandboxConfig {
         latency: Duration::from_millis(5),
-        faults: upstream_faults(),
+        faults: FaultConfig {
+            seed: 7,
+            server_error_rate: 0.03,
+            rate_limited_rate: 0.02,
+            dropped_connection_rate: 0.02,
+            ..FaultConfig::default()
+        },
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
         .expect("the sandbox starts");
-    let expected: HashSet<String> = sandbox
-        .divalto()
-        .ids(DivaltoTable::Article)
-        .into_iter()
-        .map(|id| id.to_string())
-        .collect();
-    let logs = std::env::temp_dir().join(format!("estafette-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&logs).expect("a log directory");
-    let mut rig = Rig {
-        prefix: testkit::unique_prefix(),
-        sandbox,
-        logs,
-        started: 0,
-    };
-    let store = testkit::job_store(&rig.prefix).await;
-
-    let driver = testkit::connect(&rig.prefix).await;
-    driver
-        .declare(&[WorkerKind::FetchPage])
-        .await
-        .expect("topology");
-    // Declared now, so that it gathers every event; read once the job has ended.
-    drop(
-        driver
-            .subscribe_events_durably("ledger", "#")
-            .await
-            .expect("the ledger queue"),
+    let expected = article_ids(&sandbox);
+    let (prefix, driver) = topology_with_ledger().await;
+    let store = testkit::job_store(&prefix).await;
+    let env = worker_env(
+        &prefix,
+        &testkit::redis_url(),
+        &divalto_connection(&sandbox, PAGE_SIZE, LIMIT),
     );
-    let mut workers: Vec<Worker> = (0..WORKERS).map(|_| rig.start_worker()).collect();
-    let command = sync_command();
+    let mut fleet = Fleet::start(
+        env!("CARGO_BIN_EXE_fetch-page"),
+        env,
+        WORKERS,
+        "faults-offset",
+    );
+    let command = divalto_sync();
     let job = command.meta.job_id;
     driver
         .publish_command(&command)
@@ -303,55 +325,37 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         .expect("the sync is published");
     let began = Instant::now();
 
-    let chaos = unleash(&mut rig, &mut workers, &store, job).await;
-
-    // The chaos is over. The job may still wait on retries that were in a delay queue
-    // when the broker restarted: RabbitMQ 3.10 can start a queue's dead-letter worker
-    // before the work queue takes messages ("Cannot forward any dead-letter messages"),
-    // and it tries again only minutes later. So the ledger is read until
-    // `sync.completed`, for as long as `JOB_DEADLINE` allows.
-    // The driver's connection died with the broker restarts: read through a new one.
-    let reader = testkit::connect(&rig.prefix).await;
-    let mut ledger = reader
-        .subscribe_events_durably("ledger", "#")
-        .await
-        .expect("the ledger queue");
-    let mut events = Vec::new();
-    let mut completed = false;
-    loop {
-        let gap = if completed {
-            Duration::from_secs(3)
-        } else {
-            JOB_DEADLINE.saturating_sub(began.elapsed())
-        };
-        let Ok(Some(message)) = tokio::time::timeout(gap, ledger.next()).await else {
-            break;
-        };
-        let envelope: EventEnvelope =
-            serde_json::from_slice(&message.body).expect("events are valid envelopes");
-        completed |= matches!(envelope.event, Event::SyncCompleted(_));
-        events.push(envelope);
-    }
+    let ended = async || {
+        store
+            .summary(job)
+            .await
+            .is_ok_and(|summary| summary.end != job_state::JobEnd::Running)
+    };
+    let chaos = unleash(
+        &mut fleet,
+        Duration::from_millis(1500),
+        &[4, 16],
+        Duration::from_secs(60),
+        ended,
+    )
+    .await;
+    let events = chaos::read_ledger(
+        &prefix,
+        "ledger",
+        is_completion,
+        LINGER,
+        began + JOB_DEADLINE,
+    )
+    .await;
     let elapsed = began.elapsed();
-    let mut dead = reader.dead_letters().await.expect("the dead letters");
-    let mut dead_letters = 0;
-    while let Ok(Some(letter)) = tokio::time::timeout(Duration::from_secs(1), dead.next()).await {
-        eprintln!(
-            "dead letter: {:?} {}",
-            letter.headers,
-            String::from_utf8_lossy(&letter.body)
-        );
-        dead_letters += 1;
-    }
-    for worker in &mut workers {
-        let _ = worker.child.kill();
-        let _ = worker.child.wait();
-    }
+    let dead_letters = chaos::dead_letters(&prefix).await;
 
-    let stats = rig.sandbox.stats();
-    let verdict = judge(&expected, &events, dead_letters);
+    let stats = sandbox.stats();
+    let verdict = judge(&expected, &events, dead_letters.len(), |_, record| {
+        record["id"].as_str().unwrap_or_default().to_owned()
+    });
     println!(
-        "fault suite: one Divalto sync of {} records, page size {PAGE_SIZE}, {WORKERS} worker processes, {:.1} s",
+        "fault suite, offset: one Divalto sync of {} records, page size {PAGE_SIZE}, {WORKERS} worker processes, {:.1} s",
         expected.len(),
         elapsed.as_secs_f64()
     );
@@ -366,27 +370,14 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
     );
     let busiest_second = stats.max_in_any_window(Duration::from_secs(1));
     println!(
-        "  upstream limit: {} requests/s (burst {}) shared by every worker; busiest second {busiest_second}",
-        RATE_LIMIT.0, RATE_LIMIT.1
+        "  upstream limit: {LIMIT} requests/s (burst 10) shared by every worker; busiest second {busiest_second}"
     );
-    println!(
-        "  ledger: {} page events, {} completions, {} redeliveries under the same id, {} dead letters",
-        verdict.page_events, verdict.completions, verdict.redeliveries, dead_letters
-    );
-    println!(
-        "  lost {} | duplicated {} | unexpected {} | ok {}",
-        verdict.lost, verdict.duplicated, verdict.unexpected, verdict.ok
-    );
-    let logs_hint = format!("worker logs in {}", rig.logs.display());
-    assert_eq!(verdict.lost, 0, "{logs_hint}");
-    assert_eq!(verdict.duplicated, 0, "{logs_hint}");
-    assert_eq!(verdict.unexpected, 0, "{logs_hint}");
-    assert_eq!(verdict.completions, 1, "one sync.completed; {logs_hint}");
-    assert_eq!(verdict.ok, expected.len());
+    print_verdict(&verdict, dead_letters.len());
+    assert_exact(&verdict, expected.len(), &fleet);
     // Grants are spaced in Redis; a request reaches the sandbox a few milliseconds
     // after its grant, and those delays differ, so a one-second window of arrivals may
     // hold a grant or two from just outside it. Never a replica's worth more.
-    let most = (RATE_LIMIT.0 + RATE_LIMIT.1) as usize + 3;
+    let most = (LIMIT + 10) as usize + 3;
     assert!(
         busiest_second <= most,
         "{busiest_second} requests in one second, above the shared limit ({most})"
@@ -401,5 +392,314 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         stats.with_status(500) > 0 && stats.with_status(429) > 0 && stats.dropped_connections > 0,
         "every upstream fault was injected"
     );
-    let _ = std::fs::remove_dir_all(&rig.logs);
+    fleet.stop(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "restarts the broker every test shares: run alone, as .ci/run does"]
+async fn a_demarche_chain_reads_each_page_once_through_kills_and_broker_restarts() {
+    const PAGE_SIZE: u32 = 20;
+    let config = SandboxConfig {
+        latency: Duration::from_millis(150),
+        ds: DsConfig {
+            rate_limit: RateLimitConfig {
+                limit: 10_000,
+                window: Duration::from_secs(60),
+            },
+            ..DsConfig::default()
+        },
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("the sandbox starts");
+    let dataset = sandbox.dataset();
+    let demarche = dataset
+        .demarche(i64::from(DEMARCHE))
+        .expect("the seeded démarche");
+    let keyed = |listing: Listing, number: i64| format!("{listing:?}/{number}");
+    let expected: HashSet<String> = demarche
+        .visible_dossiers()
+        .map(|dossier| keyed(Listing::Dossiers, dossier.number))
+        .chain(
+            demarche
+                .deleted_dossiers
+                .iter()
+                .map(|d| keyed(Listing::DeletedDossiers, d.number)),
+        )
+        .chain(
+            demarche
+                .pending_deleted_dossiers
+                .iter()
+                .map(|d| keyed(Listing::PendingDeletedDossiers, d.number)),
+        )
+        .collect();
+    let (prefix, driver) = topology_with_ledger().await;
+    let connection = vec![
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
+            sandbox.base_url(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__PAGE_SIZE",
+            PAGE_SIZE.to_string(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__RATE_LIMIT__REQUESTS",
+            "100".into(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX__RATE_LIMIT__PER_SECONDS",
+            "1".into(),
+        ),
+    ];
+    let env = worker_env(&prefix, &testkit::redis_url(), &connection);
+    let mut fleet = Fleet::start(env!("CARGO_BIN_EXE_fetch-page"), env, WORKERS, "faults-ds");
+    let command = Command::start_job(
+        DS,
+        CommandBody::DsSync(DsSync {
+            demarche: NonZeroU32::new(DEMARCHE).expect("non-zero"),
+            updated_since: None,
+            state: None,
+        }),
+    );
+    driver
+        .publish_command(&command)
+        .await
+        .expect("the sync is published");
+    let began = Instant::now();
+
+    let store = testkit::job_store(&prefix).await;
+    let job = command.meta.job_id;
+    let ended = async || store.chain_completion(job).await.is_ok();
+    let chaos = unleash(
+        &mut fleet,
+        Duration::from_millis(1500),
+        &[2, 6],
+        Duration::from_secs(60),
+        ended,
+    )
+    .await;
+    let events = chaos::read_ledger(
+        &prefix,
+        "ledger",
+        is_completion,
+        LINGER,
+        began + JOB_DEADLINE,
+    )
+    .await;
+    let elapsed = began.elapsed();
+    let dead_letters = chaos::dead_letters(&prefix).await;
+
+    let stats = sandbox.stats();
+    let verdict = judge(&expected, &events, dead_letters.len(), |page, record| {
+        let PageSubject::Ds { listing, .. } = page.subject else {
+            return "an offset page".to_owned();
+        };
+        keyed(listing, record["number"].as_i64().unwrap_or_default())
+    });
+    let raw_completions = events
+        .iter()
+        .filter(|envelope| is_completion(envelope))
+        .count();
+    // Every request of the chain asks for one page; the same page asked twice has the
+    // same body, so the sandbox's count per distinct request is the reads per page.
+    let mut reads_per_page: BTreeMap<u64, usize> = BTreeMap::new();
+    for reads in stats.by_content.values() {
+        *reads_per_page.entry(*reads).or_default() += 1;
+    }
+    let pages = stats.by_content.len() as u64;
+    let extra_reads = stats.total - pages;
+    println!(
+        "fault suite, démarche chain: {} dossiers, page size {PAGE_SIZE}, {WORKERS} worker processes, {:.1} s",
+        expected.len(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  faults: {} SIGKILLs, {} broker restarts; {} upstream requests for {pages} pages",
+        chaos.kills, chaos.broker_restarts, stats.total
+    );
+    println!(
+        "  reads per page: {}",
+        reads_per_page
+            .iter()
+            .map(|(reads, pages)| format!("{pages} pages read {reads}x"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("  sync.completed published {raw_completions} times");
+    print_verdict(&verdict, dead_letters.len());
+    assert_exact(&verdict, expected.len(), &fleet);
+    // One page of the chain is in flight at a time, so each kill or restart can cost
+    // at most that page's read: the one whose result it kept from being recorded.
+    let faults = u64::from(chaos.kills + chaos.broker_restarts);
+    assert!(
+        extra_reads <= faults,
+        "{extra_reads} pages read again for {faults} kills and restarts: the chain forked"
+    );
+    assert!(chaos.broker_restarts == 2, "both broker restarts ran");
+    fleet.stop(true);
+}
+
+/// How many upstream requests the Redis parts let through before they kill Redis.
+const KILL_AFTER_REQUESTS: u64 = 150;
+
+/// Runs a Divalto sync whose Redis, of the suite's own, is killed with SIGKILL once
+/// the sync is under way and restarted a second later. Returns the ledger and the
+/// dead letters.
+async fn sync_through_a_redis_kill(
+    persistent: bool,
+) -> (
+    HashSet<String>,
+    Vec<EventEnvelope>,
+    Vec<broker::Incoming>,
+    Fleet,
+) {
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            latency: Duration::from_millis(5),
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().expect("address"),
+    )
+    .await
+    .expect("the sandbox starts");
+    let expected = article_ids(&sandbox);
+    let mut redis = RedisServer::start(persistent);
+    let (prefix, driver) = topology_with_ledger().await;
+    let env = worker_env(
+        &prefix,
+        &redis.url(),
+        &divalto_connection(&sandbox, 20, 200),
+    );
+    let suite = if persistent {
+        "faults-aof"
+    } else {
+        "faults-redis"
+    };
+    let fleet = Fleet::start(env!("CARGO_BIN_EXE_fetch-page"), env, WORKERS, suite);
+    let command = divalto_sync();
+    driver
+        .publish_command(&command)
+        .await
+        .expect("the sync is published");
+    let began = Instant::now();
+    // Under way: some of the sync's 527 pages read.
+    while sandbox.stats().total < KILL_AFTER_REQUESTS {
+        assert!(began.elapsed() < Duration::from_secs(60), "the sync starts");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.kill();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    redis.restart();
+    let ends = |envelope: &EventEnvelope| {
+        matches!(
+            envelope.event,
+            Event::SyncCompleted(_) | Event::JobFailed(_)
+        )
+    };
+    let events = chaos::read_ledger(
+        &prefix,
+        "ledger",
+        ends,
+        Duration::from_secs(5),
+        began + JOB_DEADLINE,
+    )
+    .await;
+    let dead_letters = chaos::dead_letters(&prefix).await;
+    println!(
+        "  {:.1} s, {} upstream requests; Redis killed after {} requests and restarted 1 s later",
+        began.elapsed().as_secs_f64(),
+        sandbox.stats().total,
+        KILL_AFTER_REQUESTS
+    );
+    (expected, events, dead_letters, fleet)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "kills a Redis of its own and runs worker processes: run alone, as .ci/run does"]
+async fn a_job_whose_redis_restarts_empty_fails_once_as_state_lost() {
+    println!("fault suite, Redis restarted without persistence: one Divalto sync of 10000 records");
+    let (_, events, dead_letters, fleet) = sync_through_a_redis_kill(false).await;
+
+    let distinct: HashMap<MessageId, &EventEnvelope> = events
+        .iter()
+        .map(|envelope| (envelope.message_id, envelope))
+        .collect();
+    let count =
+        |matches: fn(&Event) -> bool| distinct.values().filter(|e| matches(&e.event)).count();
+    let job_failures = count(|event| matches!(event, Event::JobFailed(_)));
+    let completions = count(|event| matches!(event, Event::SyncCompleted(_)));
+    let command_failures: Vec<FailureReason> = distinct
+        .values()
+        .filter_map(|envelope| match &envelope.event {
+            Event::CommandFailed(failed) => Some(failed.reason),
+            _ => None,
+        })
+        .collect();
+    let dead_reasons: Vec<&str> = dead_letters
+        .iter()
+        .filter_map(|letter| letter.header(contract::DEAD_LETTER_REASON_HEADER))
+        .collect();
+    let job_failed = distinct
+        .values()
+        .find_map(|envelope| match &envelope.event {
+            Event::JobFailed(failed) => Some(failed.clone()),
+            _ => None,
+        });
+    println!(
+        "  ledger: {} page events, {completions} completions, {job_failures} job.failed, {} command.failed, {} dead letters",
+        count(|event| matches!(event, Event::PageFetched(_))),
+        command_failures.len(),
+        dead_letters.len()
+    );
+    if let Some(failed) = &job_failed {
+        println!(
+            "  job.failed: {} at {}: {}",
+            failed.reason.as_str(),
+            failed.command_kind,
+            failed.message
+        );
+    }
+    let logs = format!("worker logs in {}", fleet.logs().display());
+    assert_eq!(
+        completions, 0,
+        "a job whose state was lost never completes; {logs}"
+    );
+    assert_eq!(job_failures, 1, "the job fails once; {logs}");
+    assert_eq!(
+        job_failed.map(|failed| failed.reason),
+        Some(FailureReason::JobStateLost)
+    );
+    assert_eq!(
+        command_failures,
+        [FailureReason::JobStateLost],
+        "one step reports the loss; the others end with the failed job"
+    );
+    assert_eq!(dead_reasons, ["job_state_lost"]);
+    fleet.stop(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "kills a Redis of its own and runs worker processes: run alone, as .ci/run does"]
+async fn a_job_whose_redis_restarts_from_its_append_only_file_completes_exactly() {
+    println!(
+        "fault suite, Redis restarted from its append-only file: one Divalto sync of 10000 records"
+    );
+    let (expected, events, dead_letters, fleet) = sync_through_a_redis_kill(true).await;
+
+    let verdict = judge(&expected, &events, dead_letters.len(), |_, record| {
+        record["id"].as_str().unwrap_or_default().to_owned()
+    });
+    print_verdict(&verdict, dead_letters.len());
+    let consistent = events.iter().any(|envelope| {
+        matches!(&envelope.event, Event::SyncCompleted(completed)
+            if matches!(completed.subject, contract::SyncSubject::Offset { consistency: contract::Consistency::Exact, .. }))
+    });
+    assert_exact(&verdict, expected.len(), &fleet);
+    assert!(
+        consistent,
+        "the completion says the listing was read exactly"
+    );
+    fleet.stop(true);
 }

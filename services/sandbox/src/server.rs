@@ -39,15 +39,24 @@ pub(crate) struct Observer {
     pub(crate) latency: Duration,
 }
 
-/// Numbers the request, counts it in flight, waits the configured latency,
-/// and records how it ended.
+/// Numbers the request, counts it in flight and by its content, waits the configured
+/// latency, and records how it ended.
 pub(crate) async fn observe(
     State(observer): State<Arc<Observer>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let ordinal = observer.log.arrive();
     let _in_flight = observer.log.enter();
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        observer.log.finish(Outcome::Dropped);
+        return DropConnection.into_response();
+    };
+    observer
+        .log
+        .count_content(parts.method.as_str(), parts.uri.path(), &body);
+    let mut request = Request::from_parts(parts, axum::body::Body::from(body));
     request.extensions_mut().insert(RequestOrdinal(ordinal));
     if !observer.latency.is_zero() {
         tokio::time::sleep(observer.latency).await;

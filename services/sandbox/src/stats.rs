@@ -1,6 +1,7 @@
 //! The request log that tests and benchmarks read in-process.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,9 @@ pub struct RequestStats {
     /// The highest number of requests in flight at the same time: received
     /// (latency included) and not yet answered.
     pub max_in_flight: u64,
+    /// How many times each distinct request was received, by a digest of its method,
+    /// path and body: the same page asked for twice counts 2 under one key.
+    pub by_content: BTreeMap<u64, u64>,
 }
 
 impl RequestStats {
@@ -101,6 +105,13 @@ impl RequestLog {
         stats.total += 1;
         stats.arrivals.push(elapsed);
         stats.total
+    }
+
+    /// Counts one more receipt of the request with this method, path and body.
+    pub(crate) fn count_content(&self, method: &str, path: &str, body: &[u8]) {
+        let mut digest = std::collections::hash_map::DefaultHasher::new();
+        (method, path, body).hash(&mut digest);
+        *self.lock().by_content.entry(digest.finish()).or_insert(0) += 1;
     }
 
     pub(crate) fn finish(&self, outcome: Outcome) {

@@ -12,9 +12,10 @@ use crate::upstream_failure::UpstreamFailure;
 
 /// Settles a failed command like [`crate::settle`]. When the command is a step of a
 /// fanned-out job (`ds.page`, `offset.page`, `apidae.chunk`), a failure for good also
-/// fails the job: [`JobStore::fail`] marks it and, the first time, the outcome
-/// publishes `job.failed` (id `job.failed` of the job) with the step's reason beside
-/// its `command.failed`.
+/// fails the job: [`JobStore::fail`] marks it, and the outcome publishes `job.failed`
+/// (id `job.failed` of the job) with the step's reason beside its `command.failed`.
+/// A step that fails a job another step failed first is acked without a report: the
+/// job's failure was reported once, and the step would do nothing if replayed.
 ///
 /// When the store cannot be reached to mark the job, the step is retried like any
 /// transient failure, so the job is never reported failed while its other steps may
@@ -46,9 +47,18 @@ pub async fn settle_in_job(
             true
         }
     };
-    let job_failed = first.then(|| job_failed(command, &failure));
+    if !first {
+        // Another step failed the job first and reported it; this one's failure
+        // changes nothing, and a replay of it would find the job failed.
+        tracing::info!(
+            reason = failure.reason().as_str(),
+            "the job had already failed; this step ends with it"
+        );
+        return Outcome::ack(Vec::new());
+    }
+    let job_failed = job_failed(command, &failure);
     let mut outcome = dead_letter(failure);
-    outcome.publish.extend(job_failed);
+    outcome.publish.push(job_failed);
     outcome
 }
 

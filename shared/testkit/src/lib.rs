@@ -4,6 +4,7 @@
 //! Every test gets its own topology prefix, so tests share nothing on the broker and
 //! run in parallel. Every receive is bounded by a timeout.
 
+pub mod chaos;
 mod proxy;
 
 use std::time::Duration;
