@@ -1,12 +1,10 @@
-//! The real API schema kept in the reference folder beside the repository, for tests.
+//! The real API schema, kept in the repository (`schema/ds.graphql`, whose README says
+//! where it comes from), for tests.
 
 use apollo_compiler::{Schema, validation::Valid};
 
-/// Where the schema lives: the repository and the reference folder sit side by side.
-const PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/ds/schema.graphql"
-);
+/// Where the schema lives, inside this crate.
+const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/ds.graphql");
 
 /// Parses and validates the reference schema. apollo-compiler accepts it as it is
 /// (its `@oneOf` directive is declared in the file), so no error needs filtering.

@@ -10,9 +10,10 @@ use super::resolvers::{QueryRoot, custom_scalar_is_valid};
 use super::{EndOfList, SCHEMA};
 use crate::auth::DemarcheScope;
 
+/// The real schema, kept with the DS client (see its `schema/README.md`).
 const REAL_SCHEMA_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/ds/schema.graphql"
+    "/../../shared/ds-client/schema/ds.graphql"
 );
 
 fn real_schema() -> Schema {

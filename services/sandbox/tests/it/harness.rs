@@ -9,12 +9,14 @@ use serde_json::{Value, json};
 
 pub(crate) const TOKEN: &str = "sandbox-token";
 
+/// Example documents of the real API, kept with the DS client (see its
+/// `schema/README.md`).
 const QUERIES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/ds/queries/"
+    "/../../shared/ds-client/schema/queries/"
 );
 
-/// A reference document from the shared folder.
+/// An example document of the real API.
 pub(crate) fn reference_query(file: &str) -> String {
     std::fs::read_to_string(format!("{QUERIES}{file}")).expect("the reference query is readable")
 }
