@@ -20,6 +20,8 @@ pub struct BrokerProxy {
 struct ProxyState {
     /// Cancelled to close the listener and every forwarded connection.
     running: CancellationToken,
+    /// `false` while the proxy holds every byte instead of forwarding it.
+    flowing: tokio::sync::watch::Sender<bool>,
 }
 
 impl BrokerProxy {
@@ -31,12 +33,28 @@ impl BrokerProxy {
             .expect("a free loopback port");
         let listen = listener.local_addr().expect("a bound address");
         let running = CancellationToken::new();
-        tokio::spawn(forward(listener, upstream.clone(), running.clone()));
+        let (flowing, flow) = tokio::sync::watch::channel(true);
+        tokio::spawn(forward(listener, upstream.clone(), running.clone(), flow));
         BrokerProxy {
             listen,
             upstream,
-            state: Arc::new(Mutex::new(ProxyState { running })),
+            state: Arc::new(Mutex::new(ProxyState { running, flowing })),
         }
+    }
+
+    /// Keeps every connection open but forwards nothing, either way, until
+    /// [`BrokerProxy::resume`]: a broker that stops answering without closing.
+    pub fn stall(&self) {
+        self.state().flowing.send_replace(false);
+    }
+
+    /// Forwards again what was held and what comes next.
+    pub fn resume(&self) {
+        self.state().flowing.send_replace(true);
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ProxyState> {
+        self.state.lock().expect("the proxy lock is never poisoned")
     }
 
     /// `AMQP_URL` with its host and port replaced by the proxy's.
@@ -52,11 +70,7 @@ impl BrokerProxy {
 
     /// Drops every forwarded connection and refuses new ones until [`BrokerProxy::restore`].
     pub fn cut(&self) {
-        self.state
-            .lock()
-            .expect("the proxy lock is never poisoned")
-            .running
-            .cancel();
+        self.state().running.cancel();
     }
 
     /// Accepts connections again, on the same port, as soon as the cut listener has
@@ -74,11 +88,15 @@ impl BrokerProxy {
             }
         };
         let running = CancellationToken::new();
-        tokio::spawn(forward(listener, self.upstream.clone(), running.clone()));
-        self.state
-            .lock()
-            .expect("the proxy lock is never poisoned")
-            .running = running;
+        let mut state = self.state();
+        let flow = state.flowing.subscribe();
+        tokio::spawn(forward(
+            listener,
+            self.upstream.clone(),
+            running.clone(),
+            flow,
+        ));
+        state.running = running;
     }
 }
 
@@ -103,25 +121,56 @@ fn broker_address() -> String {
     }
 }
 
-async fn forward(listener: TcpListener, upstream: String, running: CancellationToken) {
+async fn forward(
+    listener: TcpListener,
+    upstream: String,
+    running: CancellationToken,
+    flow: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             () = running.cancelled() => return,
             accepted = listener.accept() => accepted,
         };
-        let Ok((mut client, _)) = accepted else {
+        let Ok((client, _)) = accepted else {
             continue;
         };
         let upstream = upstream.clone();
         let running = running.clone();
+        let flow = flow.clone();
         tokio::spawn(async move {
-            let Ok(mut broker) = TcpStream::connect(&upstream).await else {
+            let Ok(broker) = TcpStream::connect(&upstream).await else {
                 return;
             };
+            let (from_client, to_client) = client.into_split();
+            let (from_broker, to_broker) = broker.into_split();
             tokio::select! {
                 () = running.cancelled() => {}
-                _ = tokio::io::copy_bidirectional(&mut client, &mut broker) => {}
+                () = pump(from_client, to_broker, flow.clone()) => {}
+                () = pump(from_broker, to_client, flow) => {}
             }
         });
+    }
+}
+
+/// Copies bytes from `from` to `to` while the flow is on; what it reads while the flow
+/// is off it holds until the flow is on again.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut flow: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0; 16 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else {
+            return;
+        };
+        if read == 0 || flow.wait_for(|flowing| *flowing).await.is_err() {
+            return;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }
