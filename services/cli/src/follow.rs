@@ -95,8 +95,8 @@ pub(crate) fn command_failed(job_id: JobId, failed: &CommandFailed) -> anyhow::E
 /// only part of what was asked.
 pub(crate) fn job_failed(job_id: JobId, failed: &JobFailed) -> anyhow::Error {
     anyhow::anyhow!(
-        "job {job_id} failed ({}) at its {} command: {}; it will not complete, and what it \
-         published so far is incomplete",
+        "job {job_id} failed ({}) at its {} command: {}. What it published so far is \
+         incomplete",
         failed.reason.as_str(),
         failed.command_kind,
         failed.message

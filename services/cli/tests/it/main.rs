@@ -258,3 +258,108 @@ async fn status_ds_accept_changes_the_dossier_and_prints_the_outcome() {
         .expect("the worker stops cleanly");
     sandbox.shutdown().await;
 }
+
+/// `estafette sync divalto` while the job's state is removed from Redis, as a Redis
+/// restarted without persistence would lose it: the command exits 1 and says the job
+/// failed as `job_state_lost`, and what to do.
+#[tokio::test]
+async fn a_sync_whose_job_state_is_lost_ends_with_the_reason_and_what_to_do() {
+    let sandbox = sandbox::Sandbox::start(
+        sandbox::SandboxConfig {
+            latency: std::time::Duration::from_millis(100),
+            ..Default::default()
+        },
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("sandbox starts");
+    let prefix = testkit::unique_prefix();
+    let env = [
+        ("AMQP_URL".to_owned(), testkit::amqp_url()),
+        ("REDIS_URL".to_owned(), testkit::redis_url()),
+        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
+        (
+            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
+            "600".to_owned(),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL".to_owned(),
+            format!("{}/divalto", sandbox.base_url()),
+        ),
+        (
+            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE".to_owned(),
+            "50".to_owned(),
+        ),
+    ];
+    let settings = settings::Settings::load(None, env.clone()).expect("settings");
+    let broker = testkit::connect(&prefix).await;
+    broker
+        .declare(&[contract::WorkerKind::FetchPage])
+        .await
+        .expect("topology");
+    let mut events = testkit::EventLog::subscribe(&broker).await;
+    let store = job_state::JobStore::connect(
+        &settings.state.url,
+        &prefix,
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .expect("redis answers");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { fetch_page::run(&settings, &broker, &store, shutdown).await })
+    };
+
+    let sync = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_estafette"))
+            .args([
+                "sync",
+                "divalto",
+                "--connection",
+                "sandbox_divalto",
+                "--dhoq",
+                "gtrsart.dhoq",
+                "--recordsql",
+                "Article",
+                "--id-field",
+                "ART_ID",
+                "--window",
+                "2",
+            ])
+            .envs(env)
+            .output()
+            .expect("the estafette binary runs")
+    });
+    let first_page = events
+        .until(std::time::Duration::from_secs(30), |event| {
+            matches!(event, contract::Event::PageFetched(_))
+        })
+        .await;
+    let job = first_page
+        .last()
+        .and_then(|event| event.job_id)
+        .expect("the page names its job");
+    assert!(testkit::lose_job_state(&prefix, job).await > 0);
+    let output = sync.await.expect("join");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "job {job} failed (job_state_lost) at its offset.page command"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Start it again"), "{stderr}");
+    assert!(
+        stderr.contains("What it published so far is incomplete"),
+        "{stderr}"
+    );
+    shutdown.cancel();
+    worker
+        .await
+        .expect("join")
+        .expect("the worker stops cleanly");
+    sandbox.shutdown().await;
+}
