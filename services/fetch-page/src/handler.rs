@@ -82,12 +82,7 @@ impl FetchPage {
                 ),
             )),
         };
-        match result {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                settle::settle_in_job(&command, error, &self.worker, attempt, &self.store).await
-            }
-        }
+        settle::settle_in_job(&command, result, &self.worker, attempt, &self.store).await
     }
 }
 

@@ -149,58 +149,6 @@ fn article_ids(sandbox: &Sandbox) -> HashSet<String> {
         .collect()
 }
 
-/// A topology under a fresh prefix with the ledger queue declared, so that it gathers
-/// every event from the start.
-async fn topology_with_ledger() -> (String, broker::Broker) {
-    let prefix = testkit::unique_prefix();
-    let driver = testkit::connect(&prefix).await;
-    driver
-        .declare(&[WorkerKind::FetchPage])
-        .await
-        .expect("topology");
-    drop(
-        driver
-            .subscribe_events_durably("ledger", "#")
-            .await
-            .expect("the ledger queue"),
-    );
-    (prefix, driver)
-}
-
-/// What the chaos did.
-#[derive(Default)]
-struct Chaos {
-    kills: u32,
-    broker_restarts: u32,
-}
-
-/// Kills a worker every `step` and restarts the broker at the listed steps, for at
-/// most `length`, or until `ended` says the job is over.
-async fn unleash(
-    fleet: &mut Fleet,
-    step: Duration,
-    broker_restarts_at: &[u32],
-    length: Duration,
-    ended: impl AsyncFn() -> bool,
-) -> Chaos {
-    let mut chaos = Chaos::default();
-    let started = Instant::now();
-    let mut count = 0u32;
-    while started.elapsed() < length && !ended().await {
-        tokio::time::sleep(step).await;
-        count += 1;
-        fleet.kill_and_replace(count as usize);
-        chaos.kills += 1;
-        if broker_restarts_at.contains(&count) {
-            tokio::task::spawn_blocking(chaos::restart_broker)
-                .await
-                .expect("the restart runs");
-            chaos.broker_restarts += 1;
-        }
-    }
-    chaos
-}
-
 /// The ledger's verdict on a job's records.
 #[derive(Debug, Default)]
 struct Verdict {
@@ -304,7 +252,7 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
         .await
         .expect("the sandbox starts");
     let expected = article_ids(&sandbox);
-    let (prefix, driver) = topology_with_ledger().await;
+    let (prefix, driver) = chaos::topology_with_ledger(WorkerKind::FetchPage).await;
     let store = testkit::job_store(&prefix).await;
     let env = worker_env(
         &prefix,
@@ -331,7 +279,7 @@ async fn a_large_offset_sync_survives_kills_broker_restarts_and_upstream_faults(
             .await
             .is_ok_and(|summary| summary.end != job_state::JobEnd::Running)
     };
-    let chaos = unleash(
+    let chaos = chaos::unleash(
         &mut fleet,
         Duration::from_millis(1500),
         &[4, 16],
@@ -434,7 +382,7 @@ async fn a_demarche_chain_reads_each_page_once_through_kills_and_broker_restarts
                 .map(|d| keyed(Listing::PendingDeletedDossiers, d.number)),
         )
         .collect();
-    let (prefix, driver) = topology_with_ledger().await;
+    let (prefix, driver) = chaos::topology_with_ledger(WorkerKind::FetchPage).await;
     let connection = vec![
         (
             "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
@@ -472,7 +420,7 @@ async fn a_demarche_chain_reads_each_page_once_through_kills_and_broker_restarts
     let store = testkit::job_store(&prefix).await;
     let job = command.meta.job_id;
     let ended = async || store.chain_completion(job).await.is_ok();
-    let chaos = unleash(
+    let chaos = chaos::unleash(
         &mut fleet,
         Duration::from_millis(1500),
         &[2, 6],
@@ -566,7 +514,7 @@ async fn sync_through_a_redis_kill(
     .expect("the sandbox starts");
     let expected = article_ids(&sandbox);
     let mut redis = RedisServer::start(persistent);
-    let (prefix, driver) = topology_with_ledger().await;
+    let (prefix, driver) = chaos::topology_with_ledger(WorkerKind::FetchPage).await;
     let env = worker_env(
         &prefix,
         &redis.url(),

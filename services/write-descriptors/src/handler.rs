@@ -74,12 +74,7 @@ impl WriteDescriptors {
                 format!("`{}` is not a write-descriptors command", other.kind()),
             )),
         };
-        match result {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                settle::settle_in_job(&command, error, &self.worker, attempt, &self.store).await
-            }
-        }
+        settle::settle_in_job(&command, result, &self.worker, attempt, &self.store).await
     }
 }
 

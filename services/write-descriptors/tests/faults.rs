@@ -26,8 +26,6 @@ const OBJECTS: usize = 3_000;
 const CHUNK: u32 = 10;
 const CONNECTION: &str = "sandbox_apidae";
 const NAME: &str = "1_ChampPrive";
-/// Chaos steps, one second apart, at which the broker is restarted.
-const BROKER_RESTART_STEPS: [u32; 1] = [5];
 
 fn texts(id: u64) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -66,18 +64,7 @@ async fn a_large_write_reports_exactly_what_the_api_stored_through_kills() {
         .into_iter()
         .take(OBJECTS)
         .collect();
-    let prefix = testkit::unique_prefix();
-    let driver = testkit::connect(&prefix).await;
-    driver
-        .declare(&[WorkerKind::WriteDescriptors])
-        .await
-        .expect("topology");
-    drop(
-        driver
-            .subscribe_events_durably("ledger", "#")
-            .await
-            .expect("the ledger queue"),
-    );
+    let (prefix, driver) = chaos::topology_with_ledger(WorkerKind::WriteDescriptors).await;
     let env: Vec<(String, String)> = [
         ("AMQP_URL", testkit::amqp_url()),
         ("REDIS_URL", testkit::redis_url()),
@@ -132,19 +119,15 @@ async fn a_large_write_reports_exactly_what_the_api_stored_through_kills() {
     let began = Instant::now();
 
     // The chaos lasts until every object is stored; the last chunks then finish.
-    let (mut kills, mut restarts, mut step) = (0u32, 0u32, 0u32);
-    while began.elapsed() < Duration::from_secs(60) && sandbox.apidae().stored().len() < OBJECTS {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        step += 1;
-        fleet.kill_and_replace(step as usize);
-        kills += 1;
-        if BROKER_RESTART_STEPS.contains(&step) {
-            tokio::task::spawn_blocking(chaos::restart_broker)
-                .await
-                .expect("the restart runs");
-            restarts += 1;
-        }
-    }
+    let stored_all = async || sandbox.apidae().stored().len() >= OBJECTS;
+    let chaos = chaos::unleash(
+        &mut fleet,
+        Duration::from_secs(1),
+        &[5],
+        Duration::from_secs(60),
+        stored_all,
+    )
+    .await;
     let ends = |envelope: &EventEnvelope| {
         matches!(
             envelope.event,
@@ -195,7 +178,9 @@ async fn a_large_write_reports_exactly_what_the_api_stored_through_kills() {
         elapsed.as_secs_f64()
     );
     println!(
-        "  faults: {kills} SIGKILLs, {restarts} broker restarts; {} write calls for {} chunks",
+        "  faults: {} SIGKILLs, {} broker restarts; {} write calls for {} chunks",
+        chaos.kills,
+        chaos.broker_restarts,
         sandbox.apidae().write_calls(),
         OBJECTS / CHUNK as usize
     );
@@ -246,6 +231,9 @@ async fn a_large_write_reports_exactly_what_the_api_stored_through_kills() {
     );
     assert_eq!(others, 0, "no failure of any kind; {logs}");
     assert!(dead_letters.is_empty(), "no dead letter; {logs}");
-    assert!(kills > 0 && restarts == 1, "the chaos ran");
+    assert!(
+        chaos.kills > 0 && chaos.broker_restarts == 1,
+        "the chaos ran"
+    );
     fleet.stop(true);
 }

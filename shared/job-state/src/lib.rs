@@ -394,13 +394,13 @@ fn lost(job: JobId) -> StoreError {
     }
 }
 
-/// A script that acts for one command of a job: the [`standing`](scripts/standing.lua)
-/// check, then the script's own work.
+/// A script that acts for one step of a job: the functions of `scripts/step.lua`,
+/// then the script's own work.
 macro_rules! job_script {
     ($file:literal) => {
         std::sync::LazyLock::new(|| {
             redis::Script::new(concat!(
-                include_str!("scripts/standing.lua"),
+                include_str!("scripts/step.lua"),
                 include_str!($file)
             ))
         })

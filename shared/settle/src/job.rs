@@ -10,7 +10,8 @@ use settings::WorkerSettings;
 use crate::failure::{Decision, Failure, dead_letter, decide};
 use crate::upstream_failure::UpstreamFailure;
 
-/// Settles a failed command like [`crate::settle`]. When the command is a step of a
+/// The outcome of a handled command: `result` when it succeeded; when it failed, the
+/// failure settled like [`crate::settle`] does. When the command is a step of a
 /// fanned-out job (`ds.page`, `offset.page`, `apidae.chunk`), a failure for good also
 /// fails the job: [`JobStore::fail`] marks it, and the outcome publishes `job.failed`
 /// (id `job.failed` of the job) with the step's reason beside its `command.failed`.
@@ -23,11 +24,15 @@ use crate::upstream_failure::UpstreamFailure;
 /// published unmarked, rather than leaving the job open without a word.
 pub async fn settle_in_job(
     command: &Command,
-    error: UpstreamFailure,
+    result: Result<Outcome, UpstreamFailure>,
     worker: &WorkerSettings,
     attempt: u32,
     store: &JobStore,
 ) -> Outcome {
+    let error = match result {
+        Ok(outcome) => return outcome,
+        Err(error) => error,
+    };
     let failure = match decide(command, error, worker, attempt) {
         Decision::Retry { after } => return Outcome::retry(after),
         Decision::Fail(failure) if command.body.is_job_step() => failure,

@@ -87,6 +87,58 @@ impl Fleet {
     }
 }
 
+/// A topology under a fresh prefix for `worker`, with the durable ledger queue `ledger`
+/// bound to every event, declared before anything runs so that it gathers every
+/// event. Returns the prefix and the connection that declared it.
+pub async fn topology_with_ledger(worker: contract::WorkerKind) -> (String, Broker) {
+    let prefix = crate::unique_prefix();
+    let driver = crate::connect(&prefix).await;
+    driver.declare(&[worker]).await.expect("topology");
+    drop(
+        driver
+            .subscribe_events_durably("ledger", "#")
+            .await
+            .expect("the ledger queue"),
+    );
+    (prefix, driver)
+}
+
+/// What the chaos did.
+#[derive(Debug, Default)]
+pub struct Chaos {
+    /// Workers SIGKILLed (each replaced at once).
+    pub kills: u32,
+    /// Broker restarts.
+    pub broker_restarts: u32,
+}
+
+/// Kills a worker of `fleet` every `step`, and restarts the broker at the listed
+/// steps (counted from 1), for at most `length` or until `ended` says the job is over.
+pub async fn unleash(
+    fleet: &mut Fleet,
+    step: Duration,
+    broker_restarts_at: &[u32],
+    length: Duration,
+    ended: impl AsyncFn() -> bool,
+) -> Chaos {
+    let mut chaos = Chaos::default();
+    let started = Instant::now();
+    let mut count = 0u32;
+    while started.elapsed() < length && !ended().await {
+        tokio::time::sleep(step).await;
+        count += 1;
+        fleet.kill_and_replace(count as usize);
+        chaos.kills += 1;
+        if broker_restarts_at.contains(&count) {
+            tokio::task::spawn_blocking(restart_broker)
+                .await
+                .expect("the restart runs");
+            chaos.broker_restarts += 1;
+        }
+    }
+    chaos
+}
+
 /// Stops the broker's application, waits three seconds, and starts it again.
 pub fn restart_broker() {
     rabbitmqctl("stop_app");

@@ -1,11 +1,15 @@
 //! The `estafette` binary, run as a person would run it.
 
 mod dead;
+mod worker;
 mod write;
 
 use std::process::Command;
 
+use contract::WorkerKind;
 use serde_json::Value;
+
+use worker::{Worker, test_env};
 
 fn estafette(args: &[&str], amqp_url: &str) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_estafette"))
@@ -100,36 +104,14 @@ async fn sync_amienscope_follows_the_job_and_prints_its_summary() {
     let sandbox = sandbox::Sandbox::start(Default::default(), "127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("sandbox starts");
-    let base_url = format!("{}/amienscope", sandbox.base_url());
-    let prefix = testkit::unique_prefix();
-    let env = [
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            "600".to_owned(),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL".to_owned(),
-            base_url,
-        ),
-    ];
-    let settings = settings::Settings::load(None, env.clone()).expect("settings");
-    let broker = testkit::connect(&prefix).await;
-    let store = job_state::JobStore::connect(
-        &settings.state.url,
-        &prefix,
-        std::time::Duration::from_secs(600),
-    )
-    .await
-    .expect("redis answers");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { fetch_page::run(&settings, &broker, &store, shutdown).await })
-    };
-
+    let env = test_env(
+        &testkit::unique_prefix(),
+        &[(
+            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL",
+            format!("{}/amienscope", sandbox.base_url()),
+        )],
+    );
+    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args([
@@ -159,11 +141,7 @@ async fn sync_amienscope_follows_the_job_and_prints_its_summary() {
     assert_eq!(summary["records"], expected);
     assert_eq!(summary["consistency"], "exact");
     assert_eq!(summary["end"], "exhausted");
-    shutdown.cancel();
-    worker
-        .await
-        .expect("join")
-        .expect("the worker stops cleanly");
+    worker.stop().await;
     sandbox.shutdown().await;
 }
 
@@ -183,35 +161,14 @@ async fn status_ds_accept_changes_the_dossier_and_prints_the_outcome() {
         .first_dossier_in(DossierState::EnInstruction)
         .expect("a dossier en instruction")
         .number;
-    let prefix = testkit::unique_prefix();
-    let env = [
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            "600".to_owned(),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
+    let env = test_env(
+        &testkit::unique_prefix(),
+        &[(
+            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL",
             sandbox.base_url(),
-        ),
-    ];
-    let settings = settings::Settings::load(None, env.clone()).expect("settings");
-    let broker = testkit::connect(&prefix).await;
-    let store = job_state::JobStore::connect(
-        &settings.state.url,
-        &prefix,
-        std::time::Duration::from_secs(600),
-    )
-    .await
-    .expect("redis answers");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { send_status::run(&settings, &broker, &store, shutdown).await })
-    };
-
+        )],
+    );
+    let worker = Worker::start(WorkerKind::SendStatus, &env).await;
     let number = dossier.to_string();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
@@ -251,11 +208,7 @@ async fn status_ds_accept_changes_the_dossier_and_prints_the_outcome() {
         sandbox.dataset().dossier_state(dossier),
         Some(DossierState::Accepte)
     );
-    shutdown.cancel();
-    worker
-        .await
-        .expect("join")
-        .expect("the worker stops cleanly");
+    worker.stop().await;
     sandbox.shutdown().await;
 }
 
@@ -274,43 +227,26 @@ async fn a_sync_whose_job_state_is_lost_ends_with_the_reason_and_what_to_do() {
     .await
     .expect("sandbox starts");
     let prefix = testkit::unique_prefix();
-    let env = [
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            "600".to_owned(),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL".to_owned(),
-            format!("{}/divalto", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE".to_owned(),
-            "50".to_owned(),
-        ),
-    ];
-    let settings = settings::Settings::load(None, env.clone()).expect("settings");
+    let env = test_env(
+        &prefix,
+        &[
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL",
+                format!("{}/divalto", sandbox.base_url()),
+            ),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE",
+                "50".to_owned(),
+            ),
+        ],
+    );
     let broker = testkit::connect(&prefix).await;
     broker
-        .declare(&[contract::WorkerKind::FetchPage])
+        .declare(&[WorkerKind::FetchPage])
         .await
         .expect("topology");
     let mut events = testkit::EventLog::subscribe(&broker).await;
-    let store = job_state::JobStore::connect(
-        &settings.state.url,
-        &prefix,
-        std::time::Duration::from_secs(600),
-    )
-    .await
-    .expect("redis answers");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { fetch_page::run(&settings, &broker, &store, shutdown).await })
-    };
-
+    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
     let sync = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args([
@@ -356,10 +292,6 @@ async fn a_sync_whose_job_state_is_lost_ends_with_the_reason_and_what_to_do() {
         stderr.contains("What it published so far is incomplete"),
         "{stderr}"
     );
-    shutdown.cancel();
-    worker
-        .await
-        .expect("join")
-        .expect("the worker stops cleanly");
+    worker.stop().await;
     sandbox.shutdown().await;
 }

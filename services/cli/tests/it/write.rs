@@ -1,9 +1,11 @@
 //! `estafette write apidae` against a write-descriptors worker and a sandbox started here.
 
 use std::process::Command;
-use std::time::Duration;
 
+use contract::WorkerKind;
 use serde_json::{Value, json};
+
+use crate::worker::{Worker, test_env};
 
 /// Runs `estafette` with `args` while a worker serves the test's own prefix.
 async fn estafette_with_worker(
@@ -11,40 +13,24 @@ async fn estafette_with_worker(
     args: Vec<String>,
 ) -> std::process::Output {
     let prefix = testkit::unique_prefix();
-    let env = [
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        ("ESTAFETTE__BROKER__PREFIX".to_owned(), prefix.clone()),
-        (
-            "ESTAFETTE__BROKER__QUEUE_EXPIRES_SECONDS".to_owned(),
-            "600".to_owned(),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__BASE_URL".to_owned(),
-            format!("{}/apidae", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__TOKEN_URL".to_owned(),
-            format!("{}/apidae/oauth/token", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__RATE_LIMIT__REQUESTS".to_owned(),
-            "1000".to_owned(),
-        ),
-    ];
-    let settings = settings::Settings::load(None, env.clone()).expect("settings");
-    let broker = testkit::connect(&prefix).await;
-    let store =
-        job_state::JobStore::connect(&settings.state.url, &prefix, Duration::from_secs(600))
-            .await
-            .expect("redis answers");
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(
-            async move { write_descriptors::run(&settings, &broker, &store, shutdown).await },
-        )
-    };
+    let env = test_env(
+        &prefix,
+        &[
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__BASE_URL",
+                format!("{}/apidae", sandbox.base_url()),
+            ),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__TOKEN_URL",
+                format!("{}/apidae/oauth/token", sandbox.base_url()),
+            ),
+            (
+                "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__RATE_LIMIT__REQUESTS",
+                "1000".to_owned(),
+            ),
+        ],
+    );
+    let worker = Worker::start(WorkerKind::WriteDescriptors, &env).await;
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args(args)
@@ -54,11 +40,7 @@ async fn estafette_with_worker(
     })
     .await
     .expect("join");
-    shutdown.cancel();
-    worker
-        .await
-        .expect("join")
-        .expect("the worker stops cleanly");
+    worker.stop().await;
     output
 }
 

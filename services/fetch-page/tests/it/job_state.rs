@@ -10,9 +10,7 @@ use contract::{
 };
 use sandbox::SandboxConfig;
 
-use crate::harness::{
-    DEMARCHE, EVENT_GAP, SyncReport, TestApp, spawn_app, spawn_app_with, sync_command,
-};
+use crate::harness::{DEMARCHE, EVENT_GAP, SyncReport, spawn_app, spawn_app_with, sync_command};
 use crate::offset::divalto_sync;
 
 /// A `ds.page` command for `page` of `job`, as a redelivery of it would arrive: the
@@ -79,9 +77,28 @@ async fn redelivered_pages_of_a_finished_chain_are_not_read_again() {
     app.shutdown().await;
 }
 
-/// Collects the job's events until its `job.failed`, then a little longer, and
-/// checks it failed once as `job_state_lost` and never completed.
-async fn assert_failed_once_as_state_lost(app: &mut TestApp, job: JobId) {
+/// Runs `command` with the sandbox answering after `latency`, removes its job's state
+/// from Redis once its first page is published, then collects its events until its
+/// `job.failed`, and a little longer: it must fail once as `job_state_lost` and never
+/// complete.
+async fn assert_a_lost_state_fails_the_job_once(
+    command: Command,
+    latency: Duration,
+    settings: &[(&str, &str)],
+) {
+    let config = SandboxConfig {
+        latency,
+        ..SandboxConfig::default()
+    };
+    let mut app = spawn_app_with(config, settings).await;
+    let job = command.meta.job_id;
+    app.publish(&command).await;
+    app.events
+        .until(EVENT_GAP, |event| matches!(event, Event::PageFetched(_)))
+        .await;
+
+    assert!(testkit::lose_job_state(&app.prefix, job).await > 0);
+
     let mut events: Vec<EventEnvelope> = app
         .events
         .until(EVENT_GAP, |event| matches!(event, Event::JobFailed(_)))
@@ -111,52 +128,25 @@ async fn assert_failed_once_as_state_lost(app: &mut TestApp, job: JobId) {
         }
     }
     assert_eq!(failures.len(), 1, "one job.failed");
+    app.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_demarche_sync_whose_state_is_lost_fails_once_and_never_completes() {
-    let config = SandboxConfig {
-        latency: Duration::from_millis(200),
-        ..SandboxConfig::default()
-    };
-    let mut app = spawn_app_with(
-        config,
+    assert_a_lost_state_fails_the_job_once(
+        sync_command(None),
+        Duration::from_millis(200),
         &[("ESTAFETTE__CONNECTIONS__SANDBOX__PAGE_SIZE", "20")],
     )
     .await;
-    let command = sync_command(None);
-    let job = command.meta.job_id;
-    app.publish(&command).await;
-    app.events
-        .until(EVENT_GAP, |event| matches!(event, Event::PageFetched(_)))
-        .await;
-
-    assert!(testkit::lose_job_state(&app.prefix, job).await > 0);
-
-    assert_failed_once_as_state_lost(&mut app, job).await;
-    app.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_offset_sync_whose_state_is_lost_fails_once_and_never_completes() {
-    let config = SandboxConfig {
-        latency: Duration::from_millis(100),
-        ..SandboxConfig::default()
-    };
-    let mut app = spawn_app_with(
-        config,
+    assert_a_lost_state_fails_the_job_once(
+        divalto_sync(4),
+        Duration::from_millis(100),
         &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "50")],
     )
     .await;
-    let command = divalto_sync(4);
-    let job = command.meta.job_id;
-    app.publish(&command).await;
-    app.events
-        .until(EVENT_GAP, |event| matches!(event, Event::PageFetched(_)))
-        .await;
-
-    assert!(testkit::lose_job_state(&app.prefix, job).await > 0);
-
-    assert_failed_once_as_state_lost(&mut app, job).await;
-    app.shutdown().await;
 }

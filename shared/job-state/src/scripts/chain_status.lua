@@ -9,9 +9,6 @@ if stands then
   return {stands}
 end
 if tonumber(ARGV[1]) < tonumber(redis.call('HGET', job, 'head')) then
-  if redis.call('HGET', job, 'completer') == ARGV[1] then
-    return {'done', 'completer'}
-  end
-  return {'done'}
+  return done_status(job, ARGV[1])
 end
 return {'due'}

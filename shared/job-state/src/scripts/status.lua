@@ -1,17 +1,14 @@
 -- Tells a page command whether to fetch, skip, or only repeat the job's end.
 -- KEYS: job, pending, done, ids, counts
 -- ARGV: page, marker
-local job, done = KEYS[1], KEYS[3]
+local job, finished = KEYS[1], KEYS[3]
 local page = ARGV[1]
 local stands = standing(job, ARGV[2])
 if stands then
   return {stands}
 end
-if redis.call('SISMEMBER', done, page) == 1 then
-  if redis.call('HGET', job, 'completer') == page then
-    return {'done', 'completer'}
-  end
-  return {'done'}
+if redis.call('SISMEMBER', finished, page) == 1 then
+  return done_status(job, page)
 end
 if redis.call('HEXISTS', job, 'stop') == 1 then
   return {'skip'}
