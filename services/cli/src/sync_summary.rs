@@ -37,6 +37,9 @@ pub(crate) enum Counts {
         tombstones: u64,
         consistency: Consistency,
         drift: DriftCounts,
+        page_size: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        server_cap: Option<u32>,
     },
 }
 
@@ -58,12 +61,17 @@ impl Summary {
                 tombstones,
                 consistency,
                 drift,
+                page_size,
+                server_cap,
+                ..
             } => Counts::Records {
                 api: source.api(),
                 records: completed.records,
                 tombstones: *tombstones,
                 consistency: *consistency,
                 drift: *drift,
+                page_size: *page_size,
+                server_cap: *server_cap,
             },
         };
         Summary {
@@ -95,22 +103,29 @@ impl Summary {
                 records,
                 tombstones,
                 consistency: Consistency::Exact,
+                server_cap,
                 ..
-            } => format!("{records} records ({tombstones} tombstones), read consistently"),
+            } => format!(
+                "{records} records ({tombstones} tombstones), read consistently{}",
+                capped(*server_cap)
+            ),
             Counts::Records {
                 records,
                 tombstones,
                 drift,
+                server_cap,
                 ..
             } => format!(
                 "{records} records ({tombstones} tombstones); the listing moved while it was read \
                  ({} duplicate records, {} shifted page boundaries, {} non-empty pages past the end, \
-                 {} oversized and {} repeated pages)",
+                 {} oversized and {} repeated pages, {} stretches unread){}",
                 drift.duplicate_records,
                 drift.shifted_boundaries,
                 drift.pages_past_end,
                 drift.oversized_pages,
-                drift.repeated_pages
+                drift.repeated_pages,
+                drift.unread_gaps,
+                capped(*server_cap)
             ),
         };
         let end = serde_json::to_value(self.end)?;
@@ -159,4 +174,11 @@ pub(crate) fn is_job_step(failed: &CommandFailed) -> bool {
         .command_kind
         .as_deref()
         .is_some_and(|kind| contract::JOB_STEP_KINDS.contains(&kind))
+}
+
+/// What the summary says of a record cap the sync found.
+fn capped(server_cap: Option<u32>) -> String {
+    server_cap.map_or(String::new(), |cap| {
+        format!(" in pages of {cap}, the server's record cap")
+    })
 }

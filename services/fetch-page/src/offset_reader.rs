@@ -12,8 +12,13 @@ use settle::UpstreamFailure;
 pub(crate) enum OffsetReader {
     /// A Divalto RecordSql service.
     Divalto(DivaltoClient),
-    /// The Amienscope events API.
-    Amienscope(AmienscopeClient),
+    /// The Amienscope events API, and the statuses whose events are tombstones.
+    Amienscope {
+        /// The connection's client.
+        client: AmienscopeClient,
+        /// The `event_status_id`s passed on as tombstones.
+        tombstone_statuses: Vec<i64>,
+    },
 }
 
 /// A record as published: its id, whether it is a tombstone, and its JSON form.
@@ -29,7 +34,7 @@ impl OffsetReader {
     pub(crate) fn api(&self) -> &'static str {
         match self {
             OffsetReader::Divalto(_) => "divalto",
-            OffsetReader::Amienscope(_) => "amienscope",
+            OffsetReader::Amienscope { .. } => "amienscope",
         }
     }
 
@@ -44,8 +49,18 @@ impl OffsetReader {
             (OffsetReader::Divalto(client), OffsetSource::Divalto(query)) => {
                 read_divalto(client, query, offset, limit).await
             }
-            (OffsetReader::Amienscope(client), OffsetSource::Amienscope(listing)) => {
-                read_amienscope(client, listing, offset, limit).await
+            (
+                OffsetReader::Amienscope {
+                    client,
+                    tombstone_statuses,
+                },
+                OffsetSource::Amienscope(listing),
+            ) => {
+                let events = read_amienscope(client, listing, offset, limit).await?;
+                Ok(events
+                    .into_iter()
+                    .map(|event| amienscope_record(event, tombstone_statuses))
+                    .collect())
             }
             (reader, source) => Err(UpstreamFailure::permanent(
                 FailureReason::ConnectionApiMismatch,
@@ -105,7 +120,7 @@ async fn read_amienscope(
     listing: &AmienscopeListing,
     offset: u64,
     limit: u32,
-) -> Result<Vec<OffsetRecord>, UpstreamFailure> {
+) -> Result<Vec<EventRecord>, UpstreamFailure> {
     let request = UpdatesListing {
         since: listing.updated_since.timestamp(),
         category: listing.category,
@@ -113,14 +128,14 @@ async fn read_amienscope(
     let limit = Limit::new(limit).map_err(|error| {
         UpstreamFailure::permanent(FailureReason::ConnectionMisconfigured, error.to_string())
     })?;
-    let events = client.updates_page(&request, offset, limit).await?;
-    Ok(events.into_iter().map(amienscope_record).collect())
+    Ok(client.updates_page(&request, offset, limit).await?)
 }
 
-/// `{"id", "status", "tombstone", "event"}`: an event that is not published any more
-/// (pending, cancelled, deleted, archived or unknown) is passed on as a tombstone.
-fn amienscope_record(event: EventRecord) -> OffsetRecord {
-    let tombstone = event.is_tombstone();
+/// `{"id", "status", "tombstone", "event"}`: an event in one of the connection's
+/// `tombstone_statuses` (by default those not visible to the public) is passed on as a
+/// tombstone; any other, cancelled events included, as a record with its status.
+fn amienscope_record(event: EventRecord, tombstone_statuses: &[i64]) -> OffsetRecord {
+    let tombstone = event.is_tombstone(tombstone_statuses);
     OffsetRecord {
         json: json!({
             "id": event.id,

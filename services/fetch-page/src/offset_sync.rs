@@ -6,14 +6,25 @@
 //! come back first on the next page. A full page issues page `k + window`; a short
 //! page marks the end. The page whose finish leaves no page pending once the end is
 //! known publishes the one `sync.completed`.
+//!
+//! A server may return fewer records per request than asked, without a word (Divalto's
+//! record cap, 1000 by default and possibly lower; Amienscope cuts every limit to
+//! 50). A short page would then look like the end while rows remain. So the start
+//! reads the first page itself before it plans any: a whole page shows the cap is not
+//! below the page size; a short one is followed by a one-record read just past it,
+//! and a record there shows the short page's size is the cap, which the job's pages
+//! then ask for. A page that comes back short while no read has yet returned a whole
+//! page makes the same check, and a cap found that late fails the job
+//! (`server_cap_unsupported`): its pages were planned for a larger size.
 
 use broker::{Outcome, Outgoing, Publisher};
 use chrono::Utc;
 use contract::{
-    AmienscopeListing, Command, CommandBody, CommandMeta, Event, EventEnvelope, MessageId,
-    OffsetPage, OffsetSource, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncSubject,
+    AmienscopeListing, Command, CommandBody, CommandMeta, Event, EventEnvelope, FailureReason,
+    MessageId, OffsetPage, OffsetRange, OffsetSource, PageFetched, PageSubject, SyncCompleted,
+    SyncEnd, SyncSubject,
 };
-use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus, StoreError};
+use job_state::{FetchedPage, JobEnd, JobStore, Opening, PageReport, PageStatus, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::offset_reader::OffsetRecord;
@@ -45,7 +56,8 @@ impl SyncRequest {
     }
 }
 
-/// Opens the job in the store, then publishes the first window of page commands.
+/// Reads the first page to learn the server's record cap, opens the job in the store
+/// with the page size to use, then publishes the first window of page commands.
 pub(crate) async fn start(
     meta: &CommandMeta,
     request: SyncRequest,
@@ -54,11 +66,39 @@ pub(crate) async fn start(
 ) -> Result<Outcome, UpstreamFailure> {
     let window = request.window.unwrap_or(upstream.window);
     let first_window = window.min(upstream.max_pages);
-    let started_at = store.open(meta.job_id, Utc::now(), 0..first_window).await?;
+    let asked = upstream.limit;
+    let first = upstream.reader.read(&request.source, 0, asked).await?.len();
+    let past_first = if (1..asked as usize).contains(&first) {
+        let offset = first as u64;
+        Some(
+            upstream
+                .reader
+                .read(&request.source, offset, 1)
+                .await?
+                .len(),
+        )
+    } else {
+        None
+    };
+    let sizing = page_sizing(asked, first, past_first)?;
+    let opened = store
+        .open(
+            meta.job_id,
+            &Opening {
+                started_at: Utc::now(),
+                page_size: sizing.page_size,
+                server_cap: sizing.server_cap,
+                full_page_seen: sizing.full_page_seen,
+                pages: 0..first_window,
+            },
+        )
+        .await?;
+    let (started_at, limit) = (opened.started_at, opened.page_size);
     tracing::info!(
         api = request.source.api(),
         window,
-        limit = upstream.limit,
+        limit,
+        server_cap = sizing.server_cap,
         "offset sync started"
     );
     let headers = telemetry::propagation::inject_current();
@@ -67,8 +107,8 @@ pub(crate) async fn start(
             let page = OffsetPage {
                 source: request.source.clone(),
                 page,
-                offset: OffsetPage::offset_of(page, upstream.limit),
-                limit: upstream.limit,
+                offset: OffsetPage::offset_of(page, limit),
+                limit,
                 window,
                 max_pages: upstream.max_pages,
                 started_at,
@@ -102,11 +142,19 @@ pub(crate) async fn fetch(
                 .finish(job, page.started_at, page.page, &PageReport::Skipped)
                 .await?
         }
-        PageStatus::Due => {
+        PageStatus::Due { full_page_seen } => {
             let records = upstream
                 .reader
                 .read(&page.source, page.offset, page.limit)
                 .await?;
+            let served = records.len();
+            if !full_page_seen && (1..page.limit as usize).contains(&served) {
+                let past = page.offset + served as u64;
+                let more = upstream.reader.read(&page.source, past, 1).await?.len();
+                if more > 0 {
+                    return Err(cap_found_late(page.limit, served));
+                }
+            }
             let (publish, report) = plan(meta, page, records);
             publisher.publish_all(&publish).await?;
             worker_shell::metrics::page_fetched(
@@ -186,6 +234,7 @@ fn plan(
         publish.push(Outgoing::command(&page_command(meta, command), headers));
     }
     let report = FetchedPage {
+        served: u32::try_from(served).unwrap_or(u32::MAX),
         tombstones: records.iter().filter(|record| record.tombstone).count() as u32,
         published_ids: records.into_iter().map(|record| record.id).collect(),
         first_id,
@@ -197,6 +246,76 @@ fn plan(
         limit_reached: full && next.is_none(),
     };
     (publish, report)
+}
+
+/// How the job pages, from what its start read.
+#[derive(Debug, PartialEq, Eq)]
+struct PageSizing {
+    page_size: u32,
+    server_cap: Option<u32>,
+    full_page_seen: bool,
+}
+
+/// Decides the page size from the first page's `first` records, asked `asked`, and
+/// the records found just past them (`past_first`, read only when the first page was
+/// short but not empty). Records past a short page show the server caps its answers
+/// at the short page's size: the job asks for that. A cap below 2 cannot be paged with
+/// overlapping pages.
+fn page_sizing(
+    asked: u32,
+    first: usize,
+    past_first: Option<usize>,
+) -> Result<PageSizing, UpstreamFailure> {
+    let whole = PageSizing {
+        page_size: asked,
+        server_cap: None,
+        full_page_seen: first >= asked as usize,
+    };
+    match past_first {
+        Some(more) if more > 0 => {
+            let cap = u32::try_from(first).unwrap_or(u32::MAX);
+            if cap < 2 {
+                return Err(UpstreamFailure::permanent(
+                    FailureReason::ServerCapUnsupported,
+                    format!(
+                        "the server returns {cap} record per request: pages that overlap by \
+                         one record cannot move forward"
+                    ),
+                ));
+            }
+            tracing::warn!(
+                asked,
+                cap,
+                "the server caps its answers below the page size; paging with its cap"
+            );
+            Ok(PageSizing {
+                page_size: cap,
+                server_cap: Some(cap),
+                full_page_seen: true,
+            })
+        }
+        _ => Ok(whole),
+    }
+}
+
+/// A short page with records past it, found after the job planned its pages.
+fn cap_found_late(asked: u32, served: usize) -> UpstreamFailure {
+    UpstreamFailure::permanent(
+        FailureReason::ServerCapUnsupported,
+        format!(
+            "the server returned {served} records where {asked} were asked, and more follow: \
+             its record cap is below the page size the job planned with. Set the connection's \
+             page_size to {served} or lower and sync again"
+        ),
+    )
+}
+
+/// Stretches of rows that no page read before the last range read: none when the
+/// pages read every row from 0 on.
+fn unread_gaps(ranges: &[OffsetRange]) -> u64 {
+    let gaps = ranges.len().saturating_sub(1);
+    let leading = ranges.first().is_some_and(|range| range.from > 0);
+    (gaps + usize::from(leading)) as u64
 }
 
 /// A digest of the ids a page served, to recognise the same page served twice.
@@ -248,7 +367,10 @@ async fn completion(
             });
         }
     };
-    let consistency = summary.drift.consistency();
+    let ranges_read = store.ranges_read(meta.job_id, summary.page_size).await?;
+    let mut drift = summary.drift;
+    drift.unread_gaps = unread_gaps(&ranges_read);
+    let consistency = drift.consistency();
     tracing::info!(
         pages = summary.pages,
         records = summary.records,
@@ -259,10 +381,13 @@ async fn completion(
     let event = Event::SyncCompleted(SyncCompleted {
         connection: meta.connection.clone(),
         subject: SyncSubject::Offset {
-            source: page.source.clone(),
+            source: Box::new(page.source.clone()),
             tombstones: summary.tombstones,
             consistency,
-            drift: summary.drift,
+            drift,
+            page_size: summary.page_size,
+            server_cap: summary.server_cap,
+            ranges_read,
         },
         pages: summary.pages,
         records: summary.records,
@@ -376,6 +501,52 @@ mod tests {
         assert_eq!(publish.len(), 1, "only page.fetched");
         assert_eq!(report.next, None);
         assert!(report.limit_reached);
+    }
+
+    #[test]
+    fn the_start_pages_with_the_servers_cap_when_records_follow_a_short_first_page() {
+        let sizing = |first, past| page_sizing(1000, first, past).expect("a page size");
+        assert_eq!(
+            sizing(1000, None),
+            PageSizing {
+                page_size: 1000,
+                server_cap: None,
+                full_page_seen: true
+            },
+            "a whole first page: the cap is not below the page size"
+        );
+        assert_eq!(
+            sizing(500, Some(1)),
+            PageSizing {
+                page_size: 500,
+                server_cap: Some(500),
+                full_page_seen: true
+            },
+            "records past a short page: its size is the cap"
+        );
+        assert_eq!(
+            sizing(300, Some(0)),
+            PageSizing {
+                page_size: 1000,
+                server_cap: None,
+                full_page_seen: false
+            },
+            "nothing past a short page: the listing is that short"
+        );
+        assert_eq!(sizing(0, None).page_size, 1000, "an empty listing");
+        let Err(UpstreamFailure::Permanent { reason, .. }) = page_sizing(1000, 1, Some(1)) else {
+            panic!("a cap of one record is refused")
+        };
+        assert_eq!(reason, FailureReason::ServerCapUnsupported);
+    }
+
+    #[test]
+    fn gaps_count_the_stretches_no_page_read() {
+        let range = |from, to| OffsetRange { from, to };
+        assert_eq!(unread_gaps(&[range(0, 10_000)]), 0);
+        assert_eq!(unread_gaps(&[]), 0);
+        assert_eq!(unread_gaps(&[range(0, 500), range(999, 1_499)]), 1);
+        assert_eq!(unread_gaps(&[range(5, 10)]), 1);
     }
 
     #[test]

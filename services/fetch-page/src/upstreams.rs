@@ -113,7 +113,10 @@ fn build(
         Credentials::Amienscope(keys) => {
             let endpoint = amienscope_endpoint(base_url, keys, timeout)?;
             let client = AmienscopeClient::new(endpoint, gate()).map_err(|e| e.to_string())?;
-            Ok(Some(offset(OffsetReader::Amienscope(client))))
+            Ok(Some(offset(OffsetReader::Amienscope {
+                client,
+                tombstone_statuses: keys.tombstone_statuses.clone(),
+            })))
         }
         Credentials::Apidae(_) => Ok(None),
     }

@@ -18,12 +18,12 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
-    /// True unless the event is [`EventStatus::Published`]: the listing also returns
-    /// events that were cancelled, deleted, archived or are not yet published, and an
-    /// incremental sync applies those as removals. A missing or unknown status counts as
-    /// a tombstone too.
-    pub fn is_tombstone(&self) -> bool {
-        self.status != EventStatus::Published
+    /// Whether the event's status is one of `hidden_statuses`, the status ids whose
+    /// events are not visible to the public any more: a consumer applies such an event
+    /// as a removal. The documentation's table makes those 1, 5 and 6; a cancelled
+    /// event (3) stays visible.
+    pub fn is_tombstone(&self, hidden_statuses: &[i64]) -> bool {
+        hidden_statuses.contains(&self.status.code())
     }
 }
 
@@ -120,22 +120,28 @@ mod tests {
     }
 
     #[test]
-    fn only_a_published_event_is_not_a_tombstone() {
+    fn an_event_is_a_tombstone_only_in_a_status_named_hidden() {
         let record = |status| EventRecord {
             id: "1".into(),
             status,
             fields: Map::new(),
         };
-        assert!(!record(EventStatus::Published).is_tombstone());
+        let hidden = [1, 5, 6];
         for status in [
             EventStatus::Pending,
-            EventStatus::Cancelled,
             EventStatus::Deleted,
             EventStatus::Archived,
+        ] {
+            assert!(record(status).is_tombstone(&hidden), "{status:?}");
+        }
+        for status in [
+            EventStatus::Published,
+            EventStatus::Cancelled,
             EventStatus::Other(0),
             EventStatus::Other(4),
         ] {
-            assert!(record(status).is_tombstone(), "{status:?}");
+            assert!(!record(status).is_tombstone(&hidden), "{status:?}");
         }
+        assert!(record(EventStatus::Cancelled).is_tombstone(&[3]));
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::{
     ChunkWritten, Consistency, DescriptorsWritten, DriftCounts, JobId, Listing, MessageId,
-    OffsetSource, SCHEMA_VERSION, StatusSent,
+    OffsetRange, OffsetSource, SCHEMA_VERSION, StatusSent,
 };
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
@@ -129,13 +129,25 @@ pub enum SyncSubject {
     /// An offset listing.
     Offset {
         /// What the job read.
-        source: OffsetSource,
-        /// Records passed on as tombstones (not public any more), among `records`.
+        source: Box<OffsetSource>,
+        /// Records passed on as tombstones (in one of the connection's tombstone
+        /// statuses), among `records`.
         tombstones: u64,
-        /// Whether the listing held still while it was read.
+        /// Whether the listing held still while it was read: `exact` only when no
+        /// guard fired and `ranges_read` covers every row from 0 to the end.
         consistency: Consistency,
         /// What the drift guards saw.
         drift: DriftCounts,
+        /// Records each page asked for: the connection's `page_size`, or the server's
+        /// record cap when the job found it lower.
+        page_size: u32,
+        /// The most records the server returns per request, when the job found it
+        /// below the connection's `page_size` (and read with it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_cap: Option<u32>,
+        /// The rows the pages read, as merged half-open ranges of offsets, for an
+        /// auditor to check against the listing.
+        ranges_read: Vec<OffsetRange>,
     },
 }
 
@@ -238,6 +250,10 @@ pub enum FailureReason {
     /// lost its data, or the state expired): what the job did cannot be known, so it
     /// fails instead of reporting from partial knowledge.
     JobStateLost,
+    /// The server returns fewer records per request than the job can page with: a
+    /// record cap of 1 (pages must overlap by one record), or a cap found below the
+    /// page size only after the job had planned its pages with it.
+    ServerCapUnsupported,
 }
 
 impl FailureReason {
@@ -265,6 +281,7 @@ impl FailureReason {
             FailureReason::ConnectionApiMismatch => "connection_api_mismatch",
             FailureReason::RetriesExhausted => "retries_exhausted",
             FailureReason::JobStateLost => "job_state_lost",
+            FailureReason::ServerCapUnsupported => "server_cap_unsupported",
         }
     }
 }
@@ -354,13 +371,16 @@ mod tests {
             Event::SyncCompleted(SyncCompleted {
                 connection: "amiens".into(),
                 subject: SyncSubject::Offset {
-                    source,
+                    source: Box::new(source),
                     tombstones: 3,
                     consistency: Consistency::DriftDetected,
                     drift: DriftCounts {
                         duplicate_records: 1,
                         ..DriftCounts::default()
                     },
+                    page_size: 50,
+                    server_cap: None,
+                    ranges_read: vec![OffsetRange { from: 0, to: 120 }],
                 },
                 pages: 3,
                 records: 120,

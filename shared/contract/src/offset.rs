@@ -152,6 +152,32 @@ impl OffsetPage {
     }
 }
 
+/// Rows `from` (included) to `to` (excluded) of an offset listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OffsetRange {
+    /// The first row.
+    pub from: u64,
+    /// The row after the last.
+    pub to: u64,
+}
+
+impl OffsetRange {
+    /// `ranges` sorted and merged where they touch or overlap.
+    pub fn merged(mut ranges: Vec<OffsetRange>) -> Vec<OffsetRange> {
+        ranges.retain(|range| range.from < range.to);
+        ranges.sort_by_key(|range| range.from);
+        let mut merged: Vec<OffsetRange> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if range.from <= last.to => last.to = last.to.max(range.to),
+                _ => merged.push(range),
+            }
+        }
+        merged
+    }
+}
+
 /// Whether an offset sync saw the listing hold still while it was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -177,6 +203,10 @@ pub struct DriftCounts {
     pub oversized_pages: u64,
     /// Pages identical to the page before them.
     pub repeated_pages: u64,
+    /// Stretches of rows before the end that no page read: the listing was not read
+    /// whole (a job stopped early, or pages that came back short before the end).
+    #[serde(default)]
+    pub unread_gaps: u64,
 }
 
 impl DriftCounts {
@@ -186,7 +216,8 @@ impl DriftCounts {
             + self.shifted_boundaries
             + self.pages_past_end
             + self.oversized_pages
-            + self.repeated_pages;
+            + self.repeated_pages
+            + self.unread_gaps;
         if total == 0 {
             Consistency::Exact
         } else {
@@ -198,6 +229,20 @@ impl DriftCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_merge_where_they_touch_or_overlap_and_keep_their_gaps() {
+        let range = |from, to| OffsetRange { from, to };
+        let merged = OffsetRange::merged(vec![
+            range(8, 12),
+            range(0, 5),
+            range(4, 8),
+            range(20, 20),
+            range(15, 18),
+        ]);
+        assert_eq!(merged, vec![range(0, 12), range(15, 18)]);
+        assert!(OffsetRange::merged(Vec::new()).is_empty());
+    }
 
     fn page(page: u32, offset: u64, limit: u32) -> OffsetPage {
         OffsetPage {

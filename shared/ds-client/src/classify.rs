@@ -134,7 +134,7 @@ fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
         .find(|error| error.transient_reason().is_none())
     {
         Some(fatal) => Some(DsError::permanent(
-            PermanentReason::GraphqlError,
+            refusal_reason(fatal.code()),
             fatal.code().map(str::to_owned),
             format!("{}{others}", fatal.message),
         )),
@@ -142,6 +142,17 @@ fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
             first.transient_reason()?,
             with_code(format!("{}{others}", first.message), first.code()),
         )),
+    }
+}
+
+/// What a GraphQL error in a 2xx answer says: `unauthorized` and `forbidden` are
+/// permission refusals (an object hidden from the token, such as "An object of type
+/// Demarche was hidden due to permissions"), like a 403; any other code is an error of
+/// the query.
+fn refusal_reason(code: Option<&str>) -> PermanentReason {
+    match code {
+        Some("unauthorized" | "forbidden") => PermanentReason::Forbidden,
+        _ => PermanentReason::GraphqlError,
     }
 }
 
@@ -299,7 +310,7 @@ mod tests {
                 200,
                 vec![],
                 json!({"data": {"demarche": null}, "errors": [{"message": "An object of type Demarche was hidden due to permissions", "extensions": {"code": "unauthorized"}}]}).to_string(),
-                Permanent(P::GraphqlError, Some("unauthorized")),
+                Permanent(P::Forbidden, Some("unauthorized")),
             ),
             (
                 "parse error without a code",

@@ -21,7 +21,12 @@
 //! - `<ns>:job:<id>:pending`: pages issued and not yet finished;
 //! - `<ns>:job:<id>:done`: pages finished;
 //! - `<ns>:job:<id>:ids`: every record id published, with its page;
-//! - `<ns>:job:<id>:counts`: records published per non-empty page.
+//! - `<ns>:job:<id>:counts`: records published per non-empty page;
+//! - `<ns>:job:<id>:served`: records served per page read, for the rows it covered.
+//!
+//! The hash also keeps the job's page size (the connection's, or the server's record
+//! cap when the start found it lower), that cap, and `full` once a read returned a
+//! whole page: from then on a short page is the listing's end, not the cap.
 //!
 //! Invariants, relied on by the worker:
 //! 1. A page is added to `pending` before its command is published, and moved to
@@ -52,7 +57,7 @@ use std::ops::Range;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use contract::JobId;
+use contract::{JobId, OffsetRange};
 use redis::aio::ConnectionManager;
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
@@ -103,7 +108,11 @@ pub enum StepStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageStatus {
     /// Fetch the page.
-    Due,
+    Due {
+        /// Some read of the job already returned a whole page, so the server's record
+        /// cap is not below the page size: a short page is the end of the listing.
+        full_page_seen: bool,
+    },
     /// The page is past the known end, or the job was stopped: finish it unfetched.
     Skip,
     /// The page was finished before; when it was the page that completed the job,
@@ -127,6 +136,8 @@ pub struct FetchedPage {
     pub first_id: Option<String>,
     /// Id of the overlap record (the last of a full page, left to the next page).
     pub overlap_id: Option<String>,
+    /// Records the upstream served, the overlap record included.
+    pub served: u32,
     /// The page held fewer records than asked for: the listing ends here.
     pub short: bool,
     /// The page held more records than asked for.
@@ -137,6 +148,30 @@ pub struct FetchedPage {
     pub fingerprint: Option<String>,
     /// The page was full but the next page would pass the job's page limit.
     pub limit_reached: bool,
+}
+
+/// How a job opens, as its start command found the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    /// When the job started: its marker, and the resume point it hands out.
+    pub started_at: DateTime<Utc>,
+    /// Records every page asks for.
+    pub page_size: u32,
+    /// The server's record cap, when it was found below the connection's page size.
+    pub server_cap: Option<u32>,
+    /// The start's own read returned a whole page.
+    pub full_page_seen: bool,
+    /// The pages of the first window, pending from now on.
+    pub pages: Range<u32>,
+}
+
+/// A job as first opened: a start command delivered again gets these, not its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// When the job started.
+    pub started_at: DateTime<Utc>,
+    /// Records every page asks for.
+    pub page_size: u32,
 }
 
 /// How a page finished.
@@ -193,21 +228,30 @@ impl JobStore {
     }
 
     /// Opens `job` with the pages of its first window as pending, before their
-    /// commands are published. Returns the job's start: `started_at` the first time,
-    /// the recorded one when the start command is delivered again.
-    pub async fn open(
-        &self,
-        job: JobId,
-        started_at: DateTime<Utc>,
-        pages: Range<u32>,
-    ) -> Result<DateTime<Utc>, StoreError> {
+    /// commands are published. The first opening is kept: a start command delivered
+    /// again gets the recorded start and page size, whatever it found itself.
+    pub async fn open(&self, job: JobId, opening: &Opening) -> Result<Opened, StoreError> {
         let mut invocation = OPEN.prepare_invoke();
         self.keys(&mut invocation, job);
-        invocation.arg(marker(started_at)).arg(self.ttl_seconds);
-        for page in pages {
+        invocation
+            .arg(marker(opening.started_at))
+            .arg(self.ttl_seconds)
+            .arg(opening.page_size)
+            .arg(
+                opening
+                    .server_cap
+                    .map(|cap| cap.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(if opening.full_page_seen { "1" } else { "0" });
+        for page in opening.pages.clone() {
             invocation.arg(page);
         }
-        self.invoke_open(invocation).await
+        let (started, page_size): (String, u32) = self.invoke(invocation).await?;
+        Ok(Opened {
+            started_at: parse_start(&started)?,
+            page_size,
+        })
     }
 
     /// Whether `page` of `job`, opened at `started_at`, should be fetched.
@@ -223,8 +267,13 @@ impl JobStore {
         let answer: Vec<String> = self.invoke(invocation).await?;
         match answer.iter().map(String::as_str).collect::<Vec<_>>()[..] {
             ["skip"] => Ok(PageStatus::Skip),
+            ["due", full] => Ok(PageStatus::Due {
+                full_page_seen: full == "1",
+            }),
             _ => Ok(match step_status(job, &answer)? {
-                StepStatus::Due => PageStatus::Due,
+                StepStatus::Due => PageStatus::Due {
+                    full_page_seen: false,
+                },
                 StepStatus::Done { completed_job } => PageStatus::Done { completed_job },
                 StepStatus::JobFailed => PageStatus::JobFailed,
             }),
@@ -251,6 +300,7 @@ impl JobStore {
                     .arg("skipped")
                     .arg(0)
                     .arg(0)
+                    .arg(0)
                     .arg("0")
                     .arg("0")
                     .arg("")
@@ -265,6 +315,7 @@ impl JobStore {
                 invocation
                     .arg("fetched")
                     .arg(fetched.published_ids.len())
+                    .arg(fetched.served)
                     .arg(fetched.tombstones)
                     .arg(flag(fetched.short))
                     .arg(flag(fetched.oversized))
@@ -307,6 +358,31 @@ impl JobStore {
         JobSummary::from_fields(&fields).map_err(StoreError::Unexpected)
     }
 
+    /// The rows the job's pages read, merged: page `k` read the rows from
+    /// `k × (page_size − 1)` on, as many as it was served, at most `page_size`.
+    pub async fn ranges_read(
+        &self,
+        job: JobId,
+        page_size: u32,
+    ) -> Result<Vec<OffsetRange>, StoreError> {
+        let served: Vec<(u32, u64)> = redis::cmd("HGETALL")
+            .arg(self.key(job, ":served"))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(StoreError::Unavailable)?;
+        let ranges = served
+            .into_iter()
+            .map(|(page, served)| {
+                let from = u64::from(page) * u64::from(page_size.saturating_sub(1));
+                OffsetRange {
+                    from,
+                    to: from + served.min(u64::from(page_size)),
+                }
+            })
+            .collect();
+        Ok(OffsetRange::merged(ranges))
+    }
+
     /// Marks `job` as failed for good, with `reason`: from now on its remaining page
     /// and chunk commands finish without doing anything, and it never completes.
     /// Returns whether this call failed it (the caller then reports the job's failure),
@@ -337,9 +413,7 @@ impl JobStore {
         invocation: redis::ScriptInvocation<'_>,
     ) -> Result<DateTime<Utc>, StoreError> {
         let recorded: String = self.invoke(invocation).await?;
-        DateTime::parse_from_rfc3339(&recorded)
-            .map(|at| at.with_timezone(&Utc))
-            .map_err(|error| StoreError::Unexpected(format!("start time {recorded:?}: {error}")))
+        parse_start(&recorded)
     }
 
     fn key(&self, job: JobId, suffix: &str) -> String {
@@ -347,10 +421,17 @@ impl JobStore {
     }
 
     fn keys(&self, invocation: &mut redis::ScriptInvocation<'_>, job: JobId) {
-        for suffix in ["", ":pending", ":done", ":ids", ":counts"] {
+        for suffix in ["", ":pending", ":done", ":ids", ":counts", ":served"] {
             invocation.key(self.key(job, suffix));
         }
     }
+}
+
+/// A start time as the store recorded it.
+fn parse_start(recorded: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(recorded)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|error| StoreError::Unexpected(format!("start time {recorded:?}: {error}")))
 }
 
 /// The form a job's start time is stored and compared in: a command's marker matches

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use contract::DriftCounts;
 
 /// The hash fields a summary is read from, in [`JobSummary::from_fields`] order.
-pub(crate) const FIELDS: [&str; 12] = [
+pub(crate) const FIELDS: [&str; 14] = [
     "started",
     "pages",
     "records",
@@ -17,6 +17,8 @@ pub(crate) const FIELDS: [&str; 12] = [
     "stop",
     "end",
     "truncated",
+    "page_size",
+    "server_cap",
 ];
 
 /// Why a job stopped reading pages.
@@ -47,6 +49,11 @@ pub struct JobSummary {
     pub drift: DriftCounts,
     /// Why the job stopped.
     pub end: JobEnd,
+    /// Records every page asked for.
+    pub page_size: u32,
+    /// The server's record cap, when the start found it below the connection's page
+    /// size.
+    pub server_cap: Option<u32>,
 }
 
 impl JobSummary {
@@ -65,9 +72,11 @@ impl JobSummary {
             stop,
             end,
             truncated,
+            page_size,
+            server_cap,
         ] = fields
         else {
-            return Err(format!("{} summary fields, expected 12", fields.len()));
+            return Err(format!("{} summary fields, expected 14", fields.len()));
         };
         let count = |value: &Option<String>| -> Result<u64, String> {
             value.as_deref().map_or(Ok(0), |text| {
@@ -95,8 +104,14 @@ impl JobSummary {
                 pages_past_end: count(past_end)?,
                 oversized_pages: count(oversized)?,
                 repeated_pages: count(repeated)?,
+                unread_gaps: 0,
             },
             end,
+            page_size: u32::try_from(count(page_size)?).unwrap_or(u32::MAX),
+            server_cap: server_cap
+                .as_deref()
+                .map(|cap| cap.parse().map_err(|_| format!("server cap {cap:?}")))
+                .transpose()?,
         })
     }
 }

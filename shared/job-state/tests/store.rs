@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use contract::{DriftCounts, JobId};
-use job_state::{FetchedPage, JobEnd, JobStore, PageReport, PageStatus, StepStatus, StoreError};
+use job_state::{
+    FetchedPage, JobEnd, JobStore, Opening, PageReport, PageStatus, StepStatus, StoreError,
+};
 
 async fn store() -> JobStore {
     let url = testkit::redis_url();
@@ -28,6 +30,7 @@ fn page(page: u32, served: u32, next: Option<u32>) -> PageReport {
         all.clone()
     };
     PageReport::Fetched(FetchedPage {
+        served,
         first_id: all.first().cloned(),
         overlap_id: full.then(|| all[10].clone()),
         short: served < 11,
@@ -36,6 +39,17 @@ fn page(page: u32, served: u32, next: Option<u32>) -> PageReport {
         published_ids: published,
         ..FetchedPage::default()
     })
+}
+
+/// A job of pages of 11 records, opened at `started_at` with `pages` pending.
+fn opening(started_at: DateTime<Utc>, pages: std::ops::Range<u32>) -> Opening {
+    Opening {
+        started_at,
+        page_size: 11,
+        server_cap: None,
+        full_page_seen: false,
+        pages,
+    }
 }
 
 fn start() -> DateTime<Utc> {
@@ -48,11 +62,32 @@ fn start() -> DateTime<Utc> {
 async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     let store = store().await;
     let job = JobId::new_random();
-    assert_eq!(store.open(job, start(), 0..2).await.expect("open"), start());
+    assert_eq!(
+        store
+            .open(job, &opening(start(), 0..2))
+            .await
+            .expect("open")
+            .started_at,
+        start()
+    );
     // Reopening keeps the first start.
     let later = start() + chrono::Duration::minutes(5);
-    assert_eq!(store.open(job, later, 0..2).await.expect("reopen"), start());
+    assert_eq!(
+        store
+            .open(job, &opening(later, 0..2))
+            .await
+            .expect("reopen")
+            .started_at,
+        start()
+    );
 
+    assert_eq!(
+        store.status(job, start(), 1).await.expect("status"),
+        PageStatus::Due {
+            full_page_seen: false
+        },
+        "no whole page read yet: a short page might be the server's cap"
+    );
     // Page 1 finishes first and issues page 3; page 0 issues page 2.
     assert!(
         !store
@@ -66,6 +101,13 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
             .await
             .expect("finish")
     );
+    assert_eq!(
+        store.status(job, start(), 2).await.expect("status"),
+        PageStatus::Due {
+            full_page_seen: true
+        },
+        "a whole page was read: a short page is the end"
+    );
     // Page 2 is short: the end is known, but page 3 is still pending.
     assert!(
         !store
@@ -76,6 +118,12 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     assert_eq!(
         store.status(job, start(), 3).await.expect("status"),
         PageStatus::Skip
+    );
+    let ranges = store.ranges_read(job, 11).await.expect("ranges");
+    assert_eq!(
+        ranges,
+        [contract::OffsetRange { from: 0, to: 24 }],
+        "pages 0 and 1 read 11 rows each from offsets 0 and 10, page 2 read 4 from 20"
     );
     assert!(
         store
@@ -90,6 +138,7 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
     assert_eq!(summary.drift, DriftCounts::default());
     assert_eq!(summary.end, JobEnd::Exhausted);
     assert_eq!(summary.started_at, start());
+    assert_eq!((summary.page_size, summary.server_cap), (11, None));
 
     // Redelivered pages change nothing; only the completer repeats the completion.
     assert!(
@@ -123,7 +172,10 @@ async fn a_job_completes_once_when_its_last_pending_page_finishes() {
 async fn moved_rows_are_counted_as_drift() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..3).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..3))
+        .await
+        .expect("open");
     // Page 0 as expected; page 1 starts one row early (a row was inserted before
     // it): its first record is page 0's last published one.
     store
@@ -169,7 +221,10 @@ async fn moved_rows_are_counted_as_drift() {
 async fn a_page_served_twice_stops_the_job() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..3).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..3))
+        .await
+        .expect("open");
     let same = |next| {
         PageReport::Fetched(FetchedPage {
             first_id: Some("a".into()),
@@ -209,7 +264,10 @@ async fn a_page_served_twice_stops_the_job() {
 async fn full_pages_at_the_page_limit_end_the_job() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..1).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..1))
+        .await
+        .expect("open");
     let mut last = page(0, 11, None);
     if let PageReport::Fetched(fetched) = &mut last {
         fetched.limit_reached = true;
@@ -346,7 +404,10 @@ fn assert_lost<T: std::fmt::Debug>(result: Result<T, StoreError>) {
 async fn lost_state_is_reported_and_never_recreated_by_a_page() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..2).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..2))
+        .await
+        .expect("open");
     lose(job).await;
 
     assert_lost(store.status(job, start(), 0).await);
@@ -359,11 +420,21 @@ async fn lost_state_is_reported_and_never_recreated_by_a_page() {
 async fn a_job_reopened_after_a_loss_is_not_the_one_its_pages_belong_to() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..2).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..2))
+        .await
+        .expect("open");
     lose(job).await;
     // The start command comes back after the loss: a new run with a new start.
     let rerun = start() + chrono::Duration::seconds(1);
-    assert_eq!(store.open(job, rerun, 0..2).await.expect("reopen"), rerun);
+    assert_eq!(
+        store
+            .open(job, &opening(rerun, 0..2))
+            .await
+            .expect("reopen")
+            .started_at,
+        rerun
+    );
 
     assert_lost(store.status(job, start(), 1).await);
     assert_lost(store.finish(job, start(), 1, &page(1, 4, None)).await);
@@ -396,7 +467,10 @@ async fn lost_chunk_and_chain_state_is_reported() {
 async fn a_failed_job_fails_once_and_its_steps_do_nothing_more() {
     let store = store().await;
     let job = JobId::new_random();
-    store.open(job, start(), 0..2).await.expect("open");
+    store
+        .open(job, &opening(start(), 0..2))
+        .await
+        .expect("open");
     assert!(store.fail(job, "retries_exhausted").await.expect("fail"));
     assert!(!store.fail(job, "job_state_lost").await.expect("again"));
 

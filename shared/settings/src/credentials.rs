@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use crate::api::Api;
 use crate::base_url::BaseUrl;
-use crate::fields::{Fields, non_empty_text, positive_seconds, text};
+use crate::fields::{Fields, non_empty_text, positive_seconds, text, whole_number};
 use crate::problem::Problems;
 use crate::secret;
 
@@ -160,11 +160,19 @@ pub struct AmienscopeKeys {
     pub signature: SignatureSettings,
     /// The name of an event's id field (key `id_field`, `"id"` by default).
     pub id_field: String,
+    /// The `event_status_id`s whose events are passed on as tombstones (key
+    /// `tombstone_statuses`): by default those the documentation says are not visible
+    /// to the public, 1 (pending), 5 (deleted) and 6 (archived). Any other status,
+    /// cancelled (3) included, is passed on as a record with its status.
+    pub tombstone_statuses: Vec<i64>,
 }
 
 impl AmienscopeKeys {
     /// `id_field` when the settings name none.
     pub const DEFAULT_ID_FIELD: &str = "id";
+    /// `tombstone_statuses` when the settings name none: the statuses not visible to
+    /// the public.
+    pub const DEFAULT_TOMBSTONE_STATUSES: [i64; 3] = [1, 5, 6];
 
     fn read(
         fields: &mut Fields,
@@ -178,13 +186,32 @@ impl AmienscopeKeys {
         let id_field = fields
             .optional("id_field", problems, non_empty_text)
             .unwrap_or_else(|| Self::DEFAULT_ID_FIELD.to_owned());
+        let tombstone_statuses = fields
+            .optional("tombstone_statuses", problems, status_codes)
+            .unwrap_or_else(|| Self::DEFAULT_TOMBSTONE_STATUSES.to_vec());
         Some(Self {
             public_key: public_key?,
             private_key: private_key?,
             email: email?,
             signature,
             id_field,
+            tombstone_statuses,
         })
+    }
+}
+
+/// A list of event status ids, possibly empty: a TOML list of whole numbers, or (from
+/// an environment variable) the numbers separated by commas, `1,5,6`.
+fn status_codes(value: toml::Value) -> Result<Vec<i64>, String> {
+    match value {
+        toml::Value::Array(items) => items.into_iter().map(whole_number).collect(),
+        toml::Value::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|code| !code.is_empty())
+            .map(|code| whole_number(toml::Value::String(code.to_owned())))
+            .collect(),
+        _ => Err("expected a list of whole numbers, such as [1, 5, 6] or \"1,5,6\"".to_owned()),
     }
 }
 

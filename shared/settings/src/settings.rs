@@ -241,6 +241,11 @@ mod tests {
         assert_eq!(keys.email, "sandbox@example.org");
         assert_eq!(keys.signature, SignatureSettings::default());
         assert_eq!(keys.id_field, "id");
+        assert_eq!(
+            keys.tombstone_statuses,
+            [1, 5, 6],
+            "the statuses not visible to the public"
+        );
         assert_eq!(amienscope.rate_limit, Api::Amienscope.default_rate_limit());
         assert_eq!(amienscope.page_size.get(), 50);
         assert_eq!(amienscope.fan_out.window.get(), 4);
@@ -390,6 +395,7 @@ signature_hash = "sha1"
 signature_encoding = "base64"
 signature_datetime = "iso8601"
 id_field = "event_id"
+tombstone_statuses = [3, 5]
 page_size = 2
 window = 1
 max_pages = 1
@@ -426,6 +432,7 @@ max_pages = 1
             }
         );
         assert_eq!(keys.id_field, "event_id");
+        assert_eq!(keys.tombstone_statuses, [3, 5]);
         assert_eq!(amienscope.page_size.get(), 2);
         assert_eq!(amienscope.fan_out.window.get(), 1);
         assert_eq!(amienscope.fan_out.max_pages.get(), 1);
@@ -615,6 +622,7 @@ email = "e@example.org"
                 ("ESTAFETTE__CONNECTIONS__DV__USER", ""),
                 ("ESTAFETTE__CONNECTIONS__AM__API", "amienscope"),
                 ("ESTAFETTE__CONNECTIONS__AM__ID_FIELD", ""),
+                ("ESTAFETTE__CONNECTIONS__AM__TOMBSTONE_STATUSES", "5,six"),
             ]),
         ));
 
@@ -626,6 +634,7 @@ email = "e@example.org"
                 "connections.am.private_key: is required: set one of private_key, private_key_env or private_key_file",
                 "connections.am.email: is required",
                 "connections.am.id_field: must not be empty",
+                "connections.am.tombstone_statuses: expected a whole number, found \"six\"",
                 "connections.dv.base_url: is required",
                 "connections.dv.user: must not be empty",
                 "connections.dv.password: is required: set one of password, password_env or password_file",

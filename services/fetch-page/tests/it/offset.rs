@@ -54,7 +54,7 @@ fn amienscope_sync(window: u32) -> Command {
 struct OffsetReport {
     /// How many distinct `page.fetched` events carried each record id.
     records: HashMap<String, u32>,
-    tombstones: usize,
+    tombstones: HashSet<String>,
     page_events: usize,
     completions: Vec<SyncCompleted>,
     failures: Vec<contract::CommandFailed>,
@@ -77,7 +77,7 @@ impl OffsetReport {
                         let id = record["id"].as_str().expect("records carry their id");
                         *report.records.entry(id.to_owned()).or_default() += 1;
                         if record["tombstone"] == true {
-                            report.tombstones += 1;
+                            report.tombstones.insert(id.to_owned());
                         }
                     }
                 }
@@ -175,22 +175,36 @@ async fn an_amienscope_sync_delivers_every_event_once_and_passes_on_tombstones()
     let mut app = spawn_app_with(SandboxConfig::default(), &[]).await;
     let listing = app.sandbox.amienscope().listing(0, None);
     let expected: HashSet<String> = listing.iter().map(|event| event.id.to_string()).collect();
-    let not_public = listing
-        .iter()
-        .filter(|event| event.status != EventStatus::Published)
-        .count();
-    assert!(expected.len() >= 3_000 && not_public > 0);
+    let ids_in = |statuses: &[EventStatus]| -> HashSet<String> {
+        listing
+            .iter()
+            .filter(|event| statuses.contains(&event.status))
+            .map(|event| event.id.to_string())
+            .collect()
+    };
+    // The documentation's table: pending (1), deleted (5) and archived (6) events are
+    // not visible to the public; a cancelled one (3) is.
+    let not_public = ids_in(&[
+        EventStatus::Pending,
+        EventStatus::Deleted,
+        EventStatus::Archived,
+    ]);
+    let cancelled = ids_in(&[EventStatus::Cancelled]);
+    assert!(expected.len() >= 3_000 && !not_public.is_empty() && !cancelled.is_empty());
 
     let report = run_to_end(&mut app, &amienscope_sync(4)).await;
 
     assert_eq!(report.ids(), expected);
     assert!(report.repeated().is_empty(), "{:?}", report.repeated());
-    assert_eq!(report.tombstones, not_public);
+    assert_eq!(
+        report.tombstones, not_public,
+        "cancelled events are records"
+    );
     let completed = report.completion();
     assert_eq!(completed.records, expected.len() as u64);
     let (consistency, _, tombstones) = consistency(completed);
     assert_eq!(consistency, Consistency::Exact);
-    assert_eq!(tombstones, not_public as u64);
+    assert_eq!(tombstones, not_public.len() as u64);
     assert_eq!(app.sandbox.amienscope().refused_signatures(), 0);
     app.shutdown().await;
 }
@@ -384,7 +398,11 @@ async fn a_wrong_divalto_password_fails_for_good() {
         "{}",
         failed.message
     );
-    assert_eq!(failed.command_kind.as_deref(), Some("offset.page"));
+    assert_eq!(
+        failed.command_kind.as_deref(),
+        Some("divalto.sync"),
+        "the start reads the first page, so the sync fails before any page is planned"
+    );
     app.shutdown().await;
 }
 
@@ -421,5 +439,146 @@ async fn a_sync_naming_a_connection_of_another_api_is_refused() {
         panic!("expected command.failed, got {event:?}")
     };
     assert_eq!(failed.reason, FailureReason::ConnectionApiMismatch);
+    app.shutdown().await;
+}
+
+/// The page size, record cap and rows read a completed offset sync reports.
+fn sizing(completed: &SyncCompleted) -> (u32, Option<u32>, Vec<contract::OffsetRange>) {
+    let SyncSubject::Offset {
+        page_size,
+        server_cap,
+        ranges_read,
+        ..
+    } = &completed.subject
+    else {
+        panic!("an offset sync completes with offset counts")
+    };
+    (*page_size, *server_cap, ranges_read.clone())
+}
+
+/// A sandbox whose Divalto answers at most `cap` records per request.
+fn divalto_capped_at(cap: u32) -> SandboxConfig {
+    SandboxConfig {
+        divalto: DivaltoConfig {
+            record_cap: cap,
+            ..DivaltoConfig::default()
+        },
+        ..SandboxConfig::default()
+    }
+}
+
+/// Syncs the 10,000 articles through pages of 1,000 from a server that answers at
+/// most 500 records per request, with `window` pages in flight.
+async fn sync_through_a_cap_of_half_the_page_size(window: u32) -> (OffsetReport, TestApp) {
+    let mut app = spawn_app_with(
+        divalto_capped_at(500),
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "1000")],
+    )
+    .await;
+    let report = run_to_end(&mut app, &divalto_sync(window)).await;
+    (report, app)
+}
+
+#[tokio::test]
+async fn a_server_cap_of_half_the_page_size_is_learned_and_every_record_read_once() {
+    for window in [1, 8] {
+        let (report, app) = sync_through_a_cap_of_half_the_page_size(window).await;
+        let expected = article_ids(&app);
+
+        assert_eq!(report.ids(), expected, "window {window}");
+        assert!(report.repeated().is_empty(), "{:?}", report.repeated());
+        let completed = report.completion();
+        assert_eq!(completed.records, 10_000);
+        let (consistency, _, _) = consistency(completed);
+        assert_eq!(consistency, Consistency::Exact);
+        let (page_size, server_cap, ranges_read) = sizing(completed);
+        assert_eq!((page_size, server_cap), (500, Some(500)));
+        assert_eq!(
+            ranges_read,
+            [contract::OffsetRange {
+                from: 0,
+                to: 10_000
+            }]
+        );
+        if window == 1 {
+            // Pages of 500 overlapping by one: 20 whole ones and a short last one,
+            // plus the start's read of the first page and its one-record look past it.
+            assert_eq!(app.sandbox.divalto().record_sql_calls(), 21 + 2);
+        }
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_server_cap_equal_to_the_page_size_costs_one_request() {
+    let mut app = spawn_app_with(
+        divalto_capped_at(1000),
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "1000")],
+    )
+    .await;
+    let report = run_to_end(&mut app, &divalto_sync(1)).await;
+
+    let completed = report.completion();
+    assert_eq!(completed.records, 10_000);
+    assert_eq!(sizing(completed).1, None, "no cap below the page size");
+    // 10 whole pages of 1,000 overlapping by one, a short last one, and the start's
+    // read of the first page.
+    assert_eq!(app.sandbox.divalto().record_sql_calls(), 11 + 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cap_that_shows_only_after_the_pages_were_planned_fails_the_job_by_name() {
+    // 300 rows when the sync starts: a short first page with nothing past it, so the
+    // job plans pages of 1,000. Then 700 rows come back, and the first page is cut
+    // at the server's cap of 500.
+    let mut config = divalto_capped_at(500);
+    let app = spawn_app_with(config.clone(), &[]).await;
+    let ids = app.sandbox.divalto().ids(DivaltoTable::Article);
+    app.shutdown().await;
+    config.divalto.scheduled_changes = ids[300..1_000]
+        .iter()
+        .map(|&id| {
+            ScheduledChange::new(
+                2,
+                DivaltoChange::Insert {
+                    table: DivaltoTable::Article,
+                    id,
+                },
+            )
+        })
+        .collect();
+    let mut app = spawn_app_with(
+        config,
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "1000")],
+    )
+    .await;
+    for &id in &ids[300..] {
+        app.sandbox.divalto().delete(DivaltoTable::Article, id);
+    }
+
+    app.publish(&divalto_sync(1)).await;
+    let events = app
+        .events
+        .until(EVENT_GAP, |event| matches!(event, Event::JobFailed(_)))
+        .await;
+
+    let Some(Event::JobFailed(failed)) = events.last().map(|envelope| &envelope.event) else {
+        panic!("the job fails")
+    };
+    assert_eq!(failed.reason, FailureReason::ServerCapUnsupported);
+    assert!(
+        failed
+            .message
+            .contains("Set the connection's page_size to 500 or lower"),
+        "{}",
+        failed.message
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|envelope| matches!(envelope.event, Event::SyncCompleted(_))),
+        "never completes"
+    );
     app.shutdown().await;
 }

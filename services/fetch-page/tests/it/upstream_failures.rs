@@ -3,7 +3,7 @@
 use std::{num::NonZeroU32, time::Duration};
 
 use contract::{Command, CommandBody, DsSync, Event, FailureReason};
-use sandbox::{DsConfig, FaultConfig, FaultPlan, RateLimitConfig, SandboxConfig};
+use sandbox::{DsConfig, FaultConfig, FaultPlan, RateLimitConfig, SandboxConfig, TokenConfig};
 
 use crate::harness::{
     DEMARCHE, EVENT_GAP, SyncReport, TestApp, spawn_app, spawn_app_with, sync_command,
@@ -86,6 +86,40 @@ async fn an_expired_token_is_a_permanent_401() {
         "unauthorized",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_demarche_hidden_from_the_token_is_a_permission_refusal_like_a_403() {
+    let mut ds = DsConfig::default();
+    ds.tokens
+        .push(TokenConfig::limited_to("another-demarche-only", [1]));
+    let config = SandboxConfig {
+        ds,
+        ..SandboxConfig::default()
+    };
+    let mut app = spawn_app_with(
+        config,
+        &[(
+            "ESTAFETTE__CONNECTIONS__SANDBOX__TOKEN",
+            "another-demarche-only",
+        )],
+    )
+    .await;
+    app.publish(&sync_command(None)).await;
+    let events = app.events.until_job_ends(EVENT_GAP).await;
+
+    let Some(Event::CommandFailed(failed)) = events.last().map(|e| &e.event) else {
+        panic!("expected command.failed")
+    };
+    assert_eq!(failed.reason, FailureReason::UpstreamForbidden);
+    assert_eq!(failed.code.as_deref(), Some("unauthorized"));
+    assert!(
+        failed.message.contains("hidden due to permissions"),
+        "{}",
+        failed.message
+    );
+    assert_the_job_failed_with(&mut app, FailureReason::UpstreamForbidden).await;
+    app.shutdown().await;
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 -- Tells a page command whether to fetch, skip, or only repeat the job's end.
--- KEYS: job, pending, done, ids, counts
+-- KEYS: job, pending, done, ids, counts, served
 -- ARGV: page, marker
 local job, finished = KEYS[1], KEYS[3]
 local page = ARGV[1]
@@ -17,4 +17,8 @@ local last = redis.call('HGET', job, 'end')
 if last and tonumber(page) > tonumber(last) then
   return {'skip'}
 end
-return {'due'}
+-- Whether a read already returned a whole page: then a short page is the end.
+if redis.call('HEXISTS', job, 'full') == 1 then
+  return {'due', '1'}
+end
+return {'due', '0'}

@@ -38,6 +38,8 @@ pub(crate) struct WindowRuns {
     pub(crate) window: u32,
     /// One entry per run, in order.
     pub(crate) runs: Vec<Run<Completion>>,
+    /// RecordSql requests the upstream answered over these runs.
+    pub(crate) requests: u64,
 }
 
 /// Starts the sandbox, times every window of the plan, and stops it again.
@@ -63,6 +65,7 @@ async fn measure(plan: &Plan, rig: &Rig, rows: u64) -> Result<(u16, Vec<WindowRu
     let mut windows = Vec::with_capacity(plan.windows.len());
     for &window in &plan.windows {
         let mut lane = Lane::open::<FetchPage>(&settings, 1).await?;
+        let answered = rig.sandbox().divalto().record_sql_calls();
         let mut runs = Vec::with_capacity(plan.runs as usize);
         for index in 1..=plan.runs {
             let run = sync(&mut lane, window, rows).await?;
@@ -70,7 +73,12 @@ async fn measure(plan: &Plan, rig: &Rig, rows: u64) -> Result<(u16, Vec<WindowRu
             runs.push(run);
         }
         lane.close().await?;
-        windows.push(WindowRuns { window, runs });
+        let requests = rig.sandbox().divalto().record_sql_calls() - answered;
+        windows.push(WindowRuns {
+            window,
+            runs,
+            requests,
+        });
     }
     Ok((prefetch, windows))
 }

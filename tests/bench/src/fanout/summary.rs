@@ -14,6 +14,8 @@ pub(crate) struct WindowSummary {
     pub(crate) runs: RunsSummary<Completion>,
     /// `elapsed_ms` of the completed runs.
     pub(crate) job: Option<Spread>,
+    /// Upstream requests per run, on average.
+    pub(crate) requests_per_sync: f64,
 }
 
 impl WindowSummary {
@@ -25,6 +27,7 @@ impl WindowSummary {
             window: window.window,
             runs,
             job,
+            requests_per_sync: window.requests as f64 / window.runs.len().max(1) as f64,
         }
     }
 }

@@ -13,7 +13,7 @@ use super::bench::Report;
 use super::plan::{PAGE_SIZE, Plan, RECORDS_PER_PAGE};
 use super::summary::WindowSummary;
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "W",
     "pages",
     "latency",
@@ -25,6 +25,7 @@ const HEADER: [&str; 12] = [
     "median/ideal",
     "sequential P·L s",
     "speed-up vs W=1",
+    "requests/sync",
     "completed",
 ];
 
@@ -92,6 +93,13 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
     );
     let _ = writeln!(
         out,
+        "requests/sync: RecordSql requests the upstream answered per sync: the pages read \
+         (the short last one, and pages past it read before the end was known), and the \
+         start's own read of the first page, which finds the server's record cap (one \
+         request; two when the server caps below page_size)."
+    );
+    let _ = writeln!(
+        out,
         "The ratio to ideal includes the broker round trips and the login \
          ({} logins over {} runs: a worker keeps its token between syncs).",
         report.logins,
@@ -127,6 +135,7 @@ fn row(plan: &Plan, summary: &WindowSummary, baseline: Option<Duration>) -> Vec<
             .map_or_else(dash, |r| format!("{r:.2}")),
         seconds(plan.sequential()),
         speed_up(baseline, median),
+        format!("{:.1}", summary.requests_per_sync),
         summary.runs.completed_of_runs(),
     ]
 }

@@ -12,8 +12,9 @@ use contract::{
     CorrectionReason, Descriptor, DescriptorOperation, DescriptorWrite, DescriptorsWritten,
     DivaltoQuery, DivaltoSync, DivaltoWhere, DossierRef, DriftCounts, DsDossierState, DsPage,
     DsStatus, DsSync, Event, EventEnvelope, FailureReason, JobFailed, JobId, Listing, MessageId,
-    ObjectDescriptors, ObjectRemovals, OffsetPage, OffsetSource, PageFetched, PageSubject,
-    StatusAction, StatusSent, SyncCompleted, SyncEnd, SyncProgress, SyncSubject, WorkerKind,
+    ObjectDescriptors, ObjectRemovals, OffsetPage, OffsetRange, OffsetSource, PageFetched,
+    PageSubject, StatusAction, StatusSent, SyncCompleted, SyncEnd, SyncProgress, SyncSubject,
+    WorkerKind,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -412,6 +413,7 @@ fn sync_subjects(fill: Fill) -> Vec<SyncSubject> {
         pages_past_end: 0,
         oversized_pages: 0,
         repeated_pages: 0,
+        unread_gaps: 0,
     };
     every_variant!(SyncSubject {
         Ds => [SyncSubject::Ds {
@@ -422,10 +424,13 @@ fn sync_subjects(fill: Fill) -> Vec<SyncSubject> {
         Offset => offset_sources(fill)
             .into_iter()
             .map(|source| SyncSubject::Offset {
-                source,
+                source: Box::new(source),
                 tombstones: 7,
                 consistency: drift.consistency(),
                 drift,
+                page_size: 500,
+                server_cap: fill.option(500),
+                ranges_read: vec![OffsetRange { from: 0, to: 2350 }],
             }),
     })
 }
@@ -524,6 +529,7 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         ConnectionApiMismatch,
         RetriesExhausted,
         JobStateLost,
+        ServerCapUnsupported,
     })
 }
 
