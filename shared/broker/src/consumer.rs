@@ -113,8 +113,9 @@ pub async fn run_consumer<H: Handler>(
                     let publisher_lost = publisher_lost.clone();
                     let abandon = abandon.clone();
                     let queue = queue.clone();
+                    let internal_exchange = broker.topology().internal_exchange();
                     tracker.spawn(async move {
-                        let processing = process(delivery, &queue, &*handler, &publisher, &shutdown, &publisher_lost);
+                        let processing = process(delivery, &internal_exchange, &queue, &*handler, &publisher, &shutdown, &publisher_lost);
                         let settled = tokio::select! {
                             settled = processing => settled,
                             () = abandon.cancelled() => Settled::Lost,
@@ -157,13 +158,14 @@ pub async fn run_consumer<H: Handler>(
 /// settled or returned to its queue. Returns how it was settled.
 async fn process<H: Handler>(
     delivery: lapin::message::Delivery,
+    internal_exchange: &str,
     queue: &str,
     handler: &H,
     publisher: &Publisher,
     shutdown: &CancellationToken,
     publisher_lost: &CancellationToken,
 ) -> Settled {
-    let (incoming, acker) = Incoming::from_delivery(delivery);
+    let (incoming, acker) = Incoming::from_delivery(delivery, Some(internal_exchange));
     let handled = AssertUnwindSafe(handler.handle(&incoming, publisher))
         .catch_unwind()
         .await;

@@ -312,7 +312,8 @@ impl Broker {
         Ok(letters)
     }
 
-    /// Republishes the selected dead letters to the commands exchange, each with its
+    /// Republishes the selected dead letters to the commands exchange (a page or chunk
+    /// command to the internal exchange, as workers publish it), each with its
     /// routing key, message id and original headers, and removes each once the broker
     /// has confirmed its copy. The attempt count starts again; workers recognise a
     /// command they already handled by its message id, so a replay repeats no work
@@ -370,12 +371,18 @@ impl Broker {
         taken: &Taken,
         selector: &Selector,
     ) -> Result<Replayed, DeadLetterError> {
-        let exchange = self.topology().commands_exchange();
         let mut replayed = Replayed::default();
         for (letter, acker) in &taken.deliveries {
             if !selector.matches(letter) {
                 continue;
             }
+            // A page or chunk command is a worker's own: it goes back the way workers
+            // publish it, which takes a worker's permissions on the broker.
+            let exchange = if contract::JOB_STEP_KINDS.contains(&letter.kind.as_str()) {
+                self.topology().internal_exchange()
+            } else {
+                self.topology().commands_exchange()
+            };
             let republished = republish(&taken.channel, &exchange, letter).await;
             let removed = match republished {
                 Ok(()) => acker

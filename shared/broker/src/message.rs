@@ -17,12 +17,21 @@ pub struct Incoming {
     pub routing_key: String,
     /// The AMQP `type` property: the command kind, when the producer set it.
     pub kind: Option<String>,
+    /// Whether it came through the internal exchange, which only workers may publish
+    /// to: a page or chunk command that did not is not a worker's.
+    pub internal: bool,
 }
 
 impl Incoming {
-    /// Splits a lapin delivery into our view of it and the handle that settles it.
-    pub(crate) fn from_delivery(delivery: lapin::message::Delivery) -> (Incoming, lapin::Acker) {
+    /// Splits a lapin delivery into our view of it and the handle that settles it;
+    /// `internal_exchange` is the name of the exchange only workers publish to, for a
+    /// delivery of a work queue.
+    pub(crate) fn from_delivery(
+        delivery: lapin::message::Delivery,
+        internal_exchange: Option<&str>,
+    ) -> (Incoming, lapin::Acker) {
         let incoming = Incoming {
+            internal: internal_exchange == Some(delivery.exchange.as_str()),
             message_id: delivery
                 .properties
                 .message_id()
@@ -62,8 +71,12 @@ impl Incoming {
 /// Where an outgoing message goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// The commands exchange, routed to a worker kind's queue. Unroutable is an error.
+    /// The commands exchange, routed to a worker kind's queue: what producers publish.
+    /// Unroutable is an error.
     Command(WorkerKind),
+    /// The internal exchange, routed to a worker kind's queue: a page or chunk command
+    /// a worker publishes for a job it started. Unroutable is an error.
+    Internal(WorkerKind),
     /// The events topic exchange, with the event type as routing key.
     Event(&'static str),
 }
@@ -84,10 +97,16 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
-    /// A command for the worker kind that handles it.
+    /// A command for the worker kind that handles it: a page or chunk command of a
+    /// job through the internal exchange, any other through the commands exchange.
     pub fn command(command: &Command, headers: Vec<(String, String)>) -> Self {
+        let worker = command.body.worker();
         Outgoing {
-            target: Target::Command(command.body.worker()),
+            target: if command.body.is_job_step() {
+                Target::Internal(worker)
+            } else {
+                Target::Command(worker)
+            },
             message_id: command.meta.message_id,
             kind: command.body.kind(),
             body: command.to_json(),

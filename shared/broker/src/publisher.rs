@@ -98,6 +98,9 @@ impl Publisher {
                 Target::Command(worker) => {
                     (self.topology.commands_exchange(), worker.as_str(), true)
                 }
+                Target::Internal(worker) => {
+                    (self.topology.internal_exchange(), worker.as_str(), true)
+                }
                 Target::Event(event_type) => (self.topology.events_exchange(), *event_type, false),
             };
             Publication {

@@ -119,6 +119,6 @@ impl Subscription {
     /// The next message, or `None` once the subscription or its connection has ended.
     pub async fn next(&mut self) -> Option<Incoming> {
         let delivery = self.consumer.next().await?.ok()?;
-        Some(Incoming::from_delivery(delivery).0)
+        Some(Incoming::from_delivery(delivery, None).0)
     }
 }

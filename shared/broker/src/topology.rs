@@ -65,9 +65,17 @@ impl Topology {
         self.options.confirm_timeout
     }
 
-    /// The durable direct exchange commands are published to.
+    /// The durable direct exchange producers publish start commands to.
     pub fn commands_exchange(&self) -> String {
         format!("{}.commands", self.options.prefix)
+    }
+
+    /// The durable direct exchange only workers publish to: the page and chunk
+    /// commands of the jobs they started, and every retry coming back from a delay
+    /// queue. It routes to the same work queues as the commands exchange; a worker
+    /// refuses a page or chunk command that did not come through it.
+    pub fn internal_exchange(&self) -> String {
+        format!("{}.internal", self.options.prefix)
     }
 
     /// The durable topic exchange events are published to.
@@ -110,7 +118,7 @@ impl Topology {
 
     /// Declares the delay queue for `routing_key` and `after` on `channel`, returning
     /// its name: a quorum queue whose expired copies are dead-lettered, at least once,
-    /// to the commands exchange under `routing_key`, back to the work queue.
+    /// to the internal exchange under `routing_key`, back to the work queue.
     pub(crate) async fn declare_delay_queue(
         &self,
         channel: &lapin::Channel,
@@ -123,7 +131,7 @@ impl Topology {
             arguments.insert(key.into(), AMQPValue::LongString(value.into()));
         };
         text("x-queue-type", "quorum");
-        text("x-dead-letter-exchange", &self.commands_exchange());
+        text("x-dead-letter-exchange", &self.internal_exchange());
         text("x-dead-letter-routing-key", routing_key);
         text("x-dead-letter-strategy", "at-least-once");
         text("x-overflow", "reject-publish");
@@ -156,6 +164,7 @@ impl Topology {
             .map_err(BrokerError::Connection)?;
         let exchanges = [
             (self.commands_exchange(), ExchangeKind::Direct),
+            (self.internal_exchange(), ExchangeKind::Direct),
             (self.events_exchange(), ExchangeKind::Topic),
             (self.dead_letters(), ExchangeKind::Fanout),
         ];
@@ -180,6 +189,7 @@ impl Topology {
             self.declare_queue(connection, &queue, Some(&self.dead_letters()))
                 .await?;
             bind(&channel, &queue, &self.commands_exchange(), worker.as_str()).await?;
+            bind(&channel, &queue, &self.internal_exchange(), worker.as_str()).await?;
         }
         let _ = channel.close(200, "declared".into()).await;
         Ok(())

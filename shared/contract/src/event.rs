@@ -254,6 +254,10 @@ pub enum FailureReason {
     /// record cap of 1 (pages must overlap by one record), or a cap found below the
     /// page size only after the job had planned its pages with it.
     ServerCapUnsupported,
+    /// A page or chunk command (`ds.page`, `offset.page`, `apidae.chunk`) that did not
+    /// come through the internal exchange: only workers publish those, for the jobs
+    /// they started. Its job is not touched.
+    InternalCommandFromOutside,
 }
 
 impl FailureReason {
@@ -282,6 +286,7 @@ impl FailureReason {
             FailureReason::RetriesExhausted => "retries_exhausted",
             FailureReason::JobStateLost => "job_state_lost",
             FailureReason::ServerCapUnsupported => "server_cap_unsupported",
+            FailureReason::InternalCommandFromOutside => "internal_command_from_outside",
         }
     }
 }

@@ -1,17 +1,20 @@
 //! The part of handling a delivery that every worker shares: the consumer span, the
-//! parse, and the dead letter of a command that cannot be read.
+//! parse, and the dead letter of a command that cannot be read, or of a page or chunk
+//! command that no worker published.
 
 use std::future::Future;
 
 use broker::{Incoming, Outcome};
-use contract::Command;
+use contract::{Command, FailureReason};
 use tracing::{Instrument, Span, field::Empty};
 
 use crate::failure::{Failure, dead_letter};
 
 /// Handles `message` inside a consumer span that continues the producer's trace:
 /// a command that parses goes to `handle`, one that does not is reported and
-/// dead-lettered.
+/// dead-lettered. So is a page or chunk command that did not come through the
+/// internal exchange (`internal_command_from_outside`): a producer cannot speak
+/// inside a job, and the job it names is left alone.
 ///
 /// The span follows OpenTelemetry's messaging conventions (`otel.kind = consumer`,
 /// `messaging.system`, `messaging.operation.type`, the destination, the routing key,
@@ -30,6 +33,18 @@ where
                 let span = Span::current();
                 span.record("job_id", tracing::field::display(command.meta.job_id));
                 span.record("connection", command.meta.connection.as_str());
+                if command.body.is_job_step() && !message.internal {
+                    return dead_letter(Failure::of_command(
+                        &command,
+                        FailureReason::InternalCommandFromOutside,
+                        None,
+                        format!(
+                            "`{}` is published by workers only, through the internal exchange; \
+                             this one came from outside",
+                            command.body.kind()
+                        ),
+                    ));
+                }
                 handle(command).await
             }
             Err(rejection) => dead_letter(Failure::of_rejection(&rejection, &message.body)),

@@ -1,9 +1,7 @@
 //! The parts of the fault suites: worker processes to SIGKILL and restart, a broker to
 //! restart, a Redis of the suite's own to kill, and a durable ledger of every event.
 //!
-//! The broker is the one of `AMQP_URL`, restarted with `rabbitmqctl`; when that is not
-//! the local default node, name it in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as
-//! `rabbitmqctl -n`).
+//! The broker is the one of `AMQP_URL`, restarted with [`crate::rabbitmqctl`].
 
 use std::{
     path::{Path, PathBuf},
@@ -141,22 +139,9 @@ pub async fn unleash(
 
 /// Stops the broker's application, waits three seconds, and starts it again.
 pub fn restart_broker() {
-    rabbitmqctl("stop_app");
+    crate::rabbitmqctl(&["stop_app"]);
     std::thread::sleep(Duration::from_secs(3));
-    rabbitmqctl("start_app");
-}
-
-fn rabbitmqctl(verb: &str) {
-    let mut command = Command::new("rabbitmqctl");
-    if let Ok(node) = std::env::var("ESTAFETTE_FAULTS_RABBITMQ_NODE") {
-        command.args(["-n", &node]);
-    }
-    let status = command
-        .arg(verb)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap_or_else(|e| panic!("rabbitmqctl {verb} cannot run: {e}"));
-    assert!(status.success(), "rabbitmqctl {verb}: {status}");
+    crate::rabbitmqctl(&["start_app"]);
 }
 
 /// A Redis server of the suite's own, on a free loopback port, that the suite may

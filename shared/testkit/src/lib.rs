@@ -58,6 +58,30 @@ pub async fn lose_job_state(namespace: &str, job: contract::JobId) -> usize {
     keys.len()
 }
 
+/// Runs `rabbitmqctl` with `args` against the test broker's node: the local default,
+/// or the one named in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as `-n`) when
+/// `AMQP_URL` points at another.
+pub fn rabbitmqctl(args: &[&str]) {
+    let mut command = std::process::Command::new("rabbitmqctl");
+    if let Ok(node) = std::env::var("ESTAFETTE_FAULTS_RABBITMQ_NODE") {
+        command.args(["-n", &node]);
+    }
+    let status = command
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("rabbitmqctl {args:?} cannot run: {e}"));
+    assert!(status.success(), "rabbitmqctl {args:?}: {status}");
+}
+
+/// `AMQP_URL` with its credentials replaced by `user` and `password`.
+pub fn amqp_url_as(user: &str, password: &str) -> String {
+    let url = amqp_url();
+    let (scheme, rest) = url.split_once("://").expect("AMQP_URL has a scheme");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
 /// A topology prefix no other test uses.
 pub fn unique_prefix() -> String {
     format!("test-{}", uuid::Uuid::new_v4().simple())

@@ -6,9 +6,11 @@ use std::{
     time::Duration,
 };
 
+use chrono::DateTime;
 use contract::{
-    AmienscopeSync, Command, CommandBody, Consistency, DivaltoQuery, DivaltoSync, Event,
-    EventEnvelope, FailureReason, SyncCompleted, SyncEnd, SyncSubject,
+    AmienscopeSync, Command, CommandBody, CommandMeta, Consistency, DivaltoQuery, DivaltoSync,
+    Event, EventEnvelope, FailureReason, MessageId, PageSubject, SyncCompleted, SyncEnd,
+    SyncSubject, WorkerKind,
 };
 use sandbox::{
     AmienscopeConfig, DivaltoChange, DivaltoConfig, DivaltoTable, EventStatus, SandboxConfig,
@@ -580,5 +582,88 @@ async fn a_cap_that_shows_only_after_the_pages_were_planned_fails_the_job_by_nam
             .any(|envelope| matches!(envelope.event, Event::SyncCompleted(_))),
         "never completes"
     );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forged_page_command_is_refused_and_the_real_job_completes_exactly() {
+    let config = SandboxConfig {
+        latency: Duration::from_millis(20),
+        ..SandboxConfig::default()
+    };
+    let mut app = spawn_app_with(
+        config,
+        &[("ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__PAGE_SIZE", "1000")],
+    )
+    .await;
+    let mut dead_letters = app.dead_letters().await;
+    let sync = divalto_sync(2);
+    let job = sync.meta.job_id;
+    app.publish(&sync).await;
+    let first = app
+        .events
+        .until(EVENT_GAP, |event| matches!(event, Event::PageFetched(_)))
+        .await;
+    let Some(Event::PageFetched(page)) = first.last().map(|envelope| &envelope.event) else {
+        panic!("a page of the real job")
+    };
+    let PageSubject::Offset { source, .. } = &page.subject else {
+        panic!("an offset page")
+    };
+    // A producer publishes a well-formed page of the running job, far past the pages
+    // the job planned, to the commands exchange that producers may write to.
+    let forged = Command {
+        meta: CommandMeta {
+            job_id: job,
+            message_id: MessageId::for_job(job, "offset/1998000"),
+            connection: DIVALTO.to_owned(),
+        },
+        body: CommandBody::OffsetPage(contract::OffsetPage {
+            source: source.clone(),
+            page: 2000,
+            offset: contract::OffsetPage::offset_of(2000, 1000),
+            limit: 1000,
+            window: 2,
+            max_pages: 100_000,
+            started_at: DateTime::UNIX_EPOCH,
+        }),
+    };
+    let outgoing = broker::Outgoing {
+        target: broker::Target::Command(WorkerKind::FetchPage),
+        ..broker::Outgoing::command(&forged, Vec::new())
+    };
+    app.broker
+        .publisher()
+        .publish(&outgoing)
+        .await
+        .expect("the commands exchange takes it");
+
+    let mut events = first;
+    events.extend(app.events.until_job_ends(EVENT_GAP).await);
+    while !events
+        .iter()
+        .any(|envelope| matches!(envelope.event, Event::SyncCompleted(_)))
+    {
+        events.push(app.events.next(EVENT_GAP).await);
+    }
+    events.extend(app.events.try_next(Duration::from_millis(500)).await);
+    let report = OffsetReport::from_events(&events);
+    let [refused] = report.failures.as_slice() else {
+        panic!("one refusal: {:?}", report.failures)
+    };
+    assert_eq!(refused.reason, FailureReason::InternalCommandFromOutside);
+    assert_eq!(refused.command_id, Some(forged.meta.message_id));
+    let dead = testkit::next_dead_letter(&mut dead_letters, EVENT_GAP).await;
+    assert_eq!(
+        dead.header(contract::DEAD_LETTER_REASON_HEADER),
+        Some("internal_command_from_outside")
+    );
+    assert_eq!(report.ids(), article_ids(&app), "every record, once");
+    assert!(report.repeated().is_empty());
+    let [completed] = report.completions.as_slice() else {
+        panic!("one completion")
+    };
+    assert_eq!(completed.records, 10_000);
+    assert_eq!(consistency(completed).0, Consistency::Exact);
     app.shutdown().await;
 }

@@ -530,6 +530,7 @@ pub(crate) fn failure_reasons() -> Vec<FailureReason> {
         RetriesExhausted,
         JobStateLost,
         ServerCapUnsupported,
+        InternalCommandFromOutside,
     })
 }
 

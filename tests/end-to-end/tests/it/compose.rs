@@ -1023,13 +1023,20 @@ fn rabbitmq_gets_its_plugins_and_only_the_guest_user() {
         .iter()
         .map(|user| user["name"].as_str().expect("a user name"))
         .collect();
-    assert_eq!(users, ["guest"], "the definitions hold only the guest user");
-    let granted = definitions["permissions"]
-        .as_array()
-        .expect("permissions")
-        .iter()
-        .any(|grant| grant["user"] == "guest" && grant["vhost"] == "/");
-    assert!(granted, "guest has no permissions on `/`");
+    assert_eq!(users, ["guest", "worker", "producer"]);
+    for user in users {
+        let granted = definitions["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .any(|grant| grant["user"] == user && grant["vhost"] == "/");
+        assert!(granted, "{user} has no permissions on `/`");
+    }
+    let environment = environment(&services["fetch-page"]);
+    assert!(
+        environment["AMQP_URL"].starts_with("amqp://worker:worker@"),
+        "the workers connect as the worker user"
+    );
 }
 
 #[test]

@@ -24,10 +24,12 @@ fn the_document_names_exactly_the_exchanges_the_broker_declares() {
         })
         .collect();
     let commands = topology.commands_exchange();
+    let internal = topology.internal_exchange();
     let events = topology.events_exchange();
     let dead_letters = topology.dead_letters();
     let declared = BTreeSet::from([
         (commands.as_str(), "direct", true),
+        (internal.as_str(), "direct", true),
         (events.as_str(), "topic", true),
         (dead_letters.as_str(), "fanout", true),
     ]);
@@ -83,14 +85,22 @@ fn every_work_queue_dead_letters_after_the_default_delivery_limit() {
 }
 
 #[test]
-fn commands_are_routed_by_worker_kind_and_events_by_type() {
+fn commands_are_routed_by_worker_kind_through_their_exchange_and_events_by_type() {
     let document = Document::load();
     let topology = topology();
     let mut routed = BTreeSet::new();
     for (channel, binding) in amqp_bindings(&document, "routingKey") {
         let exchange = &binding["exchange"]["name"];
         for name in channel_message_names(&document, channel) {
+            let step = contract::JOB_STEP_KINDS.contains(&name);
             let routing_key = if *exchange == json!(topology.commands_exchange()) {
+                assert!(
+                    !step,
+                    "{name} is published by workers only, not to the commands exchange"
+                );
+                command_routing_key(name)
+            } else if *exchange == json!(topology.internal_exchange()) {
+                assert!(step, "{name} is a producer's command, not an internal one");
                 command_routing_key(name)
             } else if *exchange == json!(topology.events_exchange()) {
                 event_routing_key(name)
