@@ -9,7 +9,7 @@ use std::{
 use anyhow::Context;
 use broker::{
     Broker,
-    dead_letter_queue::{DeadLetter, Selector},
+    dead_letter_queue::{DeadLetter, DeadLetterWalk, Selector},
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
@@ -18,7 +18,8 @@ use settings::Settings;
 
 #[derive(Subcommand)]
 pub(crate) enum DeadCommand {
-    /// List every dead letter: id, kind, reason, attempts, age and queue.
+    /// List every dead letter: id, kind, reason, attempts, age, body size and queue,
+    /// one line as each is read (never holding them all).
     List(ListArgs),
     /// Print the dead letters with this message id: headers and body.
     Show(ShowArgs),
@@ -30,7 +31,7 @@ pub(crate) enum DeadCommand {
 
 #[derive(Args)]
 pub(crate) struct ListArgs {
-    /// Print one JSON object per dead letter.
+    /// Print one JSON array, an object per dead letter.
     #[arg(long)]
     json: bool,
 }
@@ -65,7 +66,7 @@ impl Which {
     }
 }
 
-/// One line of `list --json`.
+/// One element of `list --json`.
 #[derive(Serialize)]
 struct Listed<'a> {
     id: &'a str,
@@ -77,6 +78,7 @@ struct Listed<'a> {
     routing_key: &'a str,
     dead_lettered_at: Option<String>,
     age_seconds: Option<u64>,
+    body_bytes: usize,
 }
 
 pub(crate) async fn run(command: DeadCommand) -> anyhow::Result<ExitCode> {
@@ -92,27 +94,38 @@ async fn act(broker: &Broker, command: DeadCommand) -> anyhow::Result<ExitCode> 
     let now = SystemTime::now();
     match command {
         DeadCommand::List(args) => {
-            let letters = broker.browse_dead_letters().await?;
-            if args.json {
-                for letter in &letters {
-                    println!("{}", serde_json::to_string(&listed(letter, now))?);
-                }
-            } else {
-                print!("{}", table(&letters, now));
-            }
+            let mut walk = broker.walk_dead_letters().await?;
+            let listed = list(&mut walk, args.json, now).await;
+            walk.finish().await;
+            listed?;
         }
         DeadCommand::Show(args) => {
-            let letters = broker.browse_dead_letters().await?;
-            let shown: Vec<String> = letters
-                .iter()
-                .filter(|letter| letter.id == args.id)
-                .map(|letter| details(letter, now))
-                .collect();
-            if shown.is_empty() {
+            let mut walk = broker.walk_dead_letters().await?;
+            let mut shown = 0;
+            let mut walked = Ok(());
+            loop {
+                match walk.next().await {
+                    Ok(Some(letter)) if letter.id == args.id => {
+                        if shown > 0 {
+                            println!();
+                        }
+                        print!("{}", details(&letter, now));
+                        shown += 1;
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(error) => {
+                        walked = Err(error);
+                        break;
+                    }
+                }
+            }
+            walk.finish().await;
+            walked?;
+            if shown == 0 {
                 eprintln!("no dead letter has the id {}", args.id);
                 return Ok(ExitCode::FAILURE);
             }
-            print!("{}", shown.join("\n"));
         }
         DeadCommand::Replay(which) => {
             let selector = which.selector();
@@ -151,6 +164,34 @@ fn count(n: usize) -> String {
     }
 }
 
+/// Prints every dead letter as the walk reads it: a table with fixed columns, or one
+/// JSON array; then, for the table, the count.
+async fn list(walk: &mut DeadLetterWalk<'_>, json: bool, now: SystemTime) -> anyhow::Result<()> {
+    let mut count_listed = 0;
+    while let Some(letter) = walk.next().await? {
+        if json {
+            let separator = if count_listed == 0 { "[" } else { "," };
+            println!(
+                "{separator}{}",
+                serde_json::to_string(&listed(&letter, now))?
+            );
+        } else {
+            if count_listed == 0 {
+                println!("{}", row(&HEADER.map(str::to_owned)));
+            }
+            println!("{}", row(&cells(&letter, now)));
+        }
+        count_listed += 1;
+    }
+    match (json, count_listed) {
+        (true, 0) => println!("[]"),
+        (true, _) => println!("]"),
+        (false, 0) => println!("no dead letters"),
+        (false, n) => println!("{}", count(n)),
+    }
+    Ok(())
+}
+
 fn listed(letter: &DeadLetter, now: SystemTime) -> Listed<'_> {
     Listed {
         id: &letter.id,
@@ -162,47 +203,39 @@ fn listed(letter: &DeadLetter, now: SystemTime) -> Listed<'_> {
         routing_key: &letter.routing_key,
         dead_lettered_at: letter.dead_lettered_at.map(timestamp),
         age_seconds: age(letter, now).map(|age| age.as_secs()),
+        body_bytes: letter.body.len(),
     }
 }
 
-/// The `list` table, columns aligned, then the count.
-fn table(letters: &[DeadLetter], now: SystemTime) -> String {
-    if letters.is_empty() {
-        return "no dead letters\n".to_owned();
+/// The `list` table's titles.
+const HEADER: [&str; 7] = ["ID", "KIND", "REASON", "ATTEMPTS", "AGE", "BYTES", "QUEUE"];
+
+/// The widths of every column but the last: a message id (a UUID), the longest command
+/// kind, the longest failure reason, then room for the numbers. Fixed, so that each line
+/// is printed as soon as its dead letter is read.
+const WIDTHS: [usize; 6] = [36, 15, 29, 8, 6, 8];
+
+/// One line of the `list` table.
+fn row(cells: &[String; 7]) -> String {
+    let mut line = String::new();
+    for (cell, width) in cells.iter().zip(WIDTHS) {
+        line.push_str(&format!("{cell:<width$}  "));
     }
-    let header = ["ID", "KIND", "REASON", "ATTEMPTS", "AGE", "QUEUE"].map(str::to_owned);
-    let rows: Vec<[String; 6]> = letters
-        .iter()
-        .map(|letter| {
-            [
-                or_dash(&letter.id),
-                letter.kind.clone(),
-                letter.reason.clone(),
-                letter.attempts.to_string(),
-                age(letter, now).map_or_else(|| "-".to_owned(), format_age),
-                letter.queue.clone().unwrap_or_else(|| "-".to_owned()),
-            ]
-        })
-        .collect();
-    let mut widths = header.clone().map(|title| title.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out.push_str(&count(letters.len()));
-    out.push('\n');
-    out
+    line.push_str(&cells[6]);
+    line.trim_end().to_owned()
+}
+
+/// The `list` cells of one dead letter.
+fn cells(letter: &DeadLetter, now: SystemTime) -> [String; 7] {
+    [
+        or_dash(&letter.id),
+        letter.kind.clone(),
+        letter.reason.clone(),
+        letter.attempts.to_string(),
+        age(letter, now).map_or_else(|| "-".to_owned(), format_age),
+        letter.body.len().to_string(),
+        letter.queue.clone().unwrap_or_else(|| "-".to_owned()),
+    ]
 }
 
 /// Everything `show` prints about one dead letter: its fields, headers and body.
@@ -319,27 +352,36 @@ mod tests {
     }
 
     #[test]
-    fn the_table_aligns_its_columns_and_ends_with_the_count() {
+    fn table_lines_keep_fixed_columns_wide_enough_for_every_kind_and_reason() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let letters = [
-            letter("a1", "ds.sync", "upstream_unauthorized", Some(192), now),
-            letter("", "unreadable", "invalid_body", None, now),
+        let id = "0d1f2e3c-4b5a-5968-8776-a5b4c3d2e1f0";
+        let lines = [
+            row(&HEADER.map(str::to_owned)),
+            row(&cells(
+                &letter(
+                    id,
+                    "amienscope.sync",
+                    "internal_command_from_outside",
+                    Some(192),
+                    now,
+                ),
+                now,
+            )),
+            row(&cells(
+                &letter("", "unreadable", "invalid_body", None, now),
+                now,
+            )),
         ];
 
-        let printed = table(&letters, now);
-
-        assert_eq!(
-            printed,
-            "ID  KIND        REASON                 ATTEMPTS  AGE    QUEUE\n\
-             a1  ds.sync     upstream_unauthorized  1         3m12s  estafette.fetch-page\n\
-             -   unreadable  invalid_body           1         -      estafette.fetch-page\n\
-             2 dead letters\n"
-        );
-        assert_eq!(table(&[], now), "no dead letters\n");
+        let queue_column = |line: &str| line.find("estafette.fetch-page");
+        assert_eq!(queue_column(&lines[1]), queue_column(&lines[2]));
+        assert_eq!(lines[0].find("QUEUE"), queue_column(&lines[1]));
+        assert!(lines[1].contains("  18  "), "the body's size: {}", lines[1]);
+        assert!(lines[2].starts_with("-   "), "{}", lines[2]);
     }
 
     #[test]
-    fn a_json_line_carries_the_time_and_the_age() {
+    fn a_json_element_carries_the_time_the_age_and_the_body_size() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
 
         let line = serde_json::to_value(listed(&letter("a1", "ds.sync", "x", Some(60), now), now))
@@ -349,6 +391,7 @@ mod tests {
         assert_eq!(line["dead_lettered_at"], "2023-11-14T22:12:20Z");
         assert_eq!(line["age_seconds"], 60);
         assert_eq!(line["queue"], "estafette.fetch-page");
+        assert_eq!(line["body_bytes"], 18);
     }
 
     #[test]

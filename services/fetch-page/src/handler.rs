@@ -64,10 +64,24 @@ impl FetchPage {
                 ds_sync::fetch(meta, page, ds, &self.store, publisher).await
             }
             (CommandBody::DivaltoSync(sync), Upstream::Offset(offset)) => {
-                offset_sync::start(meta, SyncRequest::divalto(sync), offset, &self.store).await
+                offset_sync::start(
+                    meta,
+                    SyncRequest::divalto(sync),
+                    offset,
+                    &self.store,
+                    publisher,
+                )
+                .await
             }
             (CommandBody::AmienscopeSync(sync), Upstream::Offset(offset)) => {
-                offset_sync::start(meta, SyncRequest::amienscope(sync), offset, &self.store).await
+                offset_sync::start(
+                    meta,
+                    SyncRequest::amienscope(sync),
+                    offset,
+                    &self.store,
+                    publisher,
+                )
+                .await
             }
             (CommandBody::OffsetPage(page), Upstream::Offset(offset)) => {
                 tracing::Span::current().record("page", page.page);

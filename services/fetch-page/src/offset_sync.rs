@@ -57,12 +57,14 @@ impl SyncRequest {
 }
 
 /// Reads the first page to learn the server's record cap, opens the job in the store
-/// with the page size to use, then publishes the first window of page commands.
+/// with the page size to use, then publishes the first window of page commands, a
+/// batch at a time (a window may hold up to 1,000 pages).
 pub(crate) async fn start(
     meta: &CommandMeta,
     request: SyncRequest,
     upstream: &OffsetUpstream,
     store: &JobStore,
+    publisher: &Publisher,
 ) -> Result<Outcome, UpstreamFailure> {
     let window = request.window.unwrap_or(upstream.window);
     let first_window = window.min(upstream.max_pages);
@@ -102,21 +104,20 @@ pub(crate) async fn start(
         "offset sync started"
     );
     let headers = telemetry::propagation::inject_current();
-    let commands = (0..first_window)
-        .map(|page| {
-            let page = OffsetPage {
-                source: request.source.clone(),
-                page,
-                offset: OffsetPage::offset_of(page, limit),
-                limit,
-                window,
-                max_pages: upstream.max_pages,
-                started_at,
-            };
-            Outgoing::command(&page_command(meta, page), headers.clone())
-        })
-        .collect();
-    Ok(Outcome::ack(commands))
+    let commands = (0..first_window).map(|page| {
+        let page = OffsetPage {
+            source: request.source.clone(),
+            page,
+            offset: OffsetPage::offset_of(page, limit),
+            limit,
+            window,
+            max_pages: upstream.max_pages,
+            started_at,
+        };
+        Outgoing::command(&page_command(meta, page), headers.clone())
+    });
+    publisher.publish_batched(commands).await?;
+    Ok(Outcome::ack(Vec::new()))
 }
 
 /// Reads one page unless the job says it is done or past the end, publishes its

@@ -17,12 +17,14 @@ use settle::{Failure, UpstreamFailure};
 
 use crate::connections::ApidaeConnection;
 
-/// Opens the job with its chunk count, then publishes one command per chunk.
+/// Opens the job with its chunk count, then publishes one command per chunk, a batch
+/// at a time.
 pub(crate) async fn start(
     meta: &CommandMeta,
     write: DescriptorWrite,
     connection: &ApidaeConnection,
     store: &JobStore,
+    publisher: &Publisher,
 ) -> Result<Outcome, UpstreamFailure> {
     let parts = split(write, connection.chunk_size);
     let chunks = u32::try_from(parts.len()).unwrap_or(u32::MAX);
@@ -30,21 +32,18 @@ pub(crate) async fn start(
     let started_at = store.open_chunks(meta.job_id, Utc::now(), chunks).await?;
     tracing::info!(chunks, objects = job_objects, "descriptor job started");
     let headers = telemetry::propagation::inject_current();
-    let commands = parts
-        .into_iter()
-        .zip(0..)
-        .map(|(write, chunk)| {
-            let body = ApidaeChunk {
-                chunk,
-                chunks,
-                started_at,
-                job_objects: u32::try_from(job_objects).unwrap_or(u32::MAX),
-                write,
-            };
-            Outgoing::command(&chunk_command(meta, body), headers.clone())
-        })
-        .collect();
-    Ok(Outcome::ack(commands))
+    let commands = parts.into_iter().zip(0..).map(|(write, chunk)| {
+        let body = ApidaeChunk {
+            chunk,
+            chunks,
+            started_at,
+            job_objects: u32::try_from(job_objects).unwrap_or(u32::MAX),
+            write,
+        };
+        Outgoing::command(&chunk_command(meta, body), headers.clone())
+    });
+    publisher.publish_batched(commands).await?;
+    Ok(Outcome::ack(Vec::new()))
 }
 
 /// Splits the objects of `write` into writes of at most `size` objects, in order.

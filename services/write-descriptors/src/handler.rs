@@ -57,13 +57,13 @@ impl WriteDescriptors {
                 let write = DescriptorWrite::Put {
                     objects: put.objects.clone(),
                 };
-                chunks::start(meta, write, connection, &self.store).await
+                chunks::start(meta, write, connection, &self.store, publisher).await
             }
             CommandBody::ApidaeDelete(delete) => {
                 let write = DescriptorWrite::Delete {
                     objects: delete.objects.clone(),
                 };
-                chunks::start(meta, write, connection, &self.store).await
+                chunks::start(meta, write, connection, &self.store, publisher).await
             }
             CommandBody::ApidaeChunk(chunk) => {
                 tracing::Span::current().record("page", chunk.chunk);

@@ -6,10 +6,11 @@
 //! that reached the work queue's delivery limit) carries the broker's `x-death`
 //! header instead. Both read as one [`DeadLetter`].
 //!
-//! Every operation takes the queue's messages on a channel of its own with manual
-//! acks. What it removes it acks; everything else goes back to the queue when the
-//! channel closes. Nothing is ever nacked with requeue, which quorum queues count
-//! as a failed delivery.
+//! Every operation walks the queue once on a channel of its own ([`DeadLetterWalk`]),
+//! taking message after message with `basic.get` and manual acks, so it holds one
+//! message at a time whatever the queue holds. What it removes it acks; everything else
+//! goes back to the queue when the channel closes. Nothing is ever nacked with requeue,
+//! which quorum queues count as a failed delivery.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,12 +18,11 @@ use contract::{
     ATTEMPT_HEADER, Command, DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_QUEUE_HEADER,
     DEAD_LETTER_REASON_HEADER,
 };
-use futures_util::StreamExt;
 use lapin::{
     BasicProperties,
     message::Delivery,
     options::{
-        BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions,
+        BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
         QueueDeclareOptions, QueuePurgeOptions,
     },
     types::{AMQPValue, FieldTable, ShortString},
@@ -35,10 +35,6 @@ const UNREADABLE_KIND: &str = "unreadable";
 
 /// The reason shown for a dead letter that carries none.
 const UNKNOWN_REASON: &str = "unknown";
-
-/// How long to wait for the next message before taking the queue as read: the queue's
-/// count can include messages another consumer holds, which never arrive.
-const IDLE_GAP: Duration = Duration::from_secs(1);
 
 /// The longest wait, after an operation, for the dead letters it did not remove to be
 /// counted in the queue again, so that the next operation sees them.
@@ -292,24 +288,111 @@ fn from_epoch_seconds(seconds: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
-/// The dead letters taken on one channel, not settled yet. Closing the channel
-/// returns every one not acked to the queue.
-struct Taken {
+/// The dead-letter queue walked once, message by message: each is taken with
+/// `basic.get` and left unacknowledged, so the broker hands out every message once and
+/// holds them all, while this side holds only the one at hand. A message the walk
+/// acks is removed; [`DeadLetterWalk::finish`] closes the channel, which returns every
+/// other one to the queue. However many dead letters there are, and however large,
+/// memory stays that of one.
+pub struct DeadLetterWalk<'b> {
+    broker: &'b Broker,
     channel: lapin::Channel,
-    deliveries: Vec<(DeadLetter, lapin::Acker)>,
+    queue: String,
+    taken: usize,
+    removed: usize,
+}
+
+impl DeadLetterWalk<'_> {
+    /// The next dead letter, in queue order; `None` once every one was seen. It stays
+    /// in the queue.
+    pub async fn next(&mut self) -> Result<Option<DeadLetter>, BrokerError> {
+        Ok(self.next_taken().await?.map(|(letter, _)| letter))
+    }
+
+    async fn next_taken(&mut self) -> Result<Option<(DeadLetter, lapin::Acker)>, BrokerError> {
+        let got = self
+            .channel
+            .basic_get(self.queue.as_str().into(), BasicGetOptions::default())
+            .await
+            .map_err(BrokerError::Connection)?;
+        let Some(got) = got else {
+            return Ok(None);
+        };
+        self.taken += 1;
+        let Delivery {
+            routing_key,
+            properties,
+            data,
+            acker,
+            ..
+        } = got.delivery;
+        Ok(Some((
+            DeadLetter::read(routing_key.as_str(), &properties, data),
+            acker,
+        )))
+    }
+
+    /// Removes the dead letter `acker` took.
+    async fn remove(&mut self, acker: &lapin::Acker) -> Result<(), BrokerError> {
+        acker
+            .ack(BasicAckOptions::default())
+            .await
+            .map_err(BrokerError::Connection)?;
+        self.removed += 1;
+        Ok(())
+    }
+
+    /// Ends the walk: every dead letter not removed goes back to the queue. The broker
+    /// counts them again a moment later; waiting for that means the next operation
+    /// finds them all.
+    pub async fn finish(self) {
+        let returned = self.taken.saturating_sub(self.removed);
+        close(&self.channel).await;
+        if returned == 0 {
+            return;
+        }
+        let Ok(channel) = self.broker.open_channel().await else {
+            return;
+        };
+        let deadline = tokio::time::Instant::now() + RETURN_WAIT;
+        loop {
+            match ready_count(&channel, &self.queue).await {
+                Ok(ready) if ready >= returned => break,
+                Ok(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(ready) => {
+                    tracing::debug!(ready, returned, "dead letters still on their way back");
+                    break;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "cannot count the dead letters given back");
+                    break;
+                }
+            }
+        }
+        close(&channel).await;
+    }
 }
 
 impl Broker {
-    /// Every dead letter, in queue order; nothing is removed.
-    pub async fn browse_dead_letters(&self) -> Result<Vec<DeadLetter>, DeadLetterError> {
-        let taken = self.take_dead_letters().await?;
-        let letters = taken
-            .deliveries
-            .iter()
-            .map(|(letter, _)| letter.clone())
-            .collect();
-        self.give_back(taken, 0).await;
-        Ok(letters)
+    /// Walks the dead letters, one at a time; nothing is removed.
+    pub async fn walk_dead_letters(&self) -> Result<DeadLetterWalk<'_>, BrokerError> {
+        let channel = self.open_channel().await?;
+        if let Err(error) = channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+        {
+            close(&channel).await;
+            return Err(BrokerError::Connection(error));
+        }
+        Ok(DeadLetterWalk {
+            broker: self,
+            channel,
+            queue: self.topology().dead_letters(),
+            taken: 0,
+            removed: 0,
+        })
     }
 
     /// Republishes the selected dead letters to the commands exchange (a page or chunk
@@ -322,15 +405,9 @@ impl Broker {
         &self,
         selector: &Selector,
     ) -> Result<Replayed, DeadLetterError> {
-        let taken = self.take_dead_letters().await?;
-        let outcome = self.replay_taken(&taken, selector).await;
-        let removed = match &outcome {
-            Ok(replayed) | Err(DeadLetterError::ReplayStopped { replayed, .. }) => {
-                replayed.replayed
-            }
-            Err(DeadLetterError::Broker(_)) => 0,
-        };
-        self.give_back(taken, removed).await;
+        let mut walk = self.walk_dead_letters().await?;
+        let outcome = self.replay_walked(&mut walk, selector).await;
+        walk.finish().await;
         outcome
     }
 
@@ -348,32 +425,44 @@ impl Broker {
             close(&channel).await;
             return Ok(usize::try_from(purged?).unwrap_or(usize::MAX));
         }
-        let taken = self.take_dead_letters().await?;
-        let mut purged = 0;
+        let mut walk = self.walk_dead_letters().await?;
         let mut outcome = Ok(());
-        for (letter, acker) in &taken.deliveries {
-            if !selector.matches(letter) {
+        loop {
+            let (letter, acker) = match walk.next_taken().await {
+                Ok(Some(taken)) => taken,
+                Ok(None) => break,
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
+            };
+            if !selector.matches(&letter) {
                 continue;
             }
-            if let Err(error) = acker.ack(BasicAckOptions::default()).await {
-                outcome = Err(BrokerError::Connection(error));
+            if let Err(error) = walk.remove(&acker).await {
+                outcome = Err(error);
                 break;
             }
-            purged += 1;
         }
-        self.give_back(taken, purged).await;
+        let purged = walk.removed;
+        walk.finish().await;
         outcome?;
         Ok(purged)
     }
 
-    async fn replay_taken(
+    async fn replay_walked(
         &self,
-        taken: &Taken,
+        walk: &mut DeadLetterWalk<'_>,
         selector: &Selector,
     ) -> Result<Replayed, DeadLetterError> {
         let mut replayed = Replayed::default();
-        for (letter, acker) in &taken.deliveries {
-            if !selector.matches(letter) {
+        loop {
+            let (letter, acker) = match walk.next_taken().await {
+                Ok(Some(taken)) => taken,
+                Ok(None) => return Ok(replayed),
+                Err(source) => return Err(DeadLetterError::ReplayStopped { replayed, source }),
+            };
+            if !selector.matches(&letter) {
                 continue;
             }
             // A page or chunk command is a worker's own: it goes back the way workers
@@ -383,12 +472,8 @@ impl Broker {
             } else {
                 self.topology().commands_exchange()
             };
-            let republished = republish(&taken.channel, &exchange, letter).await;
-            let removed = match republished {
-                Ok(()) => acker
-                    .ack(BasicAckOptions::default())
-                    .await
-                    .map_err(BrokerError::Connection),
+            let removed = match republish(&walk.channel, &exchange, &letter).await {
+                Ok(()) => walk.remove(&acker).await,
                 Err(error) => Err(error),
             };
             if let Err(source) = removed {
@@ -397,59 +482,6 @@ impl Broker {
             replayed.replayed += 1;
             replayed.not_commands += usize::from(!letter.is_command);
         }
-        Ok(replayed)
-    }
-
-    /// Takes every message of the dead-letter queue, unacknowledged, on a new channel
-    /// in confirm mode: as many as the queue held when asked, or fewer if the next
-    /// one is slow to come (another consumer holds it).
-    async fn take_dead_letters(&self) -> Result<Taken, BrokerError> {
-        let queue = self.topology().dead_letters();
-        let channel = self.open_channel().await?;
-        let taken = take_all(&channel, &queue).await;
-        match taken {
-            Ok(deliveries) => Ok(Taken {
-                channel,
-                deliveries,
-            }),
-            Err(error) => {
-                close(&channel).await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Closes the channel the dead letters were taken on, which returns every one not
-    /// `removed` to the queue. The broker counts them again a moment later; waiting
-    /// for that means the next operation finds them all.
-    async fn give_back(&self, taken: Taken, removed: usize) {
-        let returned = taken.deliveries.len().saturating_sub(removed);
-        close(&taken.channel).await;
-        if returned == 0 {
-            return;
-        }
-        let queue = self.topology().dead_letters();
-        let Ok(channel) = self.open_channel().await else {
-            return;
-        };
-        let deadline = tokio::time::Instant::now() + RETURN_WAIT;
-        loop {
-            match ready_count(&channel, &queue).await {
-                Ok(ready) if ready >= returned => break,
-                Ok(_) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                Ok(ready) => {
-                    tracing::debug!(ready, returned, "dead letters still on their way back");
-                    break;
-                }
-                Err(error) => {
-                    tracing::debug!(%error, "cannot count the dead letters given back");
-                    break;
-                }
-            }
-        }
-        close(&channel).await;
     }
 }
 
@@ -476,57 +508,6 @@ async fn ready_count(channel: &lapin::Channel, queue: &str) -> Result<usize, Bro
             source,
         })?;
     Ok(usize::try_from(declared.message_count()).unwrap_or(usize::MAX))
-}
-
-async fn take_all(
-    channel: &lapin::Channel,
-    queue: &str,
-) -> Result<Vec<(DeadLetter, lapin::Acker)>, BrokerError> {
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(BrokerError::Connection)?;
-    let count = ready_count(channel, queue).await?;
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    // Every message taken stays unacknowledged until the end, so the prefetch must
-    // let all of them through; beyond its limit the rest stay unread.
-    let prefetch = u16::try_from(count).unwrap_or(u16::MAX);
-    channel
-        .basic_qos(prefetch, Default::default())
-        .await
-        .map_err(BrokerError::Connection)?;
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(BrokerError::Connection)?;
-    let mut deliveries = Vec::with_capacity(count.min(usize::from(prefetch)));
-    while deliveries.len() < usize::from(prefetch) {
-        let next = tokio::time::timeout(IDLE_GAP, consumer.next()).await;
-        let Ok(next) = next else { break };
-        let Delivery {
-            routing_key,
-            properties,
-            data,
-            acker,
-            ..
-        } = match next {
-            Some(Ok(delivery)) => delivery,
-            Some(Err(error)) => return Err(BrokerError::Connection(error)),
-            None => return Err(BrokerError::ChannelLost("the dead-letter consumer ended")),
-        };
-        deliveries.push((
-            DeadLetter::read(routing_key.as_str(), &properties, data),
-            acker,
-        ));
-    }
-    Ok(deliveries)
 }
 
 /// Publishes `letter` as a command and waits for the broker's confirm; a message no

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub use consumer::{ConsumerOptions, Handler, run_consumer};
 pub use message::{Incoming, Outcome, Outgoing, Settlement, Target};
-pub use publisher::Publisher;
+pub use publisher::{PUBLISH_BATCH, Publisher};
 pub use subscription::Subscription;
 pub use topology::{Topology, TopologyOptions};
 

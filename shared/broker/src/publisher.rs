@@ -17,6 +17,9 @@ use contract::{
 
 use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
 
+/// How many messages [`Publisher::publish_batched`] builds and publishes at once.
+pub const PUBLISH_BATCH: usize = 64;
+
 /// A channel in confirm mode. Clones share the channel, and a reconnection replaces
 /// it for every clone at once, except for a [`Publisher::pinned`] one, which keeps
 /// the channel it was made with.
@@ -113,6 +116,21 @@ impl Publisher {
             }
         });
         self.send(publications.collect()).await
+    }
+
+    /// Publishes `messages` [`PUBLISH_BATCH`] at a time, each batch confirmed before
+    /// the next one is built: however many commands a job's start fans out, only one
+    /// batch of them is in memory at once.
+    pub async fn publish_batched(
+        &self,
+        messages: impl IntoIterator<Item = Outgoing>,
+    ) -> Result<(), BrokerError> {
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            let batch: Vec<Outgoing> = messages.by_ref().take(PUBLISH_BATCH).collect();
+            self.publish_all(&batch).await?;
+        }
+        Ok(())
     }
 
     /// Publishes one message and waits for its confirm.

@@ -12,6 +12,7 @@ use crate::{
     JobId, MAX_CHUNK_OBJECTS, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId, OffsetPage, Rejection,
     RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
     descriptors::{check_delete, check_put},
+    offset::check_carried_size,
 };
 
 /// The kinds of the commands a worker publishes for a job it started, one per page or
@@ -319,6 +320,7 @@ impl Command {
                 .map(CommandBody::DsPage),
             "divalto.sync" => typed_body::<DivaltoSync>(body)
                 .and_then(|sync| check_window(sync.window).map(|()| sync))
+                .and_then(|sync| check_carried_size(&sync.query).map(|()| sync))
                 .map(CommandBody::DivaltoSync),
             "amienscope.sync" => typed_body::<AmienscopeSync>(body)
                 .and_then(|sync| check_window(sync.window).map(|()| sync))

@@ -28,7 +28,7 @@ pub use event::{
 pub use ids::{JobId, MessageId};
 pub use offset::{
     AmienscopeListing, AmienscopeSync, Consistency, DivaltoQuery, DivaltoSync, DivaltoWhere,
-    DriftCounts, MAX_WINDOW, OffsetPage, OffsetRange, OffsetSource,
+    DriftCounts, MAX_QUERY_BYTES, MAX_WINDOW, OffsetPage, OffsetRange, OffsetSource,
 };
 pub use rejection::{Rejection, RejectionKind};
 pub use status::{CorrectionReason, DossierRef, DsStatus, StatusAction, StatusSent};

@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 /// Largest window of page commands a job may keep in flight.
 pub const MAX_WINDOW: u32 = 1000;
 
+/// Largest Divalto query a sync may name, in bytes of its JSON form. Every page
+/// command and every `page.fetched` of the sync carries the query, so what a worker
+/// holds grows with it times the pages in flight: a bound on it bounds the worker.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
 /// What an offset sync reads: the API, and the listing within it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "api", rename_all = "snake_case")]
@@ -27,6 +32,21 @@ impl OffsetSource {
             OffsetSource::Amienscope(_) => "amienscope",
         }
     }
+}
+
+/// Why `query` (a sync's query, or a page's source) is too large to be carried by
+/// every page of the sync, if it is.
+pub(crate) fn check_carried_size(query: &impl Serialize) -> Result<(), String> {
+    let bytes = serde_json::to_vec(query)
+        .map(|json| json.len())
+        .unwrap_or(usize::MAX);
+    if bytes > MAX_QUERY_BYTES {
+        return Err(format!(
+            "invalid body: the query takes {bytes} bytes, more than the {MAX_QUERY_BYTES} \
+             a sync may carry on each of its pages"
+        ));
+    }
+    Ok(())
 }
 
 /// A Divalto RecordSql query, named as declared in the ERP's web-service settings.
@@ -136,6 +156,7 @@ impl OffsetPage {
 
     /// Why the page's fields do not fit together, if they do not.
     pub(crate) fn check(&self) -> Result<(), String> {
+        check_carried_size(&self.source)?;
         if self.limit < 2 {
             return Err("invalid body: limit must be at least 2".into());
         }

@@ -168,6 +168,21 @@ impl EventLog {
     }
 }
 
+/// Every dead letter of the broker's prefix, read through a walk that leaves them all
+/// in the queue.
+pub async fn dead_letter_list(broker: &Broker) -> Vec<broker::dead_letter_queue::DeadLetter> {
+    let mut walk = broker
+        .walk_dead_letters()
+        .await
+        .expect("the dead letters can be walked");
+    let mut letters = Vec::new();
+    while let Some(letter) = walk.next().await.expect("the next dead letter") {
+        letters.push(letter);
+    }
+    walk.finish().await;
+    letters
+}
+
 /// The next dead letter of the broker's prefix, failing the test if none comes in time.
 pub async fn next_dead_letter(dead_letters: &mut Subscription, within: Duration) -> Incoming {
     tokio::time::timeout(within, dead_letters.next())

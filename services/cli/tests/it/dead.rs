@@ -42,7 +42,7 @@ fn stdout(output: &Output) -> String {
 async fn dead_letters(broker: &Broker) -> Vec<DeadLetter> {
     let deadline = tokio::time::Instant::now() + DEAD_LETTER_WITHIN;
     loop {
-        let letters = broker.browse_dead_letters().await.expect("dead letters");
+        let letters = testkit::dead_letter_list(broker).await;
         if !letters.is_empty() {
             return letters;
         }
@@ -105,13 +105,11 @@ async fn dead_lists_shows_replays_and_purges_what_a_worker_gave_up_on() {
     let unselected = dead(&env, &["replay"]).await;
     let two_selectors = dead(&env, &["replay", "--all", "--reason", "x"]).await;
 
-    let lines: Vec<Value> = listed
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
-        .collect();
-    let [line] = lines.as_slice() else {
+    let array: Value = serde_json::from_str(&listed).expect("one JSON array");
+    let [line] = array.as_array().expect("an array").as_slice() else {
         panic!("one dead letter expected: {listed}")
     };
+    assert!(line["body_bytes"].as_u64().is_some_and(|bytes| bytes > 0));
     assert_eq!(line["id"], id.as_str());
     assert_eq!(line["kind"], "apidae.put");
     assert_eq!(line["reason"], "unknown_connection");

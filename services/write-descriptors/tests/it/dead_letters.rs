@@ -20,11 +20,7 @@ const DEAD_LETTER_WITHIN: Duration = Duration::from_secs(20);
 async fn dead_letters(app: &TestApp) -> Vec<DeadLetter> {
     let deadline = tokio::time::Instant::now() + DEAD_LETTER_WITHIN;
     loop {
-        let letters = app
-            .broker
-            .browse_dead_letters()
-            .await
-            .expect("the dead letters read");
+        let letters = testkit::dead_letter_list(&app.broker).await;
         if !letters.is_empty() {
             return letters;
         }

@@ -152,10 +152,7 @@ impl Rig {
     }
 
     async fn browse(&self) -> Vec<DeadLetter> {
-        self.broker
-            .browse_dead_letters()
-            .await
-            .expect("the dead letters read")
+        testkit::dead_letter_list(&self.broker).await
     }
 }
 
