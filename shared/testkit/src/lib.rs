@@ -140,11 +140,18 @@ impl EventLog {
         Some(serde_json::from_slice(&message.body).expect("events are valid envelopes"))
     }
 
-    /// Events up to and including the first `sync.completed` or `command.failed`,
-    /// each arriving within `gap` of the one before.
+    /// Events up to and including the first that ends a job, or tells of a failure:
+    /// `sync.completed`, `descriptors.written`, `command.failed` or `job.failed`, each
+    /// arriving within `gap` of the one before.
     pub async fn until_job_ends(&mut self, gap: Duration) -> Vec<EventEnvelope> {
         self.until(gap, |event| {
-            matches!(event, Event::SyncCompleted(_) | Event::CommandFailed(_))
+            matches!(
+                event,
+                Event::SyncCompleted(_)
+                    | Event::DescriptorsWritten(_)
+                    | Event::CommandFailed(_)
+                    | Event::JobFailed(_)
+            )
         })
         .await
     }

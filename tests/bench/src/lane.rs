@@ -91,7 +91,8 @@ impl Lane {
         &mut self.events
     }
 
-    /// The event that ended `job` (its `sync.completed` or `command.failed`), skipping
+    /// The event that ended `job` (its `sync.completed`, `descriptors.written`,
+    /// `command.failed` or `job.failed`), skipping
     /// the ends of any other job; each event must come within `gap` of the one before.
     pub(crate) async fn end_of(&mut self, job: JobId, gap: Duration) -> EventEnvelope {
         loop {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use contract::{
-    DEAD_LETTER_REASON_HEADER, Event, FailureReason, JobId, MAX_COMMAND_BYTES, MessageId,
+    DEAD_LETTER_REASON_HEADER, Event, FailureReason, JobId, MAX_COMMAND_BYTES, MAX_QUERY_BYTES,
+    MessageId,
 };
 use sandbox::SandboxConfig;
 use serde_json::json;
@@ -112,6 +113,36 @@ async fn every_kind_of_bad_input_is_reported_and_dead_lettered_and_the_worker_go
                 e.insert("body".into(), json!({"window": 1_000_000}));
             }),
             FailureReason::InvalidBody,
+        ),
+        (
+            "a query too large to be carried by every page",
+            envelope(|e| {
+                e.insert("kind".into(), json!("divalto.sync"));
+                e.insert("connection".into(), json!("sandbox_divalto"));
+                e.insert(
+                    "body".into(),
+                    json!({"query": {
+                        "dhoq": "gtrsart.dhoq",
+                        "recordsql": "Article",
+                        "id_field": "ART_ID",
+                        "where": {"name": "Par_Ref", "parameters": "x".repeat(MAX_QUERY_BYTES)},
+                    }}),
+                );
+            }),
+            FailureReason::InvalidBody,
+        ),
+        (
+            "a page command from outside the workers",
+            envelope(|e| {
+                e.insert("kind".into(), json!("ds.page"));
+                e.insert(
+                    "body".into(),
+                    json!({"demarche": 4242, "listing": "dossiers", "page": 3,
+                           "started_at": "2026-03-09T08:00:00Z",
+                           "progress": {"pages": 0, "records": 0, "deleted_records": 0}}),
+                );
+            }),
+            FailureReason::InternalCommandFromOutside,
         ),
         (
             "a date that is not one",

@@ -8,6 +8,5 @@ mod sync;
 mod table;
 
 pub(crate) use bench::{CONNECTION, TABLE, connection_keys, resize_articles, run};
-pub(crate) use plan::{PAGE_SIZE, Plan, RECORDS_PER_PAGE};
-pub(crate) use sync::sync;
+pub(crate) use plan::{PAGE_SIZE, Plan};
 pub(crate) use table::{figures, render};

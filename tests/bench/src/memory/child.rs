@@ -1,5 +1,5 @@
-//! The fetch-page binary as a child process: started with exactly the environment it
-//! is given, its peak resident memory read from `/proc`, stopped with SIGTERM.
+//! A worker binary as a child process: started with exactly the environment it is
+//! given, its peak resident memory read from `/proc`, stopped with SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -9,8 +9,10 @@ use tokio::process::Command;
 
 use crate::error::BenchError;
 
-/// The binary's file name, as cargo builds it.
-const BINARY: &str = "fetch-page";
+/// The fetch-page binary's file name, as cargo builds it (also its package's name).
+pub(crate) const FETCH_PAGE: &str = "fetch-page";
+/// The write-descriptors binary's file name, as cargo builds it.
+pub(crate) const WRITE_DESCRIPTORS: &str = "write-descriptors";
 /// How long the worker gets to drain once asked to stop, before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
@@ -35,17 +37,17 @@ pub(crate) fn worker_env(
     settings_env
 }
 
-/// Where cargo puts the fetch-page binary of the benchmark's own profile: next to the
+/// Where cargo puts the binary `name` of the benchmark's own profile: next to the
 /// benchmark's executable.
-pub(crate) fn binary_path() -> Result<PathBuf, BenchError> {
+pub(crate) fn binary_path(name: &str) -> Result<PathBuf, BenchError> {
     Ok(std::env::current_exe()
         .map_err(BenchError::Process)?
-        .with_file_name(BINARY))
+        .with_file_name(name))
 }
 
-/// Builds the fetch-page binary next to the benchmark when it is missing and the
-/// benchmark runs under cargo (`cargo run` sets `CARGO`), in the same profile, so the
-/// whole benchmark stays one command. Returns whether the binary is there.
+/// Builds `binary` (a worker, named as its package) next to the benchmark when it is
+/// missing and the benchmark runs under cargo (`cargo run` sets `CARGO`), in the same
+/// profile, so the whole benchmark stays one command. Returns whether it is there.
 pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
     if binary.is_file() {
         return Ok(true);
@@ -57,9 +59,12 @@ pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
         .parent()
         .and_then(Path::file_name)
         .is_some_and(|profile| profile == "release");
-    eprintln!("building {BINARY} next to the benchmark");
+    let Some(package) = binary.file_name().and_then(|name| name.to_str()) else {
+        return Ok(false);
+    };
+    eprintln!("building {package} next to the benchmark");
     let mut build = Command::new(cargo);
-    build.args(["build", "--quiet", "-p", BINARY]);
+    build.args(["build", "--quiet", "-p", package]);
     if release {
         build.arg("--release");
     }
@@ -67,7 +72,7 @@ pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
     Ok(status.success() && binary.is_file())
 }
 
-/// A running fetch-page process.
+/// A running worker process.
 pub(crate) struct Worker {
     child: tokio::process::Child,
     pid: u32,
@@ -126,7 +131,7 @@ impl Worker {
             Err(_) => {
                 self.child.kill().await.map_err(BenchError::Process)?;
                 Err(BenchError::WorkerStop(format!(
-                    "fetch-page still running {STOP_GRACE:?} after SIGTERM"
+                    "the worker still ran {STOP_GRACE:?} after SIGTERM"
                 )))
             }
         }
@@ -155,8 +160,8 @@ mod tests {
 
     #[test]
     fn the_binary_is_looked_for_next_to_the_benchmark() {
-        let path = binary_path().expect("current exe");
-        assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(BINARY));
+        let path = binary_path(FETCH_PAGE).expect("current exe");
+        assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(FETCH_PAGE));
     }
 
     #[tokio::test]

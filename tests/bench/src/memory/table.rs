@@ -1,18 +1,17 @@
-//! The printed memory report, and its figure.
+//! The printed memory report, and its figures.
 
 use std::fmt::Write as _;
 
-use crate::fanout::{CONNECTION, PAGE_SIZE, RECORDS_PER_PAGE};
 use crate::figure::{Figure, number};
 use crate::summary::{RunsSummary, Spread};
 use crate::table::{aligned, dash, header, nproc, range, spread_cells};
 
-use super::bench::{PREFETCH, Peak, Plan, RECORDS, Report, WINDOW};
+use super::bench::{LoadReport, Peak, Plan, RECORDS, Report};
+use super::load::{Load, PREFETCH};
 
-const HEADER: [&str; 9] = [
-    "records",
-    "pages",
-    "window",
+const HEADER: [&str; 8] = [
+    "load",
+    "pages/chunks",
     "median MiB",
     "min MiB",
     "max MiB",
@@ -35,17 +34,21 @@ fn peaks(summary: &RunsSummary<Peak>) -> Option<Spread<f64>> {
     )
 }
 
-/// The figure of the suite: peak resident memory; none when it was skipped.
+/// The figures of the suite: the peak resident memory of each load measured.
 pub(crate) fn figures(report: &Report) -> Vec<Figure> {
-    match report {
-        Report::Skipped { .. } => Vec::new(),
-        Report::Measured { runs, .. } => vec![Figure {
-            name: format!("memory: fetch-page peak RSS, window {WINDOW}"),
-            values: peaks(&RunsSummary::of(runs)),
-            unit: "MiB",
-            ratio: None,
-        }],
-    }
+    report
+        .loads
+        .iter()
+        .filter_map(|(load, measured)| match measured {
+            LoadReport::Skipped { .. } => None,
+            LoadReport::Measured { runs, .. } => Some(Figure {
+                name: format!("memory: {}", load.describe()),
+                values: peaks(&RunsSummary::of(runs)),
+                unit: "MiB",
+                ratio: None,
+            }),
+        })
+        .collect()
 }
 
 /// The whole report as text, ending with a newline.
@@ -53,59 +56,68 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Estafette memory: peak resident memory of a fetch-page process reading {RECORDS} \
-         Divalto records"
+        "Estafette memory: peak resident memory of a worker process doing one job"
     );
-    let (binary, rows, runs) = match report {
-        Report::Skipped { binary } => {
-            let _ = writeln!(
-                out,
-                "skipped: no fetch-page binary at {}; this suite needs \
-                 `cargo build --release -p fetch-page` first (or the profile the benchmark \
-                 was built with).",
-                binary.display()
-            );
-            return out;
+    let _ = writeln!(out, "machine: nproc = {}", nproc());
+    let _ = writeln!(
+        out,
+        "parameters: {} Divalto records ({RECORDS} planned), prefetch {PREFETCH}, latency = 0 ms, \
+         rate limit never reached, runs = {} per load (a fresh process each)",
+        report.rows, plan.runs,
+    );
+    let _ = writeln!(out);
+    let mut rows = vec![header(&HEADER)];
+    let mut notes = Vec::new();
+    for (load, measured) in &report.loads {
+        rows.push(row(*load, measured, &mut notes));
+    }
+    out.push_str(&aligned(&rows));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "MiB: VmHWM of /proc/<pid>/status (the most resident memory the process held since \
+         it started) read once its job completed, before SIGTERM; s: wall clock from \
+         publishing the command, while the process starts, to the job's end."
+    );
+    for note in notes {
+        let _ = writeln!(out, "{note}");
+    }
+    out
+}
+
+fn row(load: Load, measured: &LoadReport, notes: &mut Vec<String>) -> Vec<String> {
+    let runs = match measured {
+        LoadReport::Skipped { binary } => {
+            notes.push(format!(
+                "skipped {}: no binary at {}; build it first (`cargo build --release -p {}`).",
+                load.describe(),
+                binary.display(),
+                load.binary()
+            ));
+            return [load.describe()]
+                .into_iter()
+                .chain(std::iter::repeat_with(dash).take(HEADER.len() - 1))
+                .collect();
         }
-        Report::Measured { binary, rows, runs } => (binary, rows, runs),
+        LoadReport::Measured { runs, .. } => runs,
     };
     let summary = RunsSummary::of(runs);
+    for why in &summary.failures {
+        notes.push(format!("failed run of {}: {why}", load.describe()));
+    }
     let [mib_median, mib_min, mib_max] = peaks(&summary).map_or_else(
         || [dash(), dash(), dash()],
         |mib| [mib.median, mib.min, mib.max].map(number),
     );
     let [median_cell, min_cell, max_cell] = spread_cells(summary.wall);
-    let row = vec![
-        rows.to_string(),
-        range(summary.completed.iter().map(|peak| u64::from(peak.pages))),
-        WINDOW.to_string(),
+    vec![
+        load.describe(),
+        range(summary.completed.iter().map(|peak| u64::from(peak.steps))),
         mib_median,
         mib_min,
         mib_max,
         median_cell,
         min_cell,
         max_cell,
-    ];
-    let _ = writeln!(out, "machine: nproc = {}", nproc());
-    let _ = writeln!(
-        out,
-        "parameters: binary {}, connection {CONNECTION}, page_size {PAGE_SIZE} \
-         ({RECORDS_PER_PAGE} new records per page), window {WINDOW}, prefetch {PREFETCH}, \
-         latency = 0 ms, rate limit never reached, runs = {} (a fresh process each)",
-        binary.display(),
-        plan.runs,
-    );
-    let _ = writeln!(out);
-    out.push_str(&aligned(&[header(&HEADER), row]));
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "MiB: VmHWM of /proc/<pid>/status (the most resident memory the process held since \
-         it started) read once its sync completed, before SIGTERM; s: wall clock from \
-         publishing the sync, while the process starts, to its sync.completed."
-    );
-    for why in &summary.failures {
-        let _ = writeln!(out, "failed run: {why}");
-    }
-    out
+    ]
 }

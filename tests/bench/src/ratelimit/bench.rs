@@ -10,7 +10,7 @@ use futures_util::future::select_all;
 use crate::ds_sync::{CONNECTION, Listed, Synced, sync};
 use crate::error::BenchError;
 use crate::lane::Lane;
-use crate::memory::child::{self, Worker, binary_path};
+use crate::memory::child::{self, FETCH_PAGE, Worker, binary_path};
 use crate::rig::Rig;
 use crate::summary::{Run, RunOutcome};
 use crate::worker::FetchPage;
@@ -54,7 +54,7 @@ pub(crate) struct Report {
 /// Finds (or builds) the fetch-page binary, starts a sandbox without latency, times the
 /// planned syncs through [`WORKERS`] processes, and stops everything again.
 pub(crate) async fn run(plan: &Plan) -> Result<Report, BenchError> {
-    let binary = binary_path()?;
+    let binary = binary_path(FETCH_PAGE)?;
     if !child::ensure_built(&binary).await? {
         return Err(BenchError::Process(std::io::Error::other(format!(
             "no fetch-page binary at {}; build it first",
