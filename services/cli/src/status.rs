@@ -8,6 +8,7 @@ use contract::{
     Command, CommandBody, CorrectionReason, DossierRef, DsStatus, Event, JobId, StatusAction,
     StatusSent, WorkerKind,
 };
+use ds_client::{InstructeurId, LabelId};
 use serde::Serialize;
 use settings::Api;
 
@@ -51,8 +52,9 @@ pub(crate) struct DossierTarget {
     /// The dossier: its number, or its global id.
     #[arg(long, value_parser = parse_dossier)]
     dossier: DossierRef,
-    /// The global id of the instructeur recorded as acting.
-    #[arg(long)]
+    /// The instructeur recorded as acting: the number the DS interface shows, or the
+    /// global id.
+    #[arg(long, value_parser = parse_instructeur)]
     instructeur: String,
     /// Print the outcome as one JSON object.
     #[arg(long)]
@@ -108,8 +110,8 @@ pub(crate) struct MessageArgs {
 pub(crate) struct LabelArgs {
     #[command(flatten)]
     target: DossierTarget,
-    /// The label's global id.
-    #[arg(long)]
+    /// The label: the number the DS interface shows, or the global id.
+    #[arg(long, value_parser = parse_label)]
     label: String,
 }
 
@@ -236,6 +238,37 @@ fn parse_dossier(text: &str) -> Result<DossierRef, String> {
     Ok(DossierRef::Id(text.to_owned()))
 }
 
+/// A number names the instructeur by number; anything else is taken as its global id.
+fn parse_instructeur(text: &str) -> Result<String, String> {
+    parse_global_id(text, "instructeur", |number| {
+        InstructeurId::of_number(number).into_string()
+    })
+}
+
+/// A number names the label by number; anything else is taken as its global id.
+fn parse_label(text: &str) -> Result<String, String> {
+    parse_global_id(text, "label", |number| {
+        LabelId::of_number(number).into_string()
+    })
+}
+
+fn parse_global_id(
+    text: &str,
+    what: &str,
+    of_number: impl FnOnce(u32) -> String,
+) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(format!("the {what} is empty"));
+    }
+    if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return text
+            .parse::<NonZeroU32>()
+            .map(|number| of_number(number.get()))
+            .map_err(|_| format!("{text} is not an {what} number"));
+    }
+    Ok(text.to_owned())
+}
+
 fn describe(sent: &StatusSent) -> String {
     let dossier = match &sent.dossier {
         DossierRef::Number(number) => number.to_string(),
@@ -261,6 +294,21 @@ fn describe(sent: &StatusSent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instructeur_or_a_label_is_a_number_or_a_global_id() {
+        assert_eq!(
+            parse_instructeur("4242").as_deref(),
+            Ok("SW5zdHJ1Y3RldXItNDI0Mg==")
+        );
+        assert_eq!(
+            parse_instructeur("SW5zdHJ1Y3RldXItNDI0Mg==").as_deref(),
+            Ok("SW5zdHJ1Y3RldXItNDI0Mg==")
+        );
+        assert_eq!(parse_label("304340").as_deref(), Ok("TGFiZWwtMzA0MzQw"));
+        assert!(parse_label("0").is_err());
+        assert!(parse_instructeur(" ").is_err());
+    }
 
     #[test]
     fn a_dossier_is_a_number_or_a_global_id() {

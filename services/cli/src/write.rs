@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use contract::{
     ApidaeDelete, ApidaePut, Command, CommandBody, DescriptorsWritten, Event, JobId, WorkerKind,
 };
+use serde::Serialize;
 use settings::Api;
 
 use crate::follow::{self, Step};
@@ -37,6 +38,14 @@ pub(crate) struct ApidaeArgs {
     json: bool,
 }
 
+/// What `--json` prints: the job, then the `descriptors.written` fields.
+#[derive(Serialize)]
+struct Outcome<'a> {
+    job_id: JobId,
+    #[serde(flatten)]
+    written: &'a DescriptorsWritten,
+}
+
 pub(crate) async fn run(command: WriteCommand) -> anyhow::Result<ExitCode> {
     let WriteCommand::Apidae(args) = command;
     let text = std::fs::read(&args.file)
@@ -61,7 +70,11 @@ pub(crate) async fn run(command: WriteCommand) -> anyhow::Result<ExitCode> {
     )
     .await?;
     if args.json {
-        println!("{}", serde_json::to_string(&written)?);
+        let outcome = Outcome {
+            job_id: command.meta.job_id,
+            written: &written,
+        };
+        println!("{}", serde_json::to_string(&outcome)?);
     } else {
         println!(
             "{} objects asked: {} written, {} not reported by Apidae (unknown objects are \

@@ -16,11 +16,12 @@ use contract::{
 };
 use ds_client::{
     Cursor, DeletedDossiersPageRequest, Deletions, DemarcheNumber, DossierState,
-    DossiersPageRequest, DsError, Page,
+    DossiersPageRequest, Page,
 };
 use job_state::{JobStore, StepStatus, StoreError};
 use serde_json::Value;
-use settle::UpstreamFailure;
+use settle::CommandError;
+use upstream_http::{PermanentReason, UpstreamError};
 
 use crate::upstreams::DsUpstream;
 
@@ -32,7 +33,7 @@ pub(crate) async fn start(
     meta: &CommandMeta,
     sync: &DsSync,
     store: &JobStore,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     let started_at = store.open_chain(meta.job_id, Utc::now()).await?;
     let first = DsPage {
         demarche: sync.demarche,
@@ -62,7 +63,7 @@ pub(crate) async fn fetch(
     upstream: &DsUpstream,
     store: &JobStore,
     publisher: &Publisher,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     match store
         .chain_status(meta.job_id, page.started_at, page.page)
         .await?
@@ -236,12 +237,9 @@ impl Fetched {
     }
 }
 
-async fn read(page: &DsPage, upstream: &DsUpstream) -> Result<Fetched, DsError> {
-    let demarche = DemarcheNumber::new(page.demarche.get()).map_err(|e| DsError::Permanent {
-        reason: ds_client::PermanentReason::BadRequest,
-        code: None,
-        message: e.to_string(),
-    })?;
+async fn read(page: &DsPage, upstream: &DsUpstream) -> Result<Fetched, UpstreamError> {
+    let demarche = DemarcheNumber::new(page.demarche.get())
+        .map_err(|e| UpstreamError::permanent(PermanentReason::BadRequest, e.to_string()))?;
     let after = page.after.clone().map(Cursor::new);
     match page.listing {
         Listing::Dossiers => {
@@ -272,7 +270,7 @@ async fn read_deletions(
     after: Option<Cursor>,
     page: &DsPage,
     upstream: &DsUpstream,
-) -> Result<Fetched, DsError> {
+) -> Result<Fetched, UpstreamError> {
     let request = DeletedDossiersPageRequest {
         deletions,
         demarche,

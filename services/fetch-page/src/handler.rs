@@ -5,7 +5,7 @@ use contract::{Command, CommandBody, FailureReason};
 use job_state::JobStore;
 use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
-use settle::{Failure, UpstreamFailure};
+use settle::{CommandError, Failure};
 
 use crate::{
     ds_sync,
@@ -87,7 +87,7 @@ impl FetchPage {
                 tracing::Span::current().record("page", page.page);
                 offset_sync::fetch(meta, page, offset, &self.store, publisher).await
             }
-            (body, _) => Err(UpstreamFailure::permanent(
+            (body, _) => Err(CommandError::permanent(
                 FailureReason::ConnectionApiMismatch,
                 format!(
                     "`{}` cannot run on connection `{}`, which speaks another API",
@@ -102,7 +102,7 @@ impl FetchPage {
 
 impl Handler for FetchPage {
     async fn handle(&self, message: &Incoming, publisher: &Publisher) -> Outcome {
-        settle::handle_delivery(message, |command| {
+        worker_shell::handle_delivery(message, |command| {
             self.handle_command(command, message.attempt(), publisher)
         })
         .await

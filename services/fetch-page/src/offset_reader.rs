@@ -6,7 +6,7 @@ use contract::{AmienscopeListing, DivaltoQuery, FailureReason, OffsetSource};
 use divalto_client::{DivaltoClient, Record, RecordCount, RecordQuery, WhereClause};
 use serde_json::{Value, json};
 
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 /// The client of an offset-paginated connection.
 pub(crate) enum OffsetReader {
@@ -44,7 +44,7 @@ impl OffsetReader {
         source: &OffsetSource,
         offset: u64,
         limit: u32,
-    ) -> Result<Vec<OffsetRecord>, UpstreamFailure> {
+    ) -> Result<Vec<OffsetRecord>, CommandError> {
         match (self, source) {
             (OffsetReader::Divalto(client), OffsetSource::Divalto(query)) => {
                 read_divalto(client, query, offset, limit).await
@@ -62,7 +62,7 @@ impl OffsetReader {
                     .map(|event| amienscope_record(event, tombstone_statuses))
                     .collect())
             }
-            (reader, source) => Err(UpstreamFailure::permanent(
+            (reader, source) => Err(CommandError::permanent(
                 FailureReason::ConnectionApiMismatch,
                 format!(
                     "the command reads {} but the connection speaks {}",
@@ -79,7 +79,7 @@ async fn read_divalto(
     query: &DivaltoQuery,
     offset: u64,
     limit: u32,
-) -> Result<Vec<OffsetRecord>, UpstreamFailure> {
+) -> Result<Vec<OffsetRecord>, CommandError> {
     let request = RecordQuery {
         dhoq: query.dhoq.clone(),
         recordsql: query.recordsql.clone(),
@@ -91,7 +91,7 @@ async fn read_divalto(
         }),
     };
     let count = RecordCount::new(limit, limit).map_err(|error| {
-        UpstreamFailure::permanent(FailureReason::ConnectionMisconfigured, error.to_string())
+        CommandError::permanent(FailureReason::ConnectionMisconfigured, error.to_string())
     })?;
     let page = client.records_page(&request, offset, count).await?;
     page.records
@@ -101,9 +101,9 @@ async fn read_divalto(
 }
 
 /// `{"id": …, "fields": {FIELD: "text", …}}`: the row's values, as the text Divalto sends.
-fn divalto_record(record: Record, id_field: &str) -> Result<OffsetRecord, UpstreamFailure> {
+fn divalto_record(record: Record, id_field: &str) -> Result<OffsetRecord, CommandError> {
     let id = record.get(id_field).map(str::to_owned).ok_or_else(|| {
-        UpstreamFailure::permanent(
+        CommandError::permanent(
             FailureReason::UpstreamInvalidResponse,
             format!("a record has no `{id_field}` field to identify it"),
         )
@@ -120,13 +120,13 @@ async fn read_amienscope(
     listing: &AmienscopeListing,
     offset: u64,
     limit: u32,
-) -> Result<Vec<EventRecord>, UpstreamFailure> {
+) -> Result<Vec<EventRecord>, CommandError> {
     let request = UpdatesListing {
         since: listing.updated_since.timestamp(),
         category: listing.category,
     };
     let limit = Limit::new(limit).map_err(|error| {
-        UpstreamFailure::permanent(FailureReason::ConnectionMisconfigured, error.to_string())
+        CommandError::permanent(FailureReason::ConnectionMisconfigured, error.to_string())
     })?;
     Ok(client.updates_page(&request, offset, limit).await?)
 }

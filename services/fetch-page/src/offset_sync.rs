@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::offset_reader::OffsetRecord;
 use crate::upstreams::OffsetUpstream;
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 /// What a sync command asks for, before the connection's settings fill the gaps.
 pub(crate) struct SyncRequest {
@@ -65,7 +65,7 @@ pub(crate) async fn start(
     upstream: &OffsetUpstream,
     store: &JobStore,
     publisher: &Publisher,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     let window = request.window.unwrap_or(upstream.window);
     let first_window = window.min(upstream.max_pages);
     let asked = upstream.limit;
@@ -129,7 +129,7 @@ pub(crate) async fn fetch(
     upstream: &OffsetUpstream,
     store: &JobStore,
     publisher: &Publisher,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     let job = meta.job_id;
     let completed = match store.status(job, page.started_at, page.page).await? {
         PageStatus::Done { completed_job } => completed_job,
@@ -266,7 +266,7 @@ fn page_sizing(
     asked: u32,
     first: usize,
     past_first: Option<usize>,
-) -> Result<PageSizing, UpstreamFailure> {
+) -> Result<PageSizing, CommandError> {
     let whole = PageSizing {
         page_size: asked,
         server_cap: None,
@@ -276,7 +276,7 @@ fn page_sizing(
         Some(more) if more > 0 => {
             let cap = u32::try_from(first).unwrap_or(u32::MAX);
             if cap < 2 {
-                return Err(UpstreamFailure::permanent(
+                return Err(CommandError::permanent(
                     FailureReason::ServerCapUnsupported,
                     format!(
                         "the server returns {cap} record per request: pages that overlap by \
@@ -300,8 +300,8 @@ fn page_sizing(
 }
 
 /// A short page with records past it, found after the job planned its pages.
-fn cap_found_late(asked: u32, served: usize) -> UpstreamFailure {
-    UpstreamFailure::permanent(
+fn cap_found_late(asked: u32, served: usize) -> CommandError {
+    CommandError::permanent(
         FailureReason::ServerCapUnsupported,
         format!(
             "the server returned {served} records where {asked} were asked, and more follow: \
@@ -345,7 +345,7 @@ async fn completion(
     meta: &CommandMeta,
     page: &OffsetPage,
     store: &JobStore,
-) -> Result<EventEnvelope, UpstreamFailure> {
+) -> Result<EventEnvelope, CommandError> {
     let summary = store.summary(meta.job_id).await?;
     if summary.started_at != page.started_at {
         return Err(StoreError::JobStateLost {
@@ -362,7 +362,7 @@ async fn completion(
         JobEnd::RepeatedPage => SyncEnd::RepeatedPage,
         JobEnd::PageLimit => SyncEnd::PageLimit,
         JobEnd::Running => {
-            return Err(UpstreamFailure::Transient {
+            return Err(CommandError::Transient {
                 reason: "job_state_store",
                 detail: "the store reported a completed job without an end".into(),
             });
@@ -535,7 +535,7 @@ mod tests {
             "nothing past a short page: the listing is that short"
         );
         assert_eq!(sizing(0, None).page_size, 1000, "an empty listing");
-        let Err(UpstreamFailure::Permanent { reason, .. }) = page_sizing(1000, 1, Some(1)) else {
+        let Err(CommandError::Permanent { reason, .. }) = page_sizing(1000, 1, Some(1)) else {
             panic!("a cap of one record is refused")
         };
         assert_eq!(reason, FailureReason::ServerCapUnsupported);

@@ -11,7 +11,7 @@ use amienscope_client::{
 use divalto_client::{DivaltoClient, DivaltoEndpoint};
 use ds_client::{DsClient, DsEndpoint, PageSize};
 use rate_gate::{RateGate, RateGates};
-use settings::{AmienscopeKeys, Connection, Connections, Credentials, DivaltoLogin};
+use settings::{AmienscopeKeys, BaseUrl, Connection, Connections, Credentials, DivaltoLogin};
 
 use crate::offset_reader::OffsetReader;
 
@@ -84,7 +84,7 @@ fn build(
     connection: &Connection,
     gate: impl FnOnce() -> Arc<RateGate>,
 ) -> Result<Option<Upstream>, String> {
-    let base_url = connection.base_url.to_string();
+    let base_url = connection.base_url.clone();
     let timeout = connection.request_timeout;
     let offset = |reader| {
         Upstream::Offset(OffsetUpstream {
@@ -123,7 +123,7 @@ fn build(
 }
 
 fn divalto_endpoint(
-    base_url: String,
+    base_url: BaseUrl,
     login: &DivaltoLogin,
     timeout: std::time::Duration,
 ) -> DivaltoEndpoint {
@@ -139,7 +139,7 @@ fn divalto_endpoint(
 }
 
 fn amienscope_endpoint(
-    base_url: String,
+    base_url: BaseUrl,
     keys: &AmienscopeKeys,
     timeout: std::time::Duration,
 ) -> Result<AmienscopeEndpoint, String> {

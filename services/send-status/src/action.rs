@@ -3,7 +3,7 @@
 
 use contract::{FailureReason, StatusAction};
 use ds_client::{LabelId, Transition};
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 use crate::decision::Decision;
 use crate::message::Message;
@@ -18,7 +18,7 @@ pub(crate) enum Action<'a> {
 
 impl<'a> Action<'a> {
     /// What `action` asks for; a justificatif the DS client cannot attach is refused.
-    pub(crate) fn of(action: &'a StatusAction) -> Result<Action<'a>, UpstreamFailure> {
+    pub(crate) fn of(action: &'a StatusAction) -> Result<Action<'a>, CommandError> {
         let state = |transition, disable_notification: &bool| {
             Ok(Action::Decision(Decision::State {
                 transition,
@@ -98,10 +98,10 @@ impl<'a> Action<'a> {
 fn refuse_justificatif(
     action: &StatusAction,
     justificatif: Option<&str>,
-) -> Result<(), UpstreamFailure> {
+) -> Result<(), CommandError> {
     match justificatif {
         None => Ok(()),
-        Some(_) => Err(UpstreamFailure::permanent(
+        Some(_) => Err(CommandError::permanent(
             FailureReason::InvalidBody,
             format!(
                 "invalid body: {}: a justificatif can only be attached to an acceptance for now",

@@ -47,7 +47,7 @@ impl DsConnections {
                 continue;
             };
             let endpoint = DsEndpoint {
-                base_url: connection.base_url.to_string(),
+                base_url: connection.base_url.clone(),
                 token: token.clone(),
                 timeout: connection.request_timeout,
             };

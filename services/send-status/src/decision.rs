@@ -3,7 +3,7 @@
 //! off), comes back as [`MutationOutcome::AlreadyApplied`]: success, nothing changed.
 
 use ds_client::{DsClient, InstructeurId, LabelId, MutationOutcome, StateChange, Transition};
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 use crate::done::Done;
 use crate::dossier::Dossier;
@@ -26,7 +26,7 @@ impl Decision {
         dossier: &Dossier,
         instructeur: &InstructeurId,
         client: &DsClient,
-    ) -> Result<Done, UpstreamFailure> {
+    ) -> Result<Done, CommandError> {
         let outcome = match self {
             Decision::State {
                 transition,

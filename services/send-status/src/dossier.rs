@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use contract::DossierRef;
 use ds_client::{DossierGlobalId, DossierNumber, DsClient};
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 /// A dossier, ready for the mutations and, when its number is known, the queries.
 pub(crate) struct Dossier {
@@ -19,11 +19,11 @@ pub(crate) struct Dossier {
 pub(crate) async fn resolve(
     reference: &DossierRef,
     client: &DsClient,
-) -> Result<Dossier, UpstreamFailure> {
+) -> Result<Dossier, CommandError> {
     match reference {
         DossierRef::Number(number) => {
             let number = DossierNumber::new(number.get()).map_err(|error| {
-                UpstreamFailure::permanent(
+                CommandError::permanent(
                     contract::FailureReason::InvalidBody,
                     format!("invalid body: {error}"),
                 )

@@ -9,7 +9,7 @@ use ds_client::{DsClient, InstructeurId};
 use job_state::JobStore;
 use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
-use settle::{Failure, UpstreamFailure};
+use settle::{CommandError, Failure};
 
 use crate::action::Action;
 use crate::connections::{DsConnections, Lookup, SetupError};
@@ -91,7 +91,7 @@ impl SendStatus {
         meta: &CommandMeta,
         status: &DsStatus,
         client: &DsClient,
-    ) -> Result<Done, UpstreamFailure> {
+    ) -> Result<Done, CommandError> {
         // Checked before any call, so a command that cannot be sent costs nothing.
         let action = Action::of(&status.action)?;
         let dossier = dossier::resolve(&status.dossier, client).await?;
@@ -127,7 +127,7 @@ fn status_sent(meta: &CommandMeta, status: &DsStatus, done: Done) -> EventEnvelo
 impl Handler for SendStatus {
     /// Publishes nothing before it returns: `status.sent` is part of the outcome.
     async fn handle(&self, message: &Incoming, _publisher: &Publisher) -> Outcome {
-        settle::handle_delivery(message, |command| {
+        worker_shell::handle_delivery(message, |command| {
             self.handle_command(command, message.attempt())
         })
         .await

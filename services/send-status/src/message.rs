@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use contract::{CorrectionReason, FailureReason, MessageId};
 use ds_client::{DossierMessage, DsClient, InstructeurId, MessageRequest};
 use job_state::{JobStore, ReceiptCheck};
-use settle::UpstreamFailure;
+use settle::CommandError;
 
 use crate::done::Done;
 use crate::dossier::Dossier;
@@ -39,9 +39,9 @@ pub(crate) async fn send(
     key: &str,
     client: &DsClient,
     store: &JobStore,
-) -> Result<Done, UpstreamFailure> {
+) -> Result<Done, CommandError> {
     let Some(number) = dossier.number else {
-        return Err(UpstreamFailure::permanent(
+        return Err(CommandError::permanent(
             FailureReason::InvalidBody,
             "invalid body: send_message: name the dossier by its number (or by a global id of \
              the form base64 of `Dossier-<number>`): a message already sent is recognised by \

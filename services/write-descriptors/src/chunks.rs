@@ -13,7 +13,7 @@ use contract::{
     MessageId,
 };
 use job_state::{JobStore, StepStatus};
-use settle::{Failure, UpstreamFailure};
+use settle::{CommandError, Failure};
 
 use crate::connections::ApidaeConnection;
 
@@ -25,7 +25,7 @@ pub(crate) async fn start(
     connection: &ApidaeConnection,
     store: &JobStore,
     publisher: &Publisher,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     let parts = split(write, connection.chunk_size);
     let chunks = u32::try_from(parts.len()).unwrap_or(u32::MAX);
     let job_objects: usize = parts.iter().map(|part| part.object_ids().len()).sum();
@@ -85,7 +85,7 @@ pub(crate) async fn write(
     connection: &ApidaeConnection,
     store: &JobStore,
     publisher: &Publisher,
-) -> Result<Outcome, UpstreamFailure> {
+) -> Result<Outcome, CommandError> {
     let operation = chunk.write.operation();
     let (job, started_at) = (meta.job_id, chunk.started_at);
     let (result, completed, mut publish) =
@@ -107,7 +107,7 @@ pub(crate) async fn write(
             StepStatus::Due => {
                 let result = match call(&chunk.write, connection).await {
                     Ok(report) => written(chunk, &report),
-                    Err(UpstreamFailure::Permanent {
+                    Err(CommandError::Permanent {
                         reason,
                         code,
                         message,
@@ -131,7 +131,7 @@ pub(crate) async fn write(
                     )])
                     .await?;
                 let encoded = serde_json::to_string(&result).map_err(|error| {
-                    UpstreamFailure::permanent(FailureReason::InvalidBody, error.to_string())
+                    CommandError::permanent(FailureReason::InvalidBody, error.to_string())
                 })?;
                 let completed = store
                     .finish_chunk(job, started_at, chunk.chunk, &encoded)
@@ -172,9 +172,9 @@ pub(crate) async fn write(
 async fn call(
     write: &DescriptorWrite,
     connection: &ApidaeConnection,
-) -> Result<WriteReport, UpstreamFailure> {
+) -> Result<WriteReport, CommandError> {
     let refused = |error: apidae_client::BatchError| {
-        UpstreamFailure::permanent(FailureReason::InvalidBody, error.to_string())
+        CommandError::permanent(FailureReason::InvalidBody, error.to_string())
     };
     let report = match write {
         DescriptorWrite::Put { objects } => {
@@ -226,12 +226,12 @@ fn written(chunk: &ApidaeChunk, report: &WriteReport) -> ChunkResult {
     }
 }
 
-fn decode(recorded: Option<String>) -> Result<ChunkResult, UpstreamFailure> {
-    let recorded = recorded.ok_or_else(|| UpstreamFailure::Transient {
+fn decode(recorded: Option<String>) -> Result<ChunkResult, CommandError> {
+    let recorded = recorded.ok_or_else(|| CommandError::Transient {
         reason: "job_state_store",
         detail: "a chunk marked done has no result".into(),
     })?;
-    serde_json::from_str(&recorded).map_err(|error| UpstreamFailure::Transient {
+    serde_json::from_str(&recorded).map_err(|error| CommandError::Transient {
         reason: "job_state_store",
         detail: format!("a recorded chunk result does not read back: {error}"),
     })
@@ -258,7 +258,7 @@ async fn completion(
     chunk: &ApidaeChunk,
     operation: DescriptorOperation,
     store: &JobStore,
-) -> Result<EventEnvelope, UpstreamFailure> {
+) -> Result<EventEnvelope, CommandError> {
     let chunks = store
         .chunk_results(meta.job_id, chunk.started_at)
         .await?
@@ -323,6 +323,11 @@ mod tests {
         assert_eq!(sizes(50, 50), vec![50]);
         assert_eq!(sizes(51, 50), vec![50, 1]);
         assert_eq!(sizes(7, 3), vec![3, 3, 1]);
+    }
+
+    #[test]
+    fn a_chunk_command_may_carry_exactly_what_one_api_call_may_name() {
+        assert_eq!(contract::MAX_CHUNK_OBJECTS, apidae_client::MAX_OBJECTS);
     }
 
     #[test]

@@ -18,7 +18,8 @@ pub struct SetupError {
 /// An Apidae connection, ready to call.
 pub(crate) struct ApidaeConnection {
     pub(crate) client: ApidaeClient,
-    /// Objects per call: the connection's `page_size`, never above 50.
+    /// Objects per call: the connection's `page_size`, never above
+    /// [`apidae_client::MAX_OBJECTS`].
     pub(crate) chunk_size: usize,
 }
 
@@ -42,8 +43,8 @@ impl ApidaeConnections {
                 reason,
             };
             let endpoint = ApidaeEndpoint {
-                base_url: connection.base_url.to_string(),
-                token_url: credentials.token_url.to_string(),
+                base_url: connection.base_url.clone(),
+                token_url: credentials.token_url.clone(),
                 client_id: credentials.client_id.clone(),
                 client_secret: credentials.client_secret.clone(),
                 timeout: connection.request_timeout,

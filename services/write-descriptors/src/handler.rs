@@ -5,7 +5,7 @@ use contract::{Command, CommandBody, DescriptorWrite, FailureReason};
 use job_state::JobStore;
 use rate_gate::RateGates;
 use settings::{Settings, WorkerSettings};
-use settle::{Failure, UpstreamFailure};
+use settle::{CommandError, Failure};
 
 use crate::chunks;
 use crate::connections::{ApidaeConnections, SetupError};
@@ -69,7 +69,7 @@ impl WriteDescriptors {
                 tracing::Span::current().record("page", chunk.chunk);
                 chunks::write(meta, chunk, connection, &self.store, publisher).await
             }
-            other => Err(UpstreamFailure::permanent(
+            other => Err(CommandError::permanent(
                 FailureReason::UnknownKind,
                 format!("`{}` is not a write-descriptors command", other.kind()),
             )),
@@ -80,7 +80,7 @@ impl WriteDescriptors {
 
 impl Handler for WriteDescriptors {
     async fn handle(&self, message: &Incoming, publisher: &Publisher) -> Outcome {
-        settle::handle_delivery(message, |command| {
+        worker_shell::handle_delivery(message, |command| {
             self.handle_command(command, message.attempt(), publisher)
         })
         .await

@@ -1,5 +1,6 @@
 //! The write-descriptors worker: turns an Apidae descriptor command of any size into
-//! calls of at most 50 objects, each a chunk command of its own, and reports exactly
+//! calls of at most `apidae_client::MAX_OBJECTS` objects, each a chunk command of its
+//! own, and reports exactly
 //! what the API wrote.
 //!
 //! `main.rs` only wires; tests call the same [`run`].

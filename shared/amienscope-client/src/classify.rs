@@ -1,114 +1,77 @@
-//! Turns an HTTP answer into a page of events or a classified [`AmienscopeError`],
+//! Turns an HTTP answer into a page of events or a classified [`UpstreamError`],
 //! without I/O. No error format is documented, so failures quote the body in short.
 
 use crate::envelope::decode_page;
-use crate::error::{AmienscopeError, PermanentReason, TransientReason};
 use crate::event::EventRecord;
-use crate::excerpt::excerpt;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
-use std::time::Duration;
+use upstream_http::{Answer, PermanentReason, TransientReason, UpstreamError, excerpt};
 
-/// Classifies one answer of the updates listing; `now` anchors an HTTP-date `Retry-After`.
+/// Classifies one answer of the updates listing; `now` anchors a reset given in
+/// seconds from now.
 pub(crate) fn classify(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
+    answer: &Answer,
     id_field: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<EventRecord>, AmienscopeError> {
+) -> Result<Vec<EventRecord>, UpstreamError> {
+    let status = answer.status;
     if status == StatusCode::NO_CONTENT {
         return Ok(Vec::new());
     }
     if status.is_success() {
-        return decode_page(status.as_u16(), body, id_field);
+        return decode_page(status.as_u16(), &answer.body, id_field);
     }
     if status.is_redirection() {
-        return Err(redirect(status, headers));
+        return Err(answer.redirect());
     }
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(AmienscopeError::RateLimited {
-            retry_after: retry_after(headers, now),
+        return Err(UpstreamError::RateLimited {
+            reset_at: answer.reset_at(now),
         });
     }
-    let described = format!("http {status}: {}", excerpt(body));
+    let described = format!("http {status}: {}", excerpt(&answer.body, &[]));
     if status.is_server_error() {
-        return Err(AmienscopeError::transient(
+        return Err(UpstreamError::transient(
             TransientReason::ServerError,
             described,
         ));
     }
     let (reason, message) = match status {
         StatusCode::REQUEST_TIMEOUT => {
-            return Err(AmienscopeError::transient(
+            return Err(UpstreamError::transient(
                 TransientReason::Timeout,
                 described,
             ));
         }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (
-            PermanentReason::AuthenticationRefused,
+            PermanentReason::Unauthorized,
             format!(
                 "{described} (check the public key, the private key, the e-mail address and the signing recipe)"
             ),
         ),
         _ => (PermanentReason::UnexpectedStatus, described),
     };
-    Err(AmienscopeError::permanent(
+    Err(UpstreamError::permanent_with_code(
         reason,
-        Some(status.as_u16()),
+        status.as_u16(),
         message,
     ))
-}
-
-fn redirect(status: StatusCode, headers: &HeaderMap) -> AmienscopeError {
-    let target = match headers.get(LOCATION).map(|value| value.to_str()) {
-        Some(Ok(location)) => format!("to {location}"),
-        Some(Err(_)) => "to an unreadable location".to_owned(),
-        None => "without a location".to_owned(),
-    };
-    AmienscopeError::permanent(
-        PermanentReason::Redirect,
-        Some(status.as_u16()),
-        format!(
-            "http {status} redirects {target}; a signed request is not followed, fix the base url"
-        ),
-    )
-}
-
-/// `Retry-After` as seconds or as an HTTP date; a date already past means no wait.
-fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
-        at.with_timezone(&Utc)
-            .signed_duration_since(now)
-            .to_std()
-            .unwrap_or(Duration::ZERO),
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::EventStatus;
-    use reqwest::header::{HeaderName, HeaderValue};
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-    /// 2026-01-01T00:00:00Z, so relative headers give exact waits.
+    /// 2026-01-01T00:00:00Z, so relative headers give exact resets.
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_225_600, 0).expect("a valid instant")
     }
 
     type Header = (&'static str, &'static str);
 
-    fn run(
-        status: u16,
-        headers: &[Header],
-        body: &str,
-    ) -> Result<Vec<EventRecord>, AmienscopeError> {
+    fn run(status: u16, headers: &[Header], body: &str) -> Result<Vec<EventRecord>, UpstreamError> {
         let headers: HeaderMap = headers
             .iter()
             .map(|(name, value)| {
@@ -118,28 +81,37 @@ mod tests {
                 )
             })
             .collect();
-        let status = StatusCode::from_u16(status).expect("a valid status");
-        classify(status, &headers, body.as_bytes(), "id", now())
+        let answer = Answer {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            headers,
+            body: body.as_bytes().to_vec(),
+        };
+        classify(&answer, "id", now())
     }
 
     #[derive(Debug, PartialEq)]
     enum Outcome {
         Events(usize),
         Transient(TransientReason),
-        RateLimited(Option<u64>),
+        /// Seconds from now to the reset.
+        RateLimited(Option<i64>),
+        /// The reason and the HTTP status given as the code, 0 without one.
         Permanent(PermanentReason, u16),
     }
 
-    fn outcome(result: &Result<Vec<EventRecord>, AmienscopeError>) -> Outcome {
+    fn outcome(result: &Result<Vec<EventRecord>, UpstreamError>) -> Outcome {
         match result {
             Ok(records) => Outcome::Events(records.len()),
-            Err(AmienscopeError::Transient { reason, .. }) => Outcome::Transient(*reason),
-            Err(AmienscopeError::RateLimited { retry_after }) => {
-                Outcome::RateLimited(retry_after.map(|wait| wait.as_secs()))
+            Err(UpstreamError::Transient { reason, .. }) => Outcome::Transient(*reason),
+            Err(UpstreamError::RateLimited { reset_at }) => {
+                Outcome::RateLimited(reset_at.map(|at| (at - now()).num_seconds()))
             }
-            Err(AmienscopeError::Permanent { reason, status, .. }) => {
-                Outcome::Permanent(*reason, status.unwrap_or_default())
-            }
+            Err(UpstreamError::Permanent { reason, code, .. }) => Outcome::Permanent(
+                *reason,
+                code.as_deref()
+                    .map(|code| code.parse().expect("the code is an http status"))
+                    .unwrap_or_default(),
+            ),
         }
     }
 
@@ -172,14 +144,14 @@ mod tests {
                 401,
                 vec![],
                 r#"{"error": "bad signature"}"#,
-                Permanent(P::AuthenticationRefused, 401),
+                Permanent(P::Unauthorized, 401),
             ),
             (
                 "403",
                 403,
                 vec![],
                 "forbidden",
-                Permanent(P::AuthenticationRefused, 403),
+                Permanent(P::Unauthorized, 403),
             ),
             (
                 "404 from a wrong base url",
@@ -202,27 +174,6 @@ mod tests {
                 vec![("retry-after", "120")],
                 "",
                 RateLimited(Some(120)),
-            ),
-            (
-                "429 with an http date",
-                429,
-                vec![("retry-after", "Thu, 01 Jan 2026 00:02:00 GMT")],
-                "",
-                RateLimited(Some(120)),
-            ),
-            (
-                "429 with a past http date",
-                429,
-                vec![("retry-after", "Wed, 31 Dec 2025 23:00:00 GMT")],
-                "",
-                RateLimited(Some(0)),
-            ),
-            (
-                "429 with an unreadable retry-after",
-                429,
-                vec![("retry-after", "soon")],
-                "",
-                RateLimited(None),
             ),
             ("500", 500, vec![], "oops", Transient(T::ServerError)),
             (
@@ -274,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_refused_signature_quotes_the_server_and_says_what_to_check() {
-        let Err(AmienscopeError::Permanent { message, .. }) =
+        let Err(UpstreamError::Permanent { message, .. }) =
             run(401, &[], r#"{"error": "Invalid signature"}"#)
         else {
             panic!("a 401 is permanent");
@@ -285,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_redirect_names_its_target() {
-        let Err(AmienscopeError::Permanent { message, .. }) =
+        let Err(UpstreamError::Permanent { message, .. }) =
             run(302, &[("location", "https://elsewhere.example/get")], "")
         else {
             panic!("a redirect is permanent");

@@ -5,10 +5,9 @@
 //! `{"events": [..]}` or `{"total": 3, "data": [..]}`), whose array is the page; and
 //! `null` or an empty body as an empty page. Anything else is refused rather than guessed.
 
-use crate::error::AmienscopeError;
 use crate::event::{EventRecord, EventStatus};
-use crate::excerpt::excerpt;
 use serde_json::{Map, Value};
+use upstream_http::{PermanentReason, UpstreamError, excerpt};
 
 /// The member that carries an event's status.
 const STATUS_FIELD: &str = "event_status_id";
@@ -19,39 +18,36 @@ pub(crate) fn decode_page(
     status: u16,
     body: &[u8],
     id_field: &str,
-) -> Result<Vec<EventRecord>, AmienscopeError> {
+) -> Result<Vec<EventRecord>, UpstreamError> {
     if body.trim_ascii().is_empty() {
         return Ok(Vec::new());
     }
+    let invalid = |message: String| {
+        UpstreamError::permanent_with_code(PermanentReason::InvalidResponse, status, message)
+    };
     let document: Value = serde_json::from_slice(body).map_err(|error| {
-        AmienscopeError::invalid_response(
-            status,
-            format!("response body is not json ({error}): {}", excerpt(body)),
-        )
+        invalid(format!(
+            "response body is not json ({error}): {}",
+            excerpt(body, &[])
+        ))
     })?;
     let items = match document {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        Value::Object(members) => only_array(members).map_err(|problem| {
-            AmienscopeError::invalid_response(status, format!("{problem}: {}", excerpt(body)))
-        })?,
+        Value::Object(members) => only_array(members)
+            .map_err(|problem| invalid(format!("{problem}: {}", excerpt(body, &[]))))?,
         _ => {
-            return Err(AmienscopeError::invalid_response(
-                status,
-                format!(
-                    "response is neither a list nor an object: {}",
-                    excerpt(body)
-                ),
-            ));
+            return Err(invalid(format!(
+                "response is neither a list nor an object: {}",
+                excerpt(body, &[])
+            )));
         }
     };
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            event(item, id_field).map_err(|problem| {
-                AmienscopeError::invalid_response(status, format!("event {index}: {problem}"))
-            })
+            event(item, id_field).map_err(|problem| invalid(format!("event {index}: {problem}")))
         })
         .collect()
 }
@@ -111,10 +107,9 @@ fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::PermanentReason;
     use serde_json::json;
 
-    fn decode(body: &str) -> Result<Vec<EventRecord>, AmienscopeError> {
+    fn decode(body: &str) -> Result<Vec<EventRecord>, UpstreamError> {
         decode_page(200, body.as_bytes(), "id")
     }
 
@@ -126,14 +121,14 @@ mod tests {
             .collect()
     }
 
-    fn is_invalid(result: &Result<Vec<EventRecord>, AmienscopeError>) -> bool {
+    fn is_invalid(result: &Result<Vec<EventRecord>, UpstreamError>) -> bool {
         matches!(
             result,
-            Err(AmienscopeError::Permanent {
+            Err(UpstreamError::Permanent {
                 reason: PermanentReason::InvalidResponse,
-                status: Some(200),
+                code: Some(code),
                 ..
-            })
+            }) if code == "200"
         )
     }
 
@@ -246,7 +241,7 @@ mod tests {
     #[test]
     fn a_non_json_body_is_quoted_in_short() {
         let body = format!("<html>{}</html>", "x".repeat(5_000));
-        let Err(AmienscopeError::Permanent { message, .. }) = decode(&body) else {
+        let Err(UpstreamError::Permanent { message, .. }) = decode(&body) else {
             panic!("html is not a page");
         };
         assert!(

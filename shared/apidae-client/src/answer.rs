@@ -1,19 +1,18 @@
 //! Turns the HTTP answer of a write call into a report, a refused token, or a
-//! classified [`ApidaeError`], without I/O.
+//! classified [`UpstreamError`], without I/O.
 //!
-//! In order: a 429 is [`ApidaeError::RateLimited`]; a 401, or a body `{"error":
+//! In order: a 429 is [`UpstreamError::RateLimited`]; a 401, or a body `{"error":
 //! "invalid_token"}`, is a refused token; a JSON body with an `errorType` is permanent
-//! by type (except an unknown type on a 5xx, which stays transient); `status: NO_ACTION`
-//! is permanent [`PermanentReason::NoAction`]; any other 5xx is transient; a 200 whose
-//! `status` is the expected success is the report; anything else is
-//! [`PermanentReason::InvalidResponse`].
+//! by type ([`error_type_reason`]), except an unknown type on a 5xx, which stays
+//! transient; `status: NO_ACTION` is permanent [`PermanentReason::NoAction`]; any other
+//! 5xx is transient; a 3xx is a redirect; a 200 whose `status` is the expected success
+//! is the report; anything else is [`PermanentReason::InvalidResponse`].
 
-use crate::error::{ApidaeError, PermanentReason, TransientReason};
-use crate::redact::{excerpt, redact};
 use crate::report::{WriteReport, WriteStatus};
+use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
-use std::time::Duration;
+use upstream_http::{Answer, PermanentReason, TransientReason, UpstreamError, excerpt, redact};
 
 /// The `status` of a call that failed its checks.
 const NO_ACTION: &str = "NO_ACTION";
@@ -29,17 +28,32 @@ pub(crate) enum Verdict {
     TokenRefused(String),
 }
 
+/// The shared reason an Apidae `errorType` stands for: `ECRITURE_FORBIDDEN` (the
+/// project lacks the rights, or does not own the descriptor) is
+/// [`PermanentReason::Forbidden`]; `ECRITURE_BAD_REQUEST` (the form field
+/// `donneesPrivees` was missing) and `ECRITURE_INVALID_JSON_DATA` (the JSON was not in
+/// the expected format) are [`PermanentReason::BadRequest`]; any other type is
+/// [`PermanentReason::Refused`]. The type itself goes into the error's `code`.
+pub fn error_type_reason(error_type: &str) -> PermanentReason {
+    match error_type {
+        "ECRITURE_FORBIDDEN" => PermanentReason::Forbidden,
+        "ECRITURE_BAD_REQUEST" | "ECRITURE_INVALID_JSON_DATA" => PermanentReason::BadRequest,
+        _ => PermanentReason::Refused,
+    }
+}
+
 /// The verdict of one write answer. `secrets` are masked in every text taken from the
 /// body.
 pub(crate) fn classify(
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: &[u8],
+    answer: &Answer,
     expected: WriteStatus,
     secrets: &[&str],
-) -> Result<Verdict, ApidaeError> {
+) -> Result<Verdict, UpstreamError> {
+    let (status, body) = (answer.status, answer.body.as_slice());
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(ApidaeError::RateLimited { retry_after });
+        return Err(UpstreamError::RateLimited {
+            reset_at: answer.reset_at(Utc::now()),
+        });
     }
     let object = json_object(body);
     let oauth_error = object.as_ref().and_then(|object| text(object, "error"));
@@ -62,26 +76,24 @@ pub(crate) fn classify(
     let detail = || format!("http {status}: {}", excerpt(body, secrets));
     match status.as_u16() {
         500..=599 => {
-            return Err(ApidaeError::transient(
+            return Err(UpstreamError::transient(
                 TransientReason::ServerError,
                 detail(),
             ));
         }
-        408 => return Err(ApidaeError::transient(TransientReason::Timeout, detail())),
-        300..=399 => {
-            return Err(ApidaeError::permanent(
-                PermanentReason::Configuration,
-                format!("{} (check the base url)", detail()),
-            ));
-        }
+        408 => return Err(UpstreamError::transient(TransientReason::Timeout, detail())),
+        300..=399 => return Err(answer.redirect()),
         _ => {}
     }
     let Some(object) = object else {
-        return Err(invalid(format!("the answer is not json: {}", detail())));
+        return Err(UpstreamError::invalid_response(format!(
+            "the answer is not json: {}",
+            detail()
+        )));
     };
     let answered = text(&object, "status");
     if status != StatusCode::OK || answered != Some(expected.as_str()) {
-        return Err(invalid(format!(
+        return Err(UpstreamError::invalid_response(format!(
             "expected http 200 with status {}, got http {status} with status {}",
             expected.as_str(),
             answered.map_or_else(|| "none".to_owned(), |s| redact(s, secrets)),
@@ -98,25 +110,24 @@ fn refusal(
     status: StatusCode,
     object: &Map<String, Value>,
     secrets: &[&str],
-) -> Option<ApidaeError> {
+) -> Option<UpstreamError> {
     let message = text(object, "message").map(|message| redact(message, secrets));
     if let Some(error_type) = text(object, "errorType") {
-        let reason = PermanentReason::for_error_type(error_type);
+        let reason = error_type_reason(error_type);
         let message = message.unwrap_or_else(|| "no message".to_owned());
-        if status.is_server_error() && reason == PermanentReason::OtherErrorType {
-            return Some(ApidaeError::transient(
+        // A type we do not name, on a 5xx, is the server failing, not a refusal.
+        if status.is_server_error() && reason == PermanentReason::Refused {
+            return Some(UpstreamError::transient(
                 TransientReason::ServerError,
                 format!("http {status}: {error_type}: {message}"),
             ));
         }
-        return Some(ApidaeError::Permanent {
-            reason,
-            error_type: Some(error_type.to_owned()),
-            message,
-        });
+        return Some(UpstreamError::permanent_with_code(
+            reason, error_type, message,
+        ));
     }
     (text(object, "status") == Some(NO_ACTION)).then(|| {
-        ApidaeError::permanent(
+        UpstreamError::permanent(
             PermanentReason::NoAction,
             message.unwrap_or_else(|| "no action, no message".to_owned()),
         )
@@ -124,17 +135,22 @@ fn refusal(
 }
 
 /// The `id` array; absent or null reads as empty.
-fn updated_ids(object: &Map<String, Value>) -> Result<Vec<u64>, ApidaeError> {
+fn updated_ids(object: &Map<String, Value>) -> Result<Vec<u64>, UpstreamError> {
     match object.get("id") {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(ids)) => ids
             .iter()
             .map(|id| {
-                id.as_u64()
-                    .ok_or_else(|| invalid(format!("the id array holds {id}, not an object id")))
+                id.as_u64().ok_or_else(|| {
+                    UpstreamError::invalid_response(format!(
+                        "the id array holds {id}, not an object id"
+                    ))
+                })
             })
             .collect(),
-        Some(other) => Err(invalid(format!("the id field is {other}, not an array"))),
+        Some(other) => Err(UpstreamError::invalid_response(format!(
+            "the id field is {other}, not an array"
+        ))),
     }
 }
 
@@ -145,17 +161,6 @@ fn oauth_detail(object: &Map<String, Value>) -> String {
         (Some(error), None) => error.to_owned(),
         (None, _) => "the access token was refused".to_owned(),
     }
-}
-
-/// `Retry-After` in seconds, or as an HTTP date.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = date.signed_duration_since(chrono::Utc::now());
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
 }
 
 pub(crate) fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
@@ -169,30 +174,52 @@ pub(crate) fn text<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a
     object.get(name)?.as_str()
 }
 
-fn invalid(message: String) -> ApidaeError {
-    ApidaeError::permanent(PermanentReason::InvalidResponse, message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
+    use reqwest::header::{HeaderMap, HeaderValue};
 
     const TOMCAT_503: &str = "<!doctype html><html lang=\"en\"><head><title>HTTP Status 503 – \
         Service Unavailable</title></head><body><h1>HTTP Status 503 – Service Unavailable</h1>\
         </body></html>";
 
-    fn run(status: u16, body: &str, expected: WriteStatus) -> Result<Verdict, ApidaeError> {
-        let status = StatusCode::from_u16(status).expect("a valid status");
-        classify(status, None, body.as_bytes(), expected, &["tok-secret"])
+    fn answer(status: u16, headers: &[(&'static str, &'static str)], body: &str) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        Answer {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn run(status: u16, body: &str, expected: WriteStatus) -> Result<Verdict, UpstreamError> {
+        classify(&answer(status, &[], body), expected, &["tok-secret"])
     }
 
     fn outcome(status: u16, body: &str) -> String {
         match run(status, body, WriteStatus::Modified) {
             Ok(Verdict::Done(_)) => "done".into(),
             Ok(Verdict::TokenRefused(_)) => "token_refused".into(),
-            Err(ApidaeError::Transient { reason, .. }) => reason.as_str().into(),
-            Err(ApidaeError::RateLimited { .. }) => "rate_limited".into(),
-            Err(ApidaeError::Permanent { reason, .. }) => reason.as_str().into(),
+            Err(UpstreamError::Transient { reason, .. }) => reason.as_str().into(),
+            Err(UpstreamError::RateLimited { .. }) => "rate_limited".into(),
+            Err(UpstreamError::Permanent { reason, .. }) => reason.as_str().into(),
+        }
+    }
+
+    #[test]
+    fn error_types_map_to_shared_reasons() {
+        for (error_type, reason) in [
+            ("ECRITURE_FORBIDDEN", PermanentReason::Forbidden),
+            ("ECRITURE_BAD_REQUEST", PermanentReason::BadRequest),
+            ("ECRITURE_INVALID_JSON_DATA", PermanentReason::BadRequest),
+            ("OBJET_TOURISTIQUE_NOT_FOUND", PermanentReason::Refused),
+            ("ecriture_forbidden", PermanentReason::Refused),
+        ] {
+            assert_eq!(error_type_reason(error_type), reason, "{error_type}");
         }
     }
 
@@ -262,19 +289,19 @@ mod tests {
                 "invalid json",
                 400,
                 r#"{"errorType":"ECRITURE_INVALID_JSON_DATA","message":"m"}"#,
-                "invalid_json",
+                "bad_request",
             ),
             (
                 "known type on a 500",
                 500,
                 r#"{"errorType":"ECRITURE_INVALID_JSON_DATA"}"#,
-                "invalid_json",
+                "bad_request",
             ),
             (
                 "other type",
                 400,
                 r#"{"errorType":"OBJET_TOURISTIQUE_NOT_FOUND","message":"m"}"#,
-                "other_error_type",
+                "refused",
             ),
             (
                 "other type on a 500",
@@ -307,7 +334,7 @@ mod tests {
             ("502 empty", 502, "", "server_error"),
             ("429", 429, "slow down", "rate_limited"),
             ("408", 408, "", "timeout"),
-            ("302", 302, "", "configuration"),
+            ("302", 302, "", "redirect"),
             ("200 html", 200, "<html>ok</html>", "invalid_response"),
             ("200 empty", 200, "", "invalid_response"),
             ("200 json array", 200, "[1]", "invalid_response"),
@@ -352,9 +379,9 @@ mod tests {
         let body = serde_json::json!({"status": "NO_ACTION", "message": message}).to_string();
         assert_eq!(
             run(200, &body, WriteStatus::Modified),
-            Err(ApidaeError::Permanent {
+            Err(UpstreamError::Permanent {
                 reason: PermanentReason::NoAction,
-                error_type: None,
+                code: None,
                 message: message.into()
             })
         );
@@ -364,11 +391,34 @@ mod tests {
                 r#"{"errorType":"CANCEL_FAILED","message":"échec"}"#,
                 WriteStatus::Deleted
             ),
-            Err(ApidaeError::Permanent {
-                reason: PermanentReason::OtherErrorType,
-                error_type: Some("CANCEL_FAILED".into()),
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::Refused,
+                code: Some("CANCEL_FAILED".into()),
                 message: "échec".into()
             })
+        );
+        assert_eq!(
+            run(
+                400,
+                r#"{"errorType":"ECRITURE_INVALID_JSON_DATA","message":"m"}"#,
+                WriteStatus::Modified
+            ),
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::BadRequest,
+                code: Some("ECRITURE_INVALID_JSON_DATA".into()),
+                message: "m".into()
+            })
+        );
+        let error = run(
+            400,
+            r#"{"errorType":"ECRITURE_BAD_REQUEST","message":"Paramètre 'donneesPrivees' manquant dans la requête"}"#,
+            WriteStatus::Modified,
+        )
+        .expect_err("a bad request");
+        assert_eq!(
+            error.to_string(),
+            "permanent upstream failure (bad_request, ECRITURE_BAD_REQUEST): \
+             Paramètre 'donneesPrivees' manquant dans la requête"
         );
     }
 
@@ -399,25 +449,31 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_or_a_date() {
-        assert_eq!(parse_retry_after(" 30 "), Some(Duration::from_secs(30)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon"), None);
-        let error = classify(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(Duration::from_secs(4)),
-            b"",
-            WriteStatus::Modified,
-            &[],
+    fn a_429_is_rate_limited_until_the_answered_reset() {
+        let throttled = answer(
+            429,
+            &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")],
+            "slow down",
         );
         assert_eq!(
-            error,
-            Err(ApidaeError::RateLimited {
-                retry_after: Some(Duration::from_secs(4))
+            classify(&throttled, WriteStatus::Modified, &[]),
+            Err(UpstreamError::RateLimited {
+                reset_at: DateTime::from_timestamp(784_111_777, 0)
             })
         );
+        assert_eq!(
+            classify(&answer(429, &[], ""), WriteStatus::Modified, &[]),
+            Err(UpstreamError::RateLimited { reset_at: None })
+        );
+    }
+
+    #[test]
+    fn a_redirect_names_its_location() {
+        let moved = answer(301, &[("location", "https://elsewhere.test/")], "");
+        let Err(error) = classify(&moved, WriteStatus::Modified, &[]) else {
+            panic!("a redirect");
+        };
+        assert_eq!(error, moved.redirect());
+        assert!(error.to_string().contains("elsewhere.test"), "{error}");
     }
 }

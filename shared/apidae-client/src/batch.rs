@@ -2,10 +2,13 @@
 //! batch is built, and the JSON payload each one is sent as.
 
 use serde::Serialize;
+use settings::Api;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The most tourism objects one call may name; the API refuses the whole call above.
-pub const MAX_OBJECTS: usize = 50;
+/// The fact lives in the settings' catalogue of APIs, which also caps an Apidae
+/// connection's `page_size` with it.
+pub const MAX_OBJECTS: usize = Api::Apidae.max_page_size() as usize;
 
 /// One private descriptor to set on an object: its technical name and its text per
 /// language.

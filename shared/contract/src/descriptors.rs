@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::FailureReason;
 
-/// The most objects one Apidae call may carry: above it the API writes nothing.
+/// The most objects an `apidae.chunk` command may carry: what one Apidae call may name
+/// (`apidae_client::MAX_OBJECTS`; a test of the write-descriptors worker keeps the two
+/// equal, since the wire format depends on no client).
 pub const MAX_CHUNK_OBJECTS: usize = 50;
 
 /// Body of `apidae.put`: add or replace descriptors on any number of objects.

@@ -1,14 +1,14 @@
-//! Turns an HTTP answer into the service's verdict or a classified [`DivaltoError`],
+//! Turns an HTTP answer into the service's verdict or a classified [`UpstreamError`],
 //! without I/O.
 //!
 //! The body's `error` decides whenever the body is the documented JSON, whatever the
 //! status; the status decides otherwise. A non-2xx answer whose body claims success is
 //! not trusted: its status decides.
 
-use crate::error::{DivaltoError, PermanentReason, TransientReason};
-use crate::redact::{excerpt, redact};
-use reqwest::StatusCode;
+use chrono::Utc;
 use serde_json::{Map, Value};
+use upstream_http::{Answer as HttpAnswer, PermanentReason, TransientReason, UpstreamError};
+use upstream_http::{excerpt, redact};
 
 /// What the service said, once the answer is known to be the documented JSON.
 #[derive(Debug, PartialEq)]
@@ -45,11 +45,11 @@ impl BodyShown {
 /// The verdict of one answer: the service's own, or an error for what is not the
 /// documented JSON. `secrets` are masked in every text taken from the body.
 pub(crate) fn classify(
-    status: StatusCode,
-    body: &[u8],
+    answer: &HttpAnswer,
     secrets: &[&str],
     shown: BodyShown,
-) -> Result<Answer, DivaltoError> {
+) -> Result<Answer, UpstreamError> {
+    let (status, body) = (answer.status, answer.body.as_slice());
     if let Some((code, object)) = documented(body) {
         if code != 0 {
             let message = redact(&error_text(&object), secrets);
@@ -61,20 +61,25 @@ pub(crate) fn classify(
     }
     let detail = format!("http {status}: {}", shown.describe(body, secrets));
     Err(match status.as_u16() {
-        200..=299 => DivaltoError::permanent(
-            PermanentReason::InvalidResponse,
-            None,
-            format!("the answer is not the documented json: {detail}"),
-        ),
-        500..=599 => DivaltoError::transient(TransientReason::ServerError, detail),
-        408 => DivaltoError::transient(TransientReason::Timeout, detail),
-        429 => DivaltoError::transient(TransientReason::RateLimited, detail),
-        300..=399 | 401 | 403 | 404 | 405 => DivaltoError::permanent(
+        200..=299 => UpstreamError::invalid_response(format!(
+            "the answer is not the documented json: {detail}"
+        )),
+        300..=399 => answer.redirect(),
+        500..=599 => UpstreamError::transient(TransientReason::ServerError, detail),
+        408 => UpstreamError::transient(TransientReason::Timeout, detail),
+        429 => UpstreamError::RateLimited {
+            reset_at: answer.reset_at(Utc::now()),
+        },
+        401 | 403 | 404 | 405 => UpstreamError::permanent_with_code(
             PermanentReason::Configuration,
-            None,
+            status.as_u16(),
             format!("{detail} (check the base url and the account)"),
         ),
-        _ => DivaltoError::permanent(PermanentReason::InvalidResponse, None, detail),
+        _ => UpstreamError::permanent_with_code(
+            PermanentReason::InvalidResponse,
+            status.as_u16(),
+            detail,
+        ),
     })
 }
 
@@ -106,18 +111,32 @@ fn error_text(object: &Map<String, Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
 
-    fn run(status: u16, body: &str) -> Result<Answer, DivaltoError> {
-        let status = StatusCode::from_u16(status).expect("a valid status");
-        classify(status, body.as_bytes(), &["tok-secret"], BodyShown::Excerpt)
+    fn answer(status: u16, body: &[u8]) -> HttpAnswer {
+        HttpAnswer {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            headers: HeaderMap::new(),
+            body: body.to_vec(),
+        }
     }
 
-    fn reason(result: &Result<Answer, DivaltoError>) -> &'static str {
+    fn run(status: u16, body: &str) -> Result<Answer, UpstreamError> {
+        classify(
+            &answer(status, body.as_bytes()),
+            &["tok-secret"],
+            BodyShown::Excerpt,
+        )
+    }
+
+    fn reason(result: &Result<Answer, UpstreamError>) -> &'static str {
         match result {
             Ok(Answer::Accepted(_)) => "accepted",
             Ok(Answer::Rejected { .. }) => "rejected",
-            Err(DivaltoError::Transient { reason, .. }) => reason.as_str(),
-            Err(DivaltoError::Permanent { reason, .. }) => reason.as_str(),
+            Err(UpstreamError::Transient { reason, .. }) => reason.as_str(),
+            Err(UpstreamError::RateLimited { .. }) => "rate_limited",
+            Err(UpstreamError::Permanent { reason, .. }) => reason.as_str(),
         }
     }
 
@@ -164,7 +183,7 @@ mod tests {
                 "configuration",
             ),
             ("403 claiming success", 403, ok, "configuration"),
-            ("302", 302, "", "configuration"),
+            ("302", 302, "", "redirect"),
             (
                 "400 html",
                 400,
@@ -176,6 +195,52 @@ mod tests {
             let result = run(status, body);
             assert_eq!(reason(&result), expected, "{name}: {result:?}");
         }
+    }
+
+    #[test]
+    fn a_429_carries_its_reset_and_a_redirect_its_location() {
+        let mut throttled = answer(429, b"slow down");
+        throttled
+            .headers
+            .insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let before = Utc::now();
+        let result = classify(&throttled, &[], BodyShown::Excerpt);
+        let Err(UpstreamError::RateLimited {
+            reset_at: Some(reset_at),
+        }) = result
+        else {
+            panic!("a 429 with a retry-after: {result:?}");
+        };
+        let wait = (reset_at - before).num_seconds();
+        assert!((6..=8).contains(&wait), "{reset_at} is {wait} s away");
+
+        let mut moved = answer(302, b"");
+        moved.headers.insert(
+            LOCATION,
+            HeaderValue::from_static("https://example.test/login"),
+        );
+        let Err(error) = classify(&moved, &[], BodyShown::Excerpt) else {
+            panic!("a redirect is an error");
+        };
+        assert_eq!(error, moved.redirect());
+        assert!(
+            error.to_string().contains("https://example.test/login"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_status_decided_failure_carries_the_status() {
+        let result = run(404, "Not Found");
+        assert_eq!(
+            result,
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::Configuration,
+                code: Some("404".into()),
+                message: "http 404 Not Found: Not Found (check the base url and the account)"
+                    .into(),
+            })
+        );
     }
 
     #[test]
@@ -236,7 +301,7 @@ mod tests {
     #[test]
     fn a_body_shown_by_size_only_gives_no_text() {
         let body = br#"{"access_token":"eyJ.partial"#;
-        let Err(error) = classify(StatusCode::OK, body, &[], BodyShown::SizeOnly) else {
+        let Err(error) = classify(&answer(200, body), &[], BodyShown::SizeOnly) else {
             panic!("a cut body is not the documented json");
         };
         assert!(!error.to_string().contains("eyJ"), "{error}");

@@ -1,10 +1,15 @@
-//! The `Authent/Auth` login: its body, and the token read out of its answer.
+//! The `Authent/Auth` login: its body, the token read out of its answer, and how long
+//! the token is used.
 
 use crate::answer::Answer;
-use crate::error::{DivaltoError, PermanentReason};
 use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::Value;
+use std::time::Duration;
+use upstream_http::{PermanentReason, UpstreamError};
+
+/// A token is renewed once this share of its lifetime (in tenths) has passed.
+const USE_FOR_TENTHS: u32 = 9;
 
 /// The JSON body of `Authent/Auth`. Never logged: it holds the password.
 #[derive(Serialize)]
@@ -16,29 +21,33 @@ pub(crate) struct AuthBody<'a> {
     pub(crate) infos: &'a str,
 }
 
+/// How long a token that the server keeps valid for `lifetime` is handed to calls:
+/// 90% of it, so that no call carries a token about to expire.
+pub(crate) fn use_for(lifetime: Duration) -> Duration {
+    lifetime.saturating_mul(USE_FOR_TENTHS) / 10
+}
+
 /// The access token of a successful login: `error` 0 and a non-empty `access_token`.
-pub(crate) fn decode_token(answer: Answer) -> Result<SecretString, DivaltoError> {
+pub(crate) fn decode_token(answer: Answer) -> Result<SecretString, UpstreamError> {
     match answer {
-        Answer::Rejected { code, message } => Err(refused(
-            Some(code),
-            format!("the login was refused: {message}"),
-        )),
+        Answer::Rejected { code, message } => {
+            Err(refused(code, format!("the login was refused: {message}")))
+        }
         Answer::Accepted(mut object) => match object.remove("access_token") {
             Some(Value::String(token)) if !token.trim().is_empty() => Ok(SecretString::from(token)),
             None | Some(Value::Null) | Some(Value::String(_)) => {
-                Err(refused(Some(0), "the login answered no access token"))
+                Err(refused(0, "the login answered no access token"))
             }
-            Some(_) => Err(DivaltoError::permanent(
-                PermanentReason::InvalidResponse,
-                None,
+            Some(_) => Err(UpstreamError::invalid_response(
                 "the login answered an access token that is not text",
             )),
         },
     }
 }
 
-fn refused(code: Option<i64>, message: impl Into<String>) -> DivaltoError {
-    DivaltoError::permanent(PermanentReason::AuthenticationRefused, code, message)
+/// A refused login, named by the answer's `error` code.
+fn refused(code: i64, message: impl Into<String>) -> UpstreamError {
+    UpstreamError::permanent_with_code(PermanentReason::Unauthorized, code, message)
 }
 
 #[cfg(test)]
@@ -52,6 +61,20 @@ mod tests {
             Value::Object(object) => Answer::Accepted(object),
             other => panic!("not an object: {other}"),
         }
+    }
+
+    #[test]
+    fn a_token_is_used_for_nine_tenths_of_its_lifetime() {
+        assert_eq!(
+            use_for(Duration::from_secs(45 * 60)),
+            Duration::from_secs(40 * 60 + 30)
+        );
+        assert_eq!(
+            use_for(Duration::from_millis(200)),
+            Duration::from_millis(180)
+        );
+        assert_eq!(use_for(Duration::from_nanos(5)), Duration::from_nanos(4));
+        assert_eq!(use_for(Duration::MAX), Duration::MAX / 10);
     }
 
     #[test]
@@ -87,9 +110,9 @@ mod tests {
         .expect_err("a refusal");
         assert_eq!(
             error,
-            DivaltoError::Permanent {
-                reason: PermanentReason::AuthenticationRefused,
-                code: Some(12),
+            UpstreamError::Permanent {
+                reason: PermanentReason::Unauthorized,
+                code: Some("12".into()),
                 message: "the login was refused: utilisateur inconnu".into(),
             }
         );
@@ -106,8 +129,8 @@ mod tests {
             assert!(
                 matches!(
                     error,
-                    DivaltoError::Permanent {
-                        reason: PermanentReason::AuthenticationRefused,
+                    UpstreamError::Permanent {
+                        reason: PermanentReason::Unauthorized,
                         ..
                     }
                 ),
@@ -118,7 +141,7 @@ mod tests {
             .expect_err("a number is no token");
         assert!(matches!(
             error,
-            DivaltoError::Permanent {
+            UpstreamError::Permanent {
                 reason: PermanentReason::InvalidResponse,
                 ..
             }

@@ -10,6 +10,15 @@
 //! HTTP call, the login included, first waits on the rate gate given to
 //! [`DivaltoClient::new`], and an answer longer than [`MAX_ANSWER_BYTES`] is refused.
 //!
+//! # Errors
+//!
+//! Every call fails with an `upstream_http::UpstreamError`. A `RateLimited` one (HTTP
+//! 429) carries the instant from the answer's `Retry-After`. A refused login is
+//! `Unauthorized`, error 54 (a `dhoq`/`recordsql` pair not declared in the web-service
+//! settings) is `Forbidden` with code `54`, any other `error` that survives one new
+//! login is `Refused` with the `error` number as its code; a redirect is `Redirect`,
+//! a 401, 403, 404 or 405 without the documented JSON is `Configuration`.
+//!
 //! # Record shape
 //!
 //! The service answers each row as `{"record": {"FIELD": "value", ...}}`; a [`Record`]
@@ -38,15 +47,11 @@
 mod answer;
 mod auth;
 mod client;
-mod error;
 mod page;
 mod query;
 mod record;
-mod redact;
-mod token;
 
 pub use client::{DivaltoClient, DivaltoEndpoint, MAX_ANSWER_BYTES};
-pub use error::{DivaltoError, PermanentReason, TransientReason};
 pub use page::RecordPage;
 pub use query::{DEFAULT_COUNT_CAP, InvalidCount, RecordCount, RecordQuery, WhereClause};
 pub use record::Record;

@@ -1,8 +1,8 @@
 //! One page of records, decoded from an accepted `RecordSql/Execute` answer.
 
-use crate::error::{DivaltoError, PermanentReason};
 use crate::record::Record;
 use serde_json::{Map, Value};
+use upstream_http::UpstreamError;
 
 /// One page of records, exactly as the server cut it.
 ///
@@ -20,7 +20,7 @@ pub struct RecordPage {
 }
 
 /// The page held by an accepted answer (`error` 0).
-pub(crate) fn decode_page(mut object: Map<String, Value>) -> Result<RecordPage, DivaltoError> {
+pub(crate) fn decode_page(mut object: Map<String, Value>) -> Result<RecordPage, UpstreamError> {
     let records = match object.remove("records") {
         Some(Value::Array(rows)) => rows
             .into_iter()
@@ -53,7 +53,7 @@ pub(crate) fn decode_page(mut object: Map<String, Value>) -> Result<RecordPage, 
 }
 
 /// One `{"record": {...}}` wrapper.
-fn decode_row(index: usize, row: Value) -> Result<Record, DivaltoError> {
+fn decode_row(index: usize, row: Value) -> Result<Record, UpstreamError> {
     let Value::Object(mut wrapper) = row else {
         return Err(invalid(format!("records[{index}] is not an object")));
     };
@@ -78,16 +78,17 @@ fn decode_infos(infos: Value) -> Option<Value> {
     }
 }
 
-fn invalid(message: impl Into<String>) -> DivaltoError {
-    DivaltoError::permanent(PermanentReason::InvalidResponse, None, message)
+fn invalid(message: impl Into<String>) -> UpstreamError {
+    UpstreamError::invalid_response(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use upstream_http::PermanentReason;
 
-    fn decode(value: Value) -> Result<RecordPage, DivaltoError> {
+    fn decode(value: Value) -> Result<RecordPage, UpstreamError> {
         match value {
             Value::Object(object) => decode_page(object),
             other => panic!("not an object: {other}"),
@@ -159,7 +160,7 @@ mod tests {
             assert!(
                 matches!(
                     result,
-                    Err(DivaltoError::Permanent {
+                    Err(UpstreamError::Permanent {
                         reason: PermanentReason::InvalidResponse,
                         ..
                     })

@@ -1,17 +1,11 @@
-//! Turns an HTTP answer into the GraphQL `data` or a classified [`DsError`], without I/O.
+//! Turns an HTTP answer into the GraphQL `data` or a classified [`UpstreamError`],
+//! without I/O.
 
-use crate::error::{DsError, PermanentReason, TransientReason};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, HeaderName, LOCATION, RETRY_AFTER};
 use serde::Deserialize;
 use serde_json::Value;
-
-/// Absolute unix time (seconds) at which the server's rate-limit window ends.
-const RATE_LIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
-
-/// How much of a body that is not the expected JSON goes into an error.
-const BODY_EXCERPT_CHARS: usize = 200;
+use upstream_http::{Answer, PermanentReason, TransientReason, UpstreamError, excerpt};
 
 /// GraphQL error codes that a later retry may clear; any other code is final.
 const TRANSIENT_CODES: [(&str, TransientReason); 2] = [
@@ -60,70 +54,73 @@ impl GraphqlError {
 }
 
 /// Classifies one answer of the GraphQL endpoint. On success, returns the `data` member;
-/// `now` anchors a relative `Retry-After`.
+/// `now` anchors a relative `Retry-After`, and `secrets` are masked in any excerpt of
+/// the body.
 pub(crate) fn classify(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
+    answer: &Answer,
     now: DateTime<Utc>,
-) -> Result<Value, DsError> {
+    secrets: &[&str],
+) -> Result<Value, UpstreamError> {
+    let status = answer.status;
     if status.is_success() {
-        return graphql_data(body);
+        return graphql_data(&answer.body, secrets);
     }
     if status.is_redirection() {
-        return Err(redirect(status, headers));
+        return Err(answer.redirect());
     }
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(DsError::RateLimited {
-            reset_at: rate_limit_reset(headers, now),
+        return Err(UpstreamError::RateLimited {
+            reset_at: answer.reset_at(now),
         });
     }
-    let (code, message) = describe_failure(status, body);
+    let (code, message) = describe_failure(status, &answer.body, secrets);
     if status.is_server_error() {
-        return Err(DsError::transient(
+        return Err(UpstreamError::transient(
             TransientReason::ServerError,
             with_code(message, code.as_deref()),
         ));
     }
     let reason = match status {
         StatusCode::REQUEST_TIMEOUT => {
-            return Err(DsError::transient(TransientReason::Timeout, message));
+            return Err(UpstreamError::transient(TransientReason::Timeout, message));
         }
         StatusCode::BAD_REQUEST => PermanentReason::BadRequest,
         StatusCode::UNAUTHORIZED => PermanentReason::Unauthorized,
         StatusCode::FORBIDDEN => PermanentReason::Forbidden,
-        _ => PermanentReason::UnexpectedStatus,
+        _ => {
+            return Err(UpstreamError::permanent_with_code(
+                PermanentReason::UnexpectedStatus,
+                status.as_u16(),
+                with_code(message, code.as_deref()),
+            ));
+        }
     };
-    Err(DsError::permanent(reason, code, message))
+    Err(UpstreamError::Permanent {
+        reason,
+        code,
+        message,
+    })
 }
 
 /// A 2xx answer: the envelope must parse, carry no top-level error and carry `data`.
-fn graphql_data(body: &[u8]) -> Result<Value, DsError> {
+fn graphql_data(body: &[u8], secrets: &[&str]) -> Result<Value, UpstreamError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
-        DsError::permanent(
-            PermanentReason::InvalidResponse,
-            None,
-            format!(
-                "response body is not graphql json ({error}): {}",
-                excerpt(body)
-            ),
-        )
+        UpstreamError::invalid_response(format!(
+            "response body is not graphql json ({error}): {}",
+            excerpt(body, secrets)
+        ))
     })?;
     if let Some(failure) = graphql_errors(&envelope.errors) {
         return Err(failure);
     }
-    envelope.data.ok_or_else(|| {
-        DsError::permanent(
-            PermanentReason::InvalidResponse,
-            None,
-            "response carries neither data nor errors",
-        )
-    })
+    envelope
+        .data
+        .ok_or_else(|| UpstreamError::invalid_response("response carries neither data nor errors"))
 }
 
 /// Any top-level error fails the call, even beside partial data. It is transient only
 /// when every error has a transient code; otherwise the first final error decides.
-fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
+fn graphql_errors(errors: &[GraphqlError]) -> Option<UpstreamError> {
     let first = errors.first()?;
     let others = match errors.len() - 1 {
         0 => String::new(),
@@ -133,12 +130,12 @@ fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
         .iter()
         .find(|error| error.transient_reason().is_none())
     {
-        Some(fatal) => Some(DsError::permanent(
-            refusal_reason(fatal.code()),
-            fatal.code().map(str::to_owned),
-            format!("{}{others}", fatal.message),
-        )),
-        None => Some(DsError::transient(
+        Some(fatal) => Some(UpstreamError::Permanent {
+            reason: refusal_reason(fatal.code()),
+            code: fatal.code().map(str::to_owned),
+            message: format!("{}{others}", fatal.message),
+        }),
+        None => Some(UpstreamError::transient(
             first.transient_reason()?,
             with_code(format!("{}{others}", first.message), first.code()),
         )),
@@ -147,51 +144,18 @@ fn graphql_errors(errors: &[GraphqlError]) -> Option<DsError> {
 
 /// What a GraphQL error in a 2xx answer says: `unauthorized` and `forbidden` are
 /// permission refusals (an object hidden from the token, such as "An object of type
-/// Demarche was hidden due to permissions"), like a 403; any other code is an error of
-/// the query.
+/// Demarche was hidden due to permissions"), like a 403; any other code is the API
+/// refusing the query.
 fn refusal_reason(code: Option<&str>) -> PermanentReason {
     match code {
         Some("unauthorized" | "forbidden") => PermanentReason::Forbidden,
-        _ => PermanentReason::GraphqlError,
+        _ => PermanentReason::Refused,
     }
-}
-
-fn redirect(status: StatusCode, headers: &HeaderMap) -> DsError {
-    let target = match headers.get(LOCATION).map(|value| value.to_str()) {
-        Some(Ok(location)) => format!("to {location}"),
-        Some(Err(_)) => "to an unreadable location".to_owned(),
-        None => "without a location".to_owned(),
-    };
-    DsError::permanent(
-        PermanentReason::Redirect,
-        None,
-        format!("http {status} redirects {target}; a post is not followed, fix the base url"),
-    )
-}
-
-/// The later of `RateLimit-Reset` (absolute epoch seconds, what the API sends) and
-/// `Retry-After` (seconds from now or an HTTP date, which the API does not send today).
-fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let header = |name: &HeaderName| headers.get(name)?.to_str().ok().map(str::trim);
-    let reset = header(&RATE_LIMIT_RESET)
-        .and_then(|value| value.parse::<i64>().ok())
-        .and_then(|seconds| DateTime::from_timestamp(seconds, 0));
-    let retry_after = header(&RETRY_AFTER).and_then(|value| parse_retry_after(value, now));
-    reset.max(retry_after)
-}
-
-fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if let Ok(seconds) = value.parse::<u32>() {
-        return now.checked_add_signed(TimeDelta::seconds(i64::from(seconds)));
-    }
-    DateTime::parse_from_rfc2822(value)
-        .ok()
-        .map(|at| at.with_timezone(&Utc))
 }
 
 /// The code and message of an error answer: from the API's JSON error body when it has
-/// one, else the status and an excerpt of whatever came back.
-fn describe_failure(status: StatusCode, body: &[u8]) -> (Option<String>, String) {
+/// one, else the status and an excerpt of whatever came back, `secrets` masked.
+fn describe_failure(status: StatusCode, body: &[u8], secrets: &[&str]) -> (Option<String>, String) {
     let first_error = serde_json::from_slice::<Envelope>(body)
         .ok()
         .and_then(|envelope| envelope.errors.into_iter().next());
@@ -200,7 +164,7 @@ fn describe_failure(status: StatusCode, body: &[u8]) -> (Option<String>, String)
             error.code().map(str::to_owned),
             format!("http {status}: {}", error.message),
         ),
-        None => (None, format!("http {status}: {}", excerpt(body))),
+        None => (None, format!("http {status}: {}", excerpt(body, secrets))),
     }
 }
 
@@ -211,23 +175,10 @@ fn with_code(message: String, code: Option<&str>) -> String {
     }
 }
 
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if text.is_empty() {
-        return "empty body".to_owned();
-    }
-    let mut cut: String = text.chars().take(BODY_EXCERPT_CHARS).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
-    }
-    cut
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
     use serde_json::json;
 
     /// A fixed "now" so relative headers give exact instants.
@@ -251,9 +202,13 @@ mod tests {
             .collect()
     }
 
-    fn run(status: u16, pairs: &[Header], body: &str) -> Result<Value, DsError> {
-        let status = StatusCode::from_u16(status).expect("a valid status");
-        classify(status, &headers(pairs), body.as_bytes(), now())
+    fn run(status: u16, pairs: &[Header], body: &str) -> Result<Value, UpstreamError> {
+        let answer = Answer {
+            status: StatusCode::from_u16(status).expect("a valid status"),
+            headers: headers(pairs),
+            body: body.as_bytes().to_vec(),
+        };
+        classify(&answer, now(), &[TOKEN])
     }
 
     /// What a case must come out as, without pinning the wording of messages.
@@ -265,12 +220,12 @@ mod tests {
         Permanent(PermanentReason, Option<&'a str>),
     }
 
-    fn outcome(result: &Result<Value, DsError>) -> Outcome<'_> {
+    fn outcome(result: &Result<Value, UpstreamError>) -> Outcome<'_> {
         match result {
             Ok(_) => Outcome::Data,
-            Err(DsError::Transient { reason, .. }) => Outcome::Transient(*reason),
-            Err(DsError::RateLimited { reset_at }) => Outcome::RateLimited(*reset_at),
-            Err(DsError::Permanent { reason, code, .. }) => {
+            Err(UpstreamError::Transient { reason, .. }) => Outcome::Transient(*reason),
+            Err(UpstreamError::RateLimited { reset_at }) => Outcome::RateLimited(*reset_at),
+            Err(UpstreamError::Permanent { reason, code, .. }) => {
                 Outcome::Permanent(*reason, code.as_deref())
             }
         }
@@ -283,6 +238,8 @@ mod tests {
     const COWBOY: &str =
         "Calme toi, cowboy ! / Calm down, cowboy! You're making too many requests.";
     const DATA: &str = r#"{"data":{"demarche":{"number":1}}}"#;
+    /// The token of [`run`]'s calls, masked wherever a body echoes it.
+    const TOKEN: &str = "dG9rZW4tc2VjcmV0";
 
     #[test]
     fn every_documented_answer_shape_gets_its_decision() {
@@ -303,7 +260,7 @@ mod tests {
                 200,
                 vec![],
                 json!({"data": null, "errors": [{"message": "Demarche not found", "extensions": {"code": "not_found"}}]}).to_string(),
-                Permanent(P::GraphqlError, Some("not_found")),
+                Permanent(P::Refused, Some("not_found")),
             ),
             (
                 "hidden by permissions, with partial data",
@@ -317,7 +274,7 @@ mod tests {
                 200,
                 vec![],
                 json!({"errors": [{"message": "Parse error on \"}\"", "locations": [{"line": 1, "column": 2}]}]}).to_string(),
-                Permanent(P::GraphqlError, None),
+                Permanent(P::Refused, None),
             ),
             (
                 "timeout with partial data",
@@ -341,7 +298,7 @@ mod tests {
                     {"message": "Timeout", "extensions": {"code": "timeout"}},
                     {"message": "Cannot return null", "extensions": {"code": "invalid_null"}}
                 ]}).to_string(),
-                Permanent(P::GraphqlError, Some("invalid_null")),
+                Permanent(P::Refused, Some("invalid_null")),
             ),
             ("200 with a body that is not json", 200, vec![], "<html>ok</html>".into(), Permanent(P::InvalidResponse, None)),
             ("200 without data nor errors", 200, vec![], "{}".into(), Permanent(P::InvalidResponse, None)),
@@ -376,7 +333,7 @@ mod tests {
                 Permanent(P::Forbidden, Some("forbidden")),
             ),
             ("403 with a plain body", 403, vec![], "Forbidden".into(), Permanent(P::Forbidden, None)),
-            ("404 from a wrong base url", 404, vec![], "Not Found".into(), Permanent(P::UnexpectedStatus, None)),
+            ("404 from a wrong base url", 404, vec![], "Not Found".into(), Permanent(P::UnexpectedStatus, Some("404"))),
             ("408 request timeout", 408, vec![], String::new(), Transient(T::Timeout)),
             (
                 "429 with its reset header",
@@ -386,28 +343,6 @@ mod tests {
                 RateLimited(Some(at(1_767_225_660))),
             ),
             ("429 without headers", 429, vec![], COWBOY.into(), RateLimited(None)),
-            ("429 with an unreadable reset", 429, vec![("ratelimit-reset", "soon")], COWBOY.into(), RateLimited(None)),
-            (
-                "429 with retry-after in seconds",
-                429,
-                vec![("retry-after", "30")],
-                COWBOY.into(),
-                RateLimited(Some(at(1_767_225_630))),
-            ),
-            (
-                "429 with an http-date retry-after",
-                429,
-                vec![("retry-after", "Thu, 01 Jan 2026 00:02:00 GMT")],
-                COWBOY.into(),
-                RateLimited(Some(at(1_767_225_720))),
-            ),
-            (
-                "429 with both headers: the later instant",
-                429,
-                vec![("ratelimit-reset", "1767225660"), ("retry-after", "90")],
-                COWBOY.into(),
-                RateLimited(Some(at(1_767_225_690))),
-            ),
             (
                 "500 with the api's json body",
                 500,
@@ -423,9 +358,9 @@ mod tests {
                 301,
                 vec![("location", "https://demarche.numerique.gouv.fr/api/v2/graphql")],
                 String::new(),
-                Permanent(P::Redirect, None),
+                Permanent(P::Redirect, Some("301")),
             ),
-            ("307 without a location", 307, vec![], String::new(), Permanent(P::Redirect, None)),
+            ("307 without a location", 307, vec![], String::new(), Permanent(P::Redirect, Some("307"))),
         ];
         for (name, status, pairs, body, expected) in cases {
             let result = run(status, &pairs, &body);
@@ -446,8 +381,8 @@ mod tests {
         ]});
         assert_eq!(
             run(200, &[], &body.to_string()),
-            Err(DsError::Permanent {
-                reason: PermanentReason::GraphqlError,
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::Refused,
                 code: Some("not_found".into()),
                 message: "Demarche not found (and 1 more errors)".into(),
             })
@@ -461,7 +396,7 @@ mod tests {
             &[("location", "https://elsewhere.example/api/v2/graphql")],
             "",
         );
-        let Err(DsError::Permanent { message, .. }) = result else {
+        let Err(UpstreamError::Permanent { message, .. }) = result else {
             panic!("a redirect is permanent: {result:?}");
         };
         assert!(
@@ -473,10 +408,21 @@ mod tests {
     #[test]
     fn a_long_non_json_body_is_cut_in_the_error() {
         let body = "x".repeat(10_000);
-        let Err(DsError::Transient { detail, .. }) = run(502, &[], &body) else {
+        let Err(UpstreamError::Transient { detail, .. }) = run(502, &[], &body) else {
             panic!("a 502 is transient");
         };
         assert!(detail.len() < 300, "{detail}");
         assert!(detail.starts_with("http 502 Bad Gateway: xxx"), "{detail}");
+    }
+
+    #[test]
+    fn a_body_that_echoes_the_token_is_quoted_masked() {
+        let body = format!("<html>Authorization: Bearer {TOKEN}</html>");
+        for status in [200, 403, 404, 502] {
+            let error = run(status, &[], &body).expect_err("not graphql data");
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains(TOKEN), "{status}: {shown}");
+            assert!(shown.contains("Bearer [redacted]"), "{status}: {shown}");
+        }
     }
 }

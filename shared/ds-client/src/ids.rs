@@ -4,6 +4,8 @@
 use crate::values::InvalidArgument;
 use std::fmt;
 
+use base64::Engine as _;
+
 /// The number of a dossier, as `dossier(number: Int!)` takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DossierNumber(u32);
@@ -78,6 +80,28 @@ global_id!(
     LabelId
 );
 
+impl InstructeurId {
+    /// The global id of the instructeur with this number, the one the DS interface
+    /// shows: `Instructeur-<number>` in base64.
+    pub fn of_number(number: u32) -> Self {
+        Self(typed_id("Instructeur", number))
+    }
+}
+
+impl LabelId {
+    /// The global id of the label with this number, the one the DS interface shows:
+    /// `Label-<number>` in base64.
+    pub fn of_number(number: u32) -> Self {
+        Self(typed_id("Label", number))
+    }
+}
+
+/// A record's global id as the API builds it: `<Type>-<database id>` in strict base64
+/// (DS `ApplicationRecord#to_typed_id`).
+fn typed_id(type_name: &str, number: u32) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{type_name}-{number}"))
+}
+
 global_id!(
     /// A message's global id (`Message.id`).
     MessageId
@@ -99,6 +123,16 @@ mod tests {
         );
         assert!(DossierNumber::new(i32::MAX as u32).is_ok());
         assert!(DossierNumber::new(i32::MAX as u32 + 1).is_err());
+    }
+
+    #[test]
+    fn numbers_become_the_global_ids_the_api_hands_out() {
+        // Examples from the API's own answers.
+        assert_eq!(LabelId::of_number(304_340).as_str(), "TGFiZWwtMzA0MzQw");
+        assert_eq!(
+            InstructeurId::of_number(4_242).as_str(),
+            "SW5zdHJ1Y3RldXItNDI0Mg=="
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Client for the demarches-simplifiees GraphQL API v2: our documents, page reads, the
-//! mutations of the send-status worker, and error classification.
+//! mutations of the send-status worker, and the classification of the API's answers
+//! into [`upstream_http::UpstreamError`].
 
 mod classify;
 mod client;
 mod documents;
-mod error;
 mod ids;
 mod mutation;
 mod outcome;
@@ -17,7 +17,6 @@ mod values;
 mod writes;
 
 pub use client::{DsClient, DsEndpoint, MAX_ANSWER_BYTES};
-pub use error::{DsError, PermanentReason, TransientReason};
 pub use ids::{DossierGlobalId, DossierNumber, InstructeurId, LabelId, MessageId};
 pub use mutation::{CorrectionReason, MessageRequest, StateChange, Transition};
 pub use outcome::{DossierMessage, MutationOutcome, SentMessage};

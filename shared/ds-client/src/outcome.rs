@@ -1,7 +1,6 @@
 //! What the writes return, decoded from the GraphQL `data` member: mutation
 //! payloads (result or `errors`), messages and a dossier's global id.
 
-use crate::error::{DsError, PermanentReason};
 use crate::ids::{DossierGlobalId, MessageId};
 use crate::payload_errors::{Goal, Meaning, meaning};
 use crate::values::DossierState;
@@ -9,6 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use upstream_http::{PermanentReason, UpstreamError};
+
+/// The code of a refusal for a read-only token: the API's payload errors carry no
+/// code, so the client names this one to keep it apart from other refusals.
+const READ_ONLY_TOKEN: &str = "read_only_token";
 
 /// What a state or label mutation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +95,7 @@ enum Answer<T> {
     Refused(Vec<String>),
 }
 
-fn decode_payload<T: DeserializeOwned>(data: Value) -> Result<Answer<T>, DsError> {
+fn decode_payload<T: DeserializeOwned>(data: Value) -> Result<Answer<T>, UpstreamError> {
     let payload = MutationData::<T>::deserialize(data)
         .map_err(|error| invalid(format!("mutation data has an unexpected shape: {error}")))?
         .payload
@@ -112,7 +116,10 @@ fn decode_payload<T: DeserializeOwned>(data: Value) -> Result<Answer<T>, DsError
 }
 
 /// A state or label mutation's `data`, read against what the caller wanted.
-pub(crate) fn decode_mutation_outcome(data: Value, goal: Goal) -> Result<MutationOutcome, DsError> {
+pub(crate) fn decode_mutation_outcome(
+    data: Value,
+    goal: Goal,
+) -> Result<MutationOutcome, UpstreamError> {
     match decode_payload::<DossierResult>(data)? {
         Answer::Done(dossier) => {
             let state = dossier.state.parse().map_err(|_| {
@@ -135,7 +142,7 @@ pub(crate) fn decode_mutation_outcome(data: Value, goal: Goal) -> Result<Mutatio
 }
 
 /// `dossierEnvoyerMessage`'s `data`.
-pub(crate) fn decode_sent_message(data: Value) -> Result<SentMessage, DsError> {
+pub(crate) fn decode_sent_message(data: Value) -> Result<SentMessage, UpstreamError> {
     match decode_payload::<MessageResult>(data)? {
         Answer::Done(message) => Ok(SentMessage {
             id: MessageId::new(message.id),
@@ -144,21 +151,22 @@ pub(crate) fn decode_sent_message(data: Value) -> Result<SentMessage, DsError> {
         }),
         Answer::Refused(errors) => Err(refusal(Goal::NewMessage, errors).map_or_else(
             |error| error,
-            |message| DsError::permanent(PermanentReason::MutationRefused, None, message),
+            |message| UpstreamError::permanent(PermanentReason::ChangeRefused, message),
         )),
     }
 }
 
 /// Payload errors that all say "already done" give their joined messages;
-/// otherwise a read-only token, or else any refusal, is a permanent error.
-/// These are told apart from top-level GraphQL errors by their reason.
-fn refusal(goal: Goal, errors: Vec<String>) -> Result<String, DsError> {
+/// otherwise a read-only token (forbidden, with the code `read_only_token`), or else
+/// any refusal (a refused change), is a permanent error. These are told apart from
+/// top-level GraphQL errors by their reason.
+fn refusal(goal: Goal, errors: Vec<String>) -> Result<String, UpstreamError> {
     let meanings: Vec<Meaning> = errors.iter().map(|error| meaning(goal, error)).collect();
     let message = errors.join("; ");
     if meanings.contains(&Meaning::ReadOnlyToken) {
-        return Err(DsError::permanent(
-            PermanentReason::ReadOnlyToken,
-            None,
+        return Err(UpstreamError::permanent_with_code(
+            PermanentReason::Forbidden,
+            READ_ONLY_TOKEN,
             message,
         ));
     }
@@ -168,9 +176,8 @@ fn refusal(goal: Goal, errors: Vec<String>) -> Result<String, DsError> {
     {
         return Ok(message);
     }
-    Err(DsError::permanent(
-        PermanentReason::MutationRefused,
-        None,
+    Err(UpstreamError::permanent(
+        PermanentReason::ChangeRefused,
         message,
     ))
 }
@@ -200,7 +207,7 @@ struct MessageNode {
 }
 
 /// `DossierId`'s `data`.
-pub(crate) fn decode_dossier_id(data: Value) -> Result<DossierGlobalId, DsError> {
+pub(crate) fn decode_dossier_id(data: Value) -> Result<DossierGlobalId, UpstreamError> {
     let dossier = DossierData::<IdOnly>::deserialize(data)
         .map_err(|error| invalid(format!("dossier data has an unexpected shape: {error}")))?
         .dossier;
@@ -208,7 +215,7 @@ pub(crate) fn decode_dossier_id(data: Value) -> Result<DossierGlobalId, DsError>
 }
 
 /// `DossierMessages`'s `data`, in the server's order.
-pub(crate) fn decode_messages(data: Value) -> Result<Vec<DossierMessage>, DsError> {
+pub(crate) fn decode_messages(data: Value) -> Result<Vec<DossierMessage>, UpstreamError> {
     let dossier = DossierData::<MessagesOnly>::deserialize(data)
         .map_err(|error| invalid(format!("messages data has an unexpected shape: {error}")))?
         .dossier;
@@ -224,8 +231,8 @@ pub(crate) fn decode_messages(data: Value) -> Result<Vec<DossierMessage>, DsErro
         .collect())
 }
 
-fn invalid(message: String) -> DsError {
-    DsError::permanent(PermanentReason::InvalidResponse, None, message)
+fn invalid(message: String) -> UpstreamError {
+    UpstreamError::invalid_response(message)
 }
 
 #[cfg(test)]
@@ -242,9 +249,9 @@ mod tests {
         json!({"payload": {"result": null, "errors": errors}})
     }
 
-    fn reason_of(result: Result<MutationOutcome, DsError>) -> Option<PermanentReason> {
+    fn reason_of(result: Result<MutationOutcome, UpstreamError>) -> Option<PermanentReason> {
         match result {
-            Err(DsError::Permanent { reason, .. }) => Some(reason),
+            Err(UpstreamError::Permanent { reason, .. }) => Some(reason),
             _ => None,
         }
     }
@@ -300,8 +307,8 @@ mod tests {
         );
         assert_eq!(
             result,
-            Err(DsError::Permanent {
-                reason: PermanentReason::MutationRefused,
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::ChangeRefused,
                 code: None,
                 message: "Le dossier est déjà accepté; L’instructeur n’a pas les droits d’accès à ce dossier".into(),
             })
@@ -311,43 +318,42 @@ mod tests {
                 refused(&["Le dossier est déjà accepté"]),
                 Goal::State(DossierState::EnInstruction)
             )),
-            Some(PermanentReason::MutationRefused)
+            Some(PermanentReason::ChangeRefused)
         );
     }
 
     #[test]
-    fn a_read_only_token_has_its_own_reason() {
-        let result = decode_mutation_outcome(
-            refused(&["Le jeton utilisé est configuré seulement en lecture"]),
-            Goal::LabelOn,
+    fn a_read_only_token_is_forbidden_with_its_own_code() {
+        let read_only = "Le jeton utilisé est configuré seulement en lecture";
+        let forbidden = UpstreamError::Permanent {
+            reason: PermanentReason::Forbidden,
+            code: Some("read_only_token".into()),
+            message: read_only.into(),
+        };
+        assert_eq!(
+            decode_mutation_outcome(refused(&[read_only]), Goal::LabelOn),
+            Err(forbidden.clone())
         );
-        assert_eq!(reason_of(result), Some(PermanentReason::ReadOnlyToken));
-        let message = decode_sent_message(refused(&[
-            "Le jeton utilisé est configuré seulement en lecture",
-        ]));
-        assert!(matches!(
-            message,
-            Err(DsError::Permanent {
-                reason: PermanentReason::ReadOnlyToken,
-                ..
-            })
-        ));
+        assert_eq!(
+            decode_sent_message(refused(&[read_only])).map(|sent| sent.id),
+            Err(forbidden)
+        );
     }
 
     #[test]
     fn payload_errors_and_top_level_errors_have_different_reasons() {
-        let top_level = crate::classify::classify(
-            reqwest::StatusCode::OK,
-            &reqwest::header::HeaderMap::new(),
-            json!({"data": {"payload": null}, "errors": [{"message": "Dossier not found", "extensions": {"code": "not_found"}}]})
+        let answer = upstream_http::Answer {
+            status: reqwest::StatusCode::OK,
+            headers: reqwest::header::HeaderMap::new(),
+            body: json!({"data": {"payload": null}, "errors": [{"message": "Dossier not found", "extensions": {"code": "not_found"}}]})
                 .to_string()
-                .as_bytes(),
-            Utc::now(),
-        );
+                .into_bytes(),
+        };
+        let top_level = crate::classify::classify(&answer, Utc::now(), &[]);
         assert!(matches!(
             top_level,
-            Err(DsError::Permanent {
-                reason: PermanentReason::GraphqlError,
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::Refused,
                 ..
             })
         ));
@@ -355,7 +361,7 @@ mod tests {
             refused(&["Dossier introuvable"]),
             Goal::State(DossierState::Accepte),
         );
-        assert_eq!(reason_of(payload), Some(PermanentReason::MutationRefused));
+        assert_eq!(reason_of(payload), Some(PermanentReason::ChangeRefused));
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Pages and records as callers see them, decoded from the GraphQL `data` member.
 
-use crate::error::{DsError, PermanentReason};
 use crate::values::Cursor;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use upstream_http::UpstreamError;
 
 /// One page of a connection, exactly as the server cut it.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +130,7 @@ struct PageInfo {
 }
 
 /// Decodes the `data` of a page document into a page of records.
-pub(crate) fn decode_page<T: Node>(data: Value) -> Result<Page<T>, DsError> {
+pub(crate) fn decode_page<T: Node>(data: Value) -> Result<Page<T>, UpstreamError> {
     let connection = PageData::deserialize(data)
         .map_err(|error| invalid(format!("page data has an unexpected shape: {error}")))?
         .demarche
@@ -148,21 +148,22 @@ pub(crate) fn decode_page<T: Node>(data: Value) -> Result<Page<T>, DsError> {
     })
 }
 
-fn decode_node<T: Node>(index: usize, node: Option<Value>) -> Result<T, DsError> {
+fn decode_node<T: Node>(index: usize, node: Option<Value>) -> Result<T, UpstreamError> {
     let record = node.ok_or_else(|| invalid(format!("node {index} of the page is null")))?;
     let key = T::Key::deserialize(&record)
         .map_err(|error| invalid(format!("node {index} of the page is unreadable: {error}")))?;
     Ok(T::from_parts(key, record))
 }
 
-fn invalid(message: String) -> DsError {
-    DsError::permanent(PermanentReason::InvalidResponse, None, message)
+fn invalid(message: String) -> UpstreamError {
+    UpstreamError::invalid_response(message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use upstream_http::PermanentReason;
 
     fn page_data(nodes: Value, has_next_page: bool, end_cursor: Option<&str>) -> Value {
         json!({"demarche": {"connection": {
@@ -272,7 +273,7 @@ mod tests {
             assert!(
                 matches!(
                     result,
-                    Err(DsError::Permanent {
+                    Err(UpstreamError::Permanent {
                         reason: PermanentReason::InvalidResponse,
                         ..
                     })

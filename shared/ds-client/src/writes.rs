@@ -3,7 +3,6 @@
 
 use crate::client::DsClient;
 use crate::documents::{self, Document};
-use crate::error::DsError;
 use crate::ids::{DossierGlobalId, DossierNumber, LabelId};
 use crate::mutation::{DossierNumberVariables, MessageRequest, StateChange, label_variables};
 use crate::outcome::{
@@ -13,10 +12,14 @@ use crate::outcome::{
 use crate::payload_errors::Goal;
 use serde::Serialize;
 use serde_json::Value;
+use upstream_http::UpstreamError;
 
 impl DsClient {
     /// The global id of the dossier with this number, which the mutations take.
-    pub async fn dossier_id(&self, number: DossierNumber) -> Result<DossierGlobalId, DsError> {
+    pub async fn dossier_id(
+        &self,
+        number: DossierNumber,
+    ) -> Result<DossierGlobalId, UpstreamError> {
         let variables = DossierNumberVariables {
             number: number.get(),
         };
@@ -25,7 +28,10 @@ impl DsClient {
 
     /// Changes a dossier's state. A dossier already in the target state comes
     /// back as [`MutationOutcome::AlreadyApplied`], so a retried change is safe.
-    pub async fn change_state(&self, request: &StateChange) -> Result<MutationOutcome, DsError> {
+    pub async fn change_state(
+        &self,
+        request: &StateChange,
+    ) -> Result<MutationOutcome, UpstreamError> {
         let goal = Goal::State(request.transition.target_state());
         let data = self
             .call(request.transition.document(), request.variables())
@@ -35,7 +41,10 @@ impl DsClient {
 
     /// Sends a message to a dossier's user. The API cannot tell a repeat: read
     /// [`DsClient::messages`] first to recognise a message already sent.
-    pub async fn send_message(&self, request: &MessageRequest) -> Result<SentMessage, DsError> {
+    pub async fn send_message(
+        &self,
+        request: &MessageRequest,
+    ) -> Result<SentMessage, UpstreamError> {
         decode_sent_message(
             self.call(documents::ENVOYER_MESSAGE, request.variables())
                 .await?,
@@ -43,7 +52,10 @@ impl DsClient {
     }
 
     /// The messages of the dossier with this number, in the server's order.
-    pub async fn messages(&self, dossier: DossierNumber) -> Result<Vec<DossierMessage>, DsError> {
+    pub async fn messages(
+        &self,
+        dossier: DossierNumber,
+    ) -> Result<Vec<DossierMessage>, UpstreamError> {
         let variables = DossierNumberVariables {
             number: dossier.get(),
         };
@@ -56,7 +68,7 @@ impl DsClient {
         &self,
         dossier: &DossierGlobalId,
         label: &LabelId,
-    ) -> Result<MutationOutcome, DsError> {
+    ) -> Result<MutationOutcome, UpstreamError> {
         let data = self
             .call(documents::AJOUTER_LABEL, label_variables(dossier, label))
             .await?;
@@ -69,7 +81,7 @@ impl DsClient {
         &self,
         dossier: &DossierGlobalId,
         label: &LabelId,
-    ) -> Result<MutationOutcome, DsError> {
+    ) -> Result<MutationOutcome, UpstreamError> {
         let data = self
             .call(documents::SUPPRIMER_LABEL, label_variables(dossier, label))
             .await?;
@@ -81,7 +93,11 @@ impl DsClient {
         skip_all,
         fields(operation = document.operation_name)
     )]
-    async fn call(&self, document: Document, variables: impl Serialize) -> Result<Value, DsError> {
+    async fn call(
+        &self,
+        document: Document,
+        variables: impl Serialize,
+    ) -> Result<Value, UpstreamError> {
         self.post(document, variables).await
     }
 }

@@ -41,7 +41,7 @@ impl Api {
     ///   set the connection's `page_size` to that cap or lower.
     /// - amienscope: 50; its listings silently cut a larger limit to 50.
     /// - apidae: 50 objects per write call; above it the API writes nothing.
-    pub fn max_page_size(self) -> u32 {
+    pub const fn max_page_size(self) -> u32 {
         match self {
             Api::Ds => 100,
             Api::Divalto => 1000,

@@ -1,4 +1,5 @@
-//! The validated root URL of an upstream.
+//! The validated root URL of an upstream: the settings parse it once, and every client
+//! appends its API's paths to it (`BaseUrl::join`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +23,13 @@ impl BaseUrl {
     /// The URL without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The URL of `path` under this base, such as `api/v2/graphql`; a leading slash
+    /// in `path` is ignored, so the base's own path is always kept.
+    pub fn join(&self, path: &str) -> Url {
+        let text = format!("{}/{}", self.0, path.trim_start_matches('/'));
+        Url::parse(&text).expect("a valid base followed by a path is a valid url")
     }
 }
 
@@ -90,6 +98,25 @@ mod tests {
         for (given, kept) in cases {
             assert_eq!(given.parse::<BaseUrl>().unwrap().as_str(), kept, "{given}");
         }
+    }
+
+    #[test]
+    fn paths_are_appended_under_the_base_path() {
+        for base in [
+            "http://host:8080/DhsDivaltoServiceDivaApiRest",
+            "http://host:8080/DhsDivaltoServiceDivaApiRest/",
+        ] {
+            let base: BaseUrl = base.parse().unwrap();
+            assert_eq!(
+                base.join("/api/v1/RecordSql/Execute").as_str(),
+                "http://host:8080/DhsDivaltoServiceDivaApiRest/api/v1/RecordSql/Execute"
+            );
+        }
+        let root: BaseUrl = "https://demarche.numerique.gouv.fr/".parse().unwrap();
+        assert_eq!(
+            root.join("api/v2/graphql").as_str(),
+            "https://demarche.numerique.gouv.fr/api/v2/graphql"
+        );
     }
 
     #[test]

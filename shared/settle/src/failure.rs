@@ -10,7 +10,7 @@ use contract::{
 };
 use settings::WorkerSettings;
 
-use crate::upstream_failure::UpstreamFailure;
+use crate::command_error::CommandError;
 
 /// Margin added to a rate-limit reset so the retry lands in the new window.
 const RESET_MARGIN: Duration = Duration::from_millis(200);
@@ -110,7 +110,7 @@ pub fn dead_letter(failure: Failure) -> Outcome {
 /// as `retries_exhausted` with what it met, and dead-lettered.
 pub fn settle(
     command: &Command,
-    error: UpstreamFailure,
+    error: CommandError,
     worker: &WorkerSettings,
     attempt: u32,
 ) -> Outcome {
@@ -133,18 +133,18 @@ pub(crate) enum Decision {
 
 pub(crate) fn decide(
     command: &Command,
-    error: UpstreamFailure,
+    error: CommandError,
     worker: &WorkerSettings,
     attempt: u32,
 ) -> Decision {
     let (reason, detail, reset_at) = match error {
-        UpstreamFailure::Permanent {
+        CommandError::Permanent {
             reason,
             code,
             message,
         } => return Decision::Fail(Failure::of_command(command, reason, code, message)),
-        UpstreamFailure::Transient { reason, detail } => (reason, detail, None),
-        UpstreamFailure::RateLimited { reset_at } => (
+        CommandError::Transient { reason, detail } => (reason, detail, None),
+        CommandError::RateLimited { reset_at } => (
             "rate_limited",
             "the upstream answered 429 Too Many Requests".to_owned(),
             reset_at,

@@ -7,8 +7,8 @@ use contract::{Command, Event, EventEnvelope, JobFailed, MessageId};
 use job_state::JobStore;
 use settings::WorkerSettings;
 
+use crate::command_error::CommandError;
 use crate::failure::{Decision, Failure, dead_letter, decide};
-use crate::upstream_failure::UpstreamFailure;
 
 /// The outcome of a handled command: `result` when it succeeded; when it failed, the
 /// failure settled like [`crate::settle`] does. When the command is a step of a
@@ -24,7 +24,7 @@ use crate::upstream_failure::UpstreamFailure;
 /// published unmarked, rather than leaving the job open without a word.
 pub async fn settle_in_job(
     command: &Command,
-    result: Result<Outcome, UpstreamFailure>,
+    result: Result<Outcome, CommandError>,
     worker: &WorkerSettings,
     attempt: u32,
     store: &JobStore,

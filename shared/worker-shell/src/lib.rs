@@ -2,6 +2,8 @@
 //! its worker and its `run` function.
 //!
 //! [`consume`] is the end of every worker's `run`: declare, consume, drain.
+//! [`handle_delivery`] wraps each delivery a handler takes: the consumer span, the
+//! parse, and the dead letter of what cannot be handled.
 //! [`serve`]: set up the metrics registry (every series labelled with the worker's
 //! name), start telemetry with the metrics layer (exit 70 if it cannot start), read
 //! the settings (print every problem and exit 64), serve `/metrics`, `/livez` and
@@ -15,6 +17,8 @@
 //! endpoints, so tests that run several workers in one process through [`consume`]
 //! never compete for the port.
 
+mod delivery;
+
 use std::process::ExitCode;
 
 use std::sync::{Arc, LazyLock};
@@ -27,6 +31,8 @@ use secrecy::ExposeSecret;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 use worker_metrics::Readiness;
+
+pub use delivery::handle_delivery;
 
 /// The process's metrics: recording functions for the work a worker does.
 pub use worker_metrics as metrics;

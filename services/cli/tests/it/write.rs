@@ -90,6 +90,10 @@ async fn write_apidae_writes_a_file_of_descriptors_and_prints_the_outcome() {
         String::from_utf8_lossy(&output.stderr)
     );
     let written: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert!(
+        written["job_id"].as_str().is_some_and(|id| id.len() == 36),
+        "{written}"
+    );
     assert_eq!(written["updated"], 120);
     assert_eq!(written["chunks"].as_array().map(Vec::len), Some(3));
     assert_eq!(sandbox.apidae().stored().len(), 120);

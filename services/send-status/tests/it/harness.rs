@@ -193,7 +193,7 @@ impl TestApp {
             panic!("the sandbox connection speaks ds");
         };
         let endpoint = DsEndpoint {
-            base_url: connection.base_url.to_string(),
+            base_url: connection.base_url.clone(),
             token: token.clone(),
             timeout: connection.request_timeout,
         };

@@ -140,6 +140,7 @@ pub(crate) fn open_gate() -> Arc<RateGate> {
 
 /// The endpoint settings of the test clients: default recipe and id field.
 pub(crate) fn endpoint(base_url: &str, timeout: Duration) -> AmienscopeEndpoint {
+    let base_url = base_url.parse().expect("a valid base url");
     let mut endpoint =
         AmienscopeEndpoint::new(base_url, PUBLIC_KEY, SecretString::from(PRIVATE_KEY), EMAIL);
     endpoint.timeout = timeout;

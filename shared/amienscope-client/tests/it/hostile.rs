@@ -4,23 +4,21 @@
 use crate::harness::{
     Reply, client, endpoint, open_gate, recording_upstream, since_2015, spawn_upstream,
 };
-use amienscope_client::{
-    AmienscopeClient, AmienscopeError, EventRecord, Limit, MAX_ANSWER_BYTES, PermanentReason,
-    TransientReason,
-};
+use amienscope_client::{AmienscopeClient, EventRecord, Limit, MAX_ANSWER_BYTES};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use futures_util::stream;
 use std::convert::Infallible;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 const MEBIBYTE: usize = 1024 * 1024;
 
-fn is_invalid_response(result: &Result<Vec<EventRecord>, AmienscopeError>) -> bool {
+fn is_invalid_response(result: &Result<Vec<EventRecord>, UpstreamError>) -> bool {
     matches!(
         result,
-        Err(AmienscopeError::Permanent {
+        Err(UpstreamError::Permanent {
             reason: PermanentReason::InvalidResponse,
             ..
         })
@@ -80,7 +78,7 @@ async fn an_answer_that_never_ends_times_out_as_transient() {
     assert!(
         matches!(
             result,
-            Err(AmienscopeError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })

@@ -5,18 +5,19 @@ use crate::harness::{
     open_gate, recording_upstream, seen, since_2015, spawn_upstream,
 };
 use amienscope_client::{
-    AmienscopeClient, AmienscopeError, DatetimeFormat, EventStatus, Limit, PermanentReason,
-    SignatureEncoding, SignatureHash, SigningRecipe, TransientReason, UpdatesListing,
+    AmienscopeClient, DatetimeFormat, EventStatus, Limit, SignatureEncoding, SignatureHash,
+    SigningRecipe, UpdatesListing,
 };
 use axum::Router;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use rate_gate::RateGate;
 use serde_json::json;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 /// How long a test watches a call that a gate holds for an hour: it has not gone by
 /// then, however slow the machine.
@@ -196,32 +197,40 @@ async fn a_non_json_success_is_a_permanent_invalid_response() {
         .updates_page(&since_2015(), 0, Limit::MAX)
         .await;
 
-    let Err(AmienscopeError::Permanent {
+    let Err(UpstreamError::Permanent {
         reason: PermanentReason::InvalidResponse,
-        status: Some(200),
+        code: Some(code),
         message,
     }) = result
     else {
         panic!("html is not a page: {result:?}");
     };
+    assert_eq!(code, "200");
     assert!(message.contains("<html>maintenance</html>"), "{message}");
 }
 
 #[tokio::test]
-async fn a_429_is_rate_limited_for_the_retry_after_it_names() {
+async fn a_429_is_rate_limited_until_the_retry_after_it_names() {
     let reply =
         Reply::status(StatusCode::TOO_MANY_REQUESTS, "slow down").with_header("retry-after", "17");
     let (base_url, _log) = recording_upstream(reply).await;
+    let before = Utc::now();
 
     let result = client(&base_url)
         .updates_page(&since_2015(), 0, Limit::MAX)
         .await;
 
-    assert_eq!(
-        result,
-        Err(AmienscopeError::RateLimited {
-            retry_after: Some(Duration::from_secs(17))
-        })
+    let after = Utc::now();
+    let Err(UpstreamError::RateLimited {
+        reset_at: Some(reset_at),
+    }) = result
+    else {
+        panic!("a 429 is rate limited: {result:?}");
+    };
+    let wait = TimeDelta::seconds(17);
+    assert!(
+        (before + wait..=after + wait).contains(&reset_at),
+        "{reset_at}"
     );
 }
 
@@ -237,7 +246,7 @@ async fn a_503_is_a_transient_server_error() {
         .updates_page(&since_2015(), 0, Limit::MAX)
         .await;
 
-    let Err(AmienscopeError::Transient {
+    let Err(UpstreamError::Transient {
         reason: TransientReason::ServerError,
         detail,
     }) = result
@@ -263,14 +272,15 @@ async fn a_401_is_a_permanent_refusal_that_never_shows_the_private_key() {
         .await
         .expect_err("a 401");
 
-    let AmienscopeError::Permanent {
-        reason: PermanentReason::AuthenticationRefused,
-        status: Some(401),
+    let UpstreamError::Permanent {
+        reason: PermanentReason::Unauthorized,
+        code: Some(code),
         message,
     } = &error
     else {
         panic!("a 401 is permanent: {error:?}");
     };
+    assert_eq!(code, "401");
     assert!(message.contains("Invalid signature"), "{message}");
     for shown in [
         format!("{endpoint:?}"),
@@ -295,7 +305,7 @@ async fn an_upstream_that_never_answers_is_a_transient_timeout() {
     assert!(
         matches!(
             result,
-            Err(AmienscopeError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })
@@ -319,7 +329,7 @@ async fn a_closed_port_is_a_transient_connection_failure() {
     assert!(
         matches!(
             result,
-            Err(AmienscopeError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Connection,
                 ..
             })
@@ -360,9 +370,7 @@ async fn a_429_pauses_the_gate_for_its_retry_after() {
     assert!(
         matches!(
             throttled,
-            Err(AmienscopeError::RateLimited {
-                retry_after: Some(_)
-            })
+            Err(UpstreamError::RateLimited { reset_at: Some(_) })
         ),
         "{throttled:?}"
     );
@@ -385,7 +393,7 @@ async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
 
     assert_eq!(
         throttled,
-        Err(AmienscopeError::RateLimited { retry_after: None })
+        Err(UpstreamError::RateLimited { reset_at: None })
     );
     assert!(
         next.is_err(),
@@ -409,8 +417,8 @@ async fn a_negative_since_is_refused_before_any_request() {
     assert!(
         matches!(
             result,
-            Err(AmienscopeError::Permanent {
-                reason: PermanentReason::InvalidRequest,
+            Err(UpstreamError::Permanent {
+                reason: PermanentReason::BadRequest,
                 ..
             })
         ),
@@ -432,7 +440,7 @@ async fn unusable_settings_are_configuration_errors_without_the_key() {
     empty_public_key.public_key = String::new();
     let mut empty_id_field = endpoint(base, PATIENT);
     empty_id_field.id_field = String::new();
-    let bad_base = endpoint("ftp://example.org", PATIENT);
+    let no_timeout = endpoint(base, Duration::ZERO);
 
     for endpoint in [
         unknown_placeholder,
@@ -440,14 +448,14 @@ async fn unusable_settings_are_configuration_errors_without_the_key() {
         email_with_newline,
         empty_public_key,
         empty_id_field,
-        bad_base,
+        no_timeout,
     ] {
         let error =
             AmienscopeClient::new(endpoint.clone(), open_gate()).expect_err("an unusable endpoint");
         assert!(
             matches!(
                 &error,
-                AmienscopeError::Permanent {
+                UpstreamError::Permanent {
                     reason: PermanentReason::Configuration,
                     ..
                 }

@@ -92,6 +92,8 @@ impl Default for Script {
 #[derive(Debug, Clone)]
 pub(crate) struct TokenRequest {
     pub(crate) method: Method,
+    /// `http://<Host header><path>`: the URL requested, without its query.
+    pub(crate) url: String,
     pub(crate) query: Option<String>,
     pub(crate) authorization: Option<String>,
     pub(crate) accept: Option<String>,
@@ -208,6 +210,7 @@ pub(crate) fn invalid_token(token: &str) -> Reply {
 async fn token_endpoint(
     State(shared): State<Arc<Shared>>,
     method: Method,
+    uri: Uri,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Reply {
@@ -215,6 +218,11 @@ async fn token_endpoint(
         let mut tokens = shared.seen.tokens.lock().expect("an unpoisoned log");
         tokens.push(TokenRequest {
             method,
+            url: format!(
+                "http://{}{}",
+                text(&headers, header::HOST).unwrap_or_default(),
+                uri.path()
+            ),
             query,
             authorization: text(&headers, header::AUTHORIZATION),
             accept: text(&headers, header::ACCEPT),
@@ -270,8 +278,8 @@ impl Upstream {
     pub(crate) fn client_with(&self, timeout: Duration, gate: Arc<RateGate>) -> ApidaeClient {
         ApidaeClient::new(
             ApidaeEndpoint {
-                base_url: self.root.clone(),
-                token_url: format!("{}/oauth/token", self.root),
+                base_url: self.root.parse().expect("a base url"),
+                token_url: self.token_url().parse().expect("a token url"),
                 client_id: CLIENT_ID.to_owned(),
                 client_secret: SecretString::from(SECRET),
                 timeout,
@@ -279,6 +287,11 @@ impl Upstream {
             gate,
         )
         .expect("a usable endpoint")
+    }
+
+    /// The token URL the test clients are configured with.
+    pub(crate) fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.root)
     }
 
     pub(crate) fn client(&self) -> ApidaeClient {

@@ -2,16 +2,14 @@
 //! JSON at all.
 
 use crate::harness::{Reply, Script, upstream, upstream_writing};
-use apidae_client::{
-    ApidaeError, Descriptor, MAX_ANSWER_BYTES, ObjectDescriptors, PermanentReason, PutBatch,
-    TransientReason, WriteReport,
-};
+use apidae_client::{Descriptor, MAX_ANSWER_BYTES, ObjectDescriptors, PutBatch, WriteReport};
 use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
 use axum::routing::put;
 use futures_util::stream;
 use std::convert::Infallible;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 const MEBIBYTE: usize = 1024 * 1024;
 
@@ -26,10 +24,10 @@ fn one_object() -> PutBatch {
     .expect("a valid batch")
 }
 
-fn is_invalid_response(result: &Result<WriteReport, ApidaeError>) -> bool {
+fn is_invalid_response(result: &Result<WriteReport, UpstreamError>) -> bool {
     matches!(
         result,
-        Err(ApidaeError::Permanent {
+        Err(UpstreamError::Permanent {
             reason: PermanentReason::InvalidResponse,
             ..
         })
@@ -90,7 +88,7 @@ async fn an_answer_that_never_ends_times_out_as_transient() {
     assert!(
         matches!(
             result,
-            Err(ApidaeError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })

@@ -4,14 +4,16 @@ use crate::harness::{
     BASIC, Reply, SECRET, Script, accept_all, grant, invalid_token, open_gate, token, upstream,
 };
 use apidae_client::{
-    ApidaeClient, ApidaeEndpoint, ApidaeError, DeleteBatch, Descriptor, ObjectDescriptors,
-    ObjectRemovals, PermanentReason, PutBatch, TransientReason, WriteStatus,
+    ApidaeClient, ApidaeEndpoint, DeleteBatch, Descriptor, ObjectDescriptors, ObjectRemovals,
+    PutBatch, WriteStatus,
 };
 use axum::http::{Method, StatusCode};
+use chrono::{TimeDelta, Utc};
 use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 /// How long a test watches a call that a gate holds for an hour: it has not gone by
 /// then, however slow the machine.
@@ -53,15 +55,15 @@ fn delete_batch(ids: &[u64]) -> DeleteBatch {
     .expect("a valid batch")
 }
 
-fn reason(error: &ApidaeError) -> &'static str {
+fn reason(error: &UpstreamError) -> &'static str {
     match error {
-        ApidaeError::Transient { reason, .. } => reason.as_str(),
-        ApidaeError::RateLimited { .. } => "rate_limited",
-        ApidaeError::Permanent { reason, .. } => reason.as_str(),
+        UpstreamError::Transient { reason, .. } => reason.as_str(),
+        UpstreamError::RateLimited { .. } => "rate_limited",
+        UpstreamError::Permanent { reason, .. } => reason.as_str(),
     }
 }
 
-fn assert_no_secret(error: &ApidaeError) {
+fn assert_no_secret(error: &UpstreamError) {
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(!shown.contains("0b6e-tok"), "{shown}");
@@ -92,6 +94,11 @@ async fn a_put_sends_the_documented_request_and_reports_the_answered_ids() {
     let tokens = upstream.seen.token_requests();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].method, Method::GET);
+    assert_eq!(
+        tokens[0].url,
+        upstream.token_url(),
+        "the configured token url is requested as it is"
+    );
     assert_eq!(
         tokens[0].query.as_deref(),
         Some("grant_type=client_credentials")
@@ -317,9 +324,9 @@ async fn no_action_is_permanent_with_the_server_message_and_not_retried() {
         .expect_err("no action");
     assert_eq!(
         error,
-        ApidaeError::Permanent {
+        UpstreamError::Permanent {
             reason: PermanentReason::NoAction,
-            error_type: None,
+            code: None,
             message: message.into()
         }
     );
@@ -345,9 +352,9 @@ async fn an_error_type_is_permanent_by_type() {
         .expect_err("forbidden");
     assert_eq!(
         error,
-        ApidaeError::Permanent {
+        UpstreamError::Permanent {
             reason: PermanentReason::Forbidden,
-            error_type: Some("ECRITURE_FORBIDDEN".into()),
+            code: Some("ECRITURE_FORBIDDEN".into()),
             message: "Droits insuffisants".into()
         }
     );
@@ -381,7 +388,7 @@ async fn html_and_plain_text_503_pages_are_transient() {
         assert!(
             matches!(
                 error,
-                ApidaeError::Transient {
+                UpstreamError::Transient {
                     reason: TransientReason::ServerError,
                     ..
                 }
@@ -427,16 +434,23 @@ async fn a_429_is_rate_limited_with_its_retry_after() {
         ..Script::default()
     })
     .await;
+    let before = Utc::now();
     let error = upstream
         .client()
         .put_descriptors(&put_batch(&[7]))
         .await
         .expect_err("throttled");
-    assert_eq!(
-        error,
-        ApidaeError::RateLimited {
-            retry_after: Some(Duration::from_secs(3))
-        }
+    let after = Utc::now();
+    let UpstreamError::RateLimited {
+        reset_at: Some(reset_at),
+    } = error
+    else {
+        panic!("rate limited until an instant: {error:?}");
+    };
+    let wait = TimeDelta::seconds(3);
+    assert!(
+        before + wait <= reset_at && reset_at <= after + wait,
+        "{reset_at}"
     );
 }
 
@@ -467,9 +481,7 @@ async fn a_429_pauses_the_gate_for_its_retry_after() {
     assert!(
         matches!(
             throttled,
-            Err(ApidaeError::RateLimited {
-                retry_after: Some(_)
-            })
+            Err(UpstreamError::RateLimited { reset_at: Some(_) })
         ),
         "{throttled:?}"
     );
@@ -490,7 +502,7 @@ async fn a_429_without_retry_after_pauses_the_gate_for_one_window() {
 
     assert_eq!(
         throttled,
-        Err(ApidaeError::RateLimited { retry_after: None })
+        Err(UpstreamError::RateLimited { reset_at: None })
     );
     assert!(
         next.is_err(),
@@ -540,8 +552,12 @@ async fn an_unreachable_server_is_a_transient_connection_failure() {
     drop(listener);
     let client = ApidaeClient::new(
         ApidaeEndpoint {
-            base_url: format!("http://{address}/apidae"),
-            token_url: format!("http://{address}/apidae/oauth/token"),
+            base_url: format!("http://{address}/apidae")
+                .parse()
+                .expect("a base url"),
+            token_url: format!("http://{address}/apidae/oauth/token")
+                .parse()
+                .expect("a token url"),
             client_id: "c".into(),
             client_secret: SecretString::from(SECRET),
             timeout: Duration::from_secs(2),

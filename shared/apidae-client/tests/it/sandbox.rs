@@ -2,8 +2,8 @@
 //! exchange, the form body, the trailing slash and the answers.
 
 use apidae_client::{
-    ApidaeClient, ApidaeEndpoint, ApidaeError, DeleteBatch, Descriptor, ObjectDescriptors,
-    ObjectRemovals, PermanentReason, PutBatch, TransientReason, WriteStatus,
+    ApidaeClient, ApidaeEndpoint, DeleteBatch, Descriptor, ObjectDescriptors, ObjectRemovals,
+    PutBatch, WriteStatus,
 };
 use rate_gate::RateGate;
 use sandbox::apidae::{PATH_PREFIX, TOKEN_PATH};
@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 async fn start(apidae: ApidaeConfig) -> Sandbox {
     let config = SandboxConfig {
@@ -28,8 +29,12 @@ fn client(sandbox: &Sandbox) -> ApidaeClient {
     let project = ApidaeProject::sandbox();
     ApidaeClient::new(
         ApidaeEndpoint {
-            base_url: format!("{}{PATH_PREFIX}", sandbox.base_url()),
-            token_url: format!("{}{TOKEN_PATH}", sandbox.base_url()),
+            base_url: format!("{}{PATH_PREFIX}", sandbox.base_url())
+                .parse()
+                .expect("a base url"),
+            token_url: format!("{}{TOKEN_PATH}", sandbox.base_url())
+                .parse()
+                .expect("a token url"),
             client_id: project.client_id,
             client_secret: project.client_secret,
             timeout: Duration::from_secs(5),
@@ -143,11 +148,11 @@ async fn refusals_and_error_pages_are_classified() {
     assert!(
         matches!(
             &error,
-            ApidaeError::Permanent {
+            UpstreamError::Permanent {
                 reason: PermanentReason::Forbidden,
-                error_type: Some(error_type),
+                code: Some(code),
                 ..
-            } if error_type == "ECRITURE_FORBIDDEN"
+            } if code == "ECRITURE_FORBIDDEN"
         ),
         "{error:?}"
     );
@@ -160,7 +165,7 @@ async fn refusals_and_error_pages_are_classified() {
         assert!(
             matches!(
                 error,
-                ApidaeError::Transient {
+                UpstreamError::Transient {
                     reason: TransientReason::ServerError,
                     ..
                 }
@@ -188,7 +193,7 @@ async fn a_wrong_secret_is_unauthorized() {
     assert!(
         matches!(
             error,
-            ApidaeError::Permanent {
+            UpstreamError::Permanent {
                 reason: PermanentReason::Unauthorized,
                 ..
             }

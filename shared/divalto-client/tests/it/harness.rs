@@ -9,6 +9,7 @@ use divalto_client::{DivaltoClient, DivaltoEndpoint, RecordCount, RecordQuery};
 use rate_gate::RateGate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use settings::BaseUrl;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -187,7 +188,7 @@ pub(crate) fn open_gate() -> Arc<RateGate> {
 /// The endpoint settings of the test account.
 pub(crate) fn endpoint(base_url: &str) -> DivaltoEndpoint {
     DivaltoEndpoint {
-        base_url: base_url.to_owned(),
+        base_url: base_url.parse::<BaseUrl>().expect("a usable base url"),
         domain: "C123456.divalto.com".into(),
         user: "apiuser".into(),
         password: SecretString::from(PASSWORD),

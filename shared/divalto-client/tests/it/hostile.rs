@@ -5,19 +5,18 @@ use crate::harness::{client, endpoint, open_gate, postal_codes, spawn_reads, ten
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::routing::post;
-use divalto_client::{
-    DivaltoClient, DivaltoError, MAX_ANSWER_BYTES, PermanentReason, RecordPage, TransientReason,
-};
+use divalto_client::{DivaltoClient, MAX_ANSWER_BYTES, RecordPage};
 use futures_util::stream;
 use std::convert::Infallible;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 const MEBIBYTE: usize = 1024 * 1024;
 
-fn is_invalid_response(result: &Result<RecordPage, DivaltoError>) -> bool {
+fn is_invalid_response(result: &Result<RecordPage, UpstreamError>) -> bool {
     matches!(
         result,
-        Err(DivaltoError::Permanent {
+        Err(UpstreamError::Permanent {
             reason: PermanentReason::InvalidResponse,
             ..
         })
@@ -80,7 +79,7 @@ async fn an_answer_that_never_ends_times_out_as_transient() {
     assert!(
         matches!(
             result,
-            Err(DivaltoError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })

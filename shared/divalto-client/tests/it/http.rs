@@ -8,14 +8,14 @@ use crate::harness::{
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use divalto_client::{
-    DivaltoClient, DivaltoError, PermanentReason, RecordQuery, TransientReason, WhereClause,
-};
+use chrono::Utc;
+use divalto_client::{DivaltoClient, RecordQuery, WhereClause};
 use rate_gate::RateGate;
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 /// How long a test watches a call that a gate holds for an hour: it has not gone by
 /// then, however slow the machine.
@@ -27,17 +27,17 @@ fn assert_no_secret(text: &str) {
     assert!(!text.contains("eyJ0eXAi"), "{text}");
 }
 
-fn permanent_reason(error: &DivaltoError) -> Option<PermanentReason> {
+fn permanent_reason(error: &UpstreamError) -> Option<PermanentReason> {
     match error {
-        DivaltoError::Permanent { reason, .. } => Some(*reason),
-        DivaltoError::Transient { .. } => None,
+        UpstreamError::Permanent { reason, .. } => Some(*reason),
+        _ => None,
     }
 }
 
-fn transient_reason(error: &DivaltoError) -> Option<TransientReason> {
+fn transient_reason(error: &UpstreamError) -> Option<TransientReason> {
     match error {
-        DivaltoError::Transient { reason, .. } => Some(*reason),
-        DivaltoError::Permanent { .. } => None,
+        UpstreamError::Transient { reason, .. } => Some(*reason),
+        _ => None,
     }
 }
 
@@ -209,7 +209,7 @@ async fn concurrent_calls_rejected_on_the_same_token_log_in_again_only_once() {
 }
 
 #[tokio::test]
-async fn a_second_rejection_after_a_new_login_is_a_permanent_business_error() {
+async fn a_second_rejection_after_a_new_login_is_refused_with_its_error_number() {
     let script = Script {
         auth: Box::new(issue_token),
         execute: Box::new(|_| rejection(12, "clause where inconnue")),
@@ -225,9 +225,9 @@ async fn a_second_rejection_after_a_new_login_is_a_permanent_business_error() {
 
     assert_eq!(
         error,
-        DivaltoError::Permanent {
-            reason: PermanentReason::Business,
-            code: Some(12),
+        UpstreamError::Permanent {
+            reason: PermanentReason::Refused,
+            code: Some("12".into()),
             message: "clause where inconnue".into(),
         }
     );
@@ -236,7 +236,7 @@ async fn a_second_rejection_after_a_new_login_is_a_permanent_business_error() {
 }
 
 #[tokio::test]
-async fn error_54_is_not_authorised_at_once() {
+async fn error_54_is_forbidden_at_once() {
     let script = Script {
         auth: Box::new(issue_token),
         execute: Box::new(|_| rejection(54, "erreur : dhoq '' non autorisé")),
@@ -250,7 +250,7 @@ async fn error_54_is_not_authorised_at_once() {
         .await
         .expect_err("not authorised");
 
-    let DivaltoError::Permanent {
+    let UpstreamError::Permanent {
         reason,
         code,
         message,
@@ -258,8 +258,8 @@ async fn error_54_is_not_authorised_at_once() {
     else {
         panic!("error 54 is permanent: {error:?}");
     };
-    assert_eq!(*reason, PermanentReason::NotAuthorised);
-    assert_eq!(*code, Some(54));
+    assert_eq!(*reason, PermanentReason::Forbidden);
+    assert_eq!(code.as_deref(), Some("54"));
     assert!(message.contains("non autorisé"), "{message}");
     assert_eq!(seen.login_count(), 1);
     assert_eq!(seen.reads().len(), 1);
@@ -286,7 +286,7 @@ async fn a_refused_login_is_permanent_and_keeps_the_server_text() {
 
     assert_eq!(
         permanent_reason(&error),
-        Some(PermanentReason::AuthenticationRefused)
+        Some(PermanentReason::Unauthorized)
     );
     let text = error.to_string();
     assert!(
@@ -330,7 +330,7 @@ async fn a_503_is_transient_on_reads_and_logins() {
         .await
         .expect_err("unavailable");
     assert_eq!(transient_reason(&error), Some(TransientReason::ServerError));
-    assert!(error.is_transient());
+    assert!(error.is_retryable());
     assert_eq!(
         seen.login_count(),
         1,
@@ -475,10 +475,7 @@ async fn a_throttled_read_pauses_the_gate_for_its_retry_after() {
     assert!(
         matches!(
             throttled,
-            Err(DivaltoError::Transient {
-                reason: TransientReason::RateLimited,
-                ..
-            })
+            Err(UpstreamError::RateLimited { reset_at: Some(_) })
         ),
         "{throttled:?}"
     );
@@ -498,12 +495,60 @@ async fn a_throttled_read_without_retry_after_pauses_the_gate_for_one_window() {
     let throttled = client.records_page(&postal_codes(), 0, ten()).await;
     let next = tokio::time::timeout(HELD, client.records_page(&postal_codes(), 0, ten())).await;
 
-    assert!(throttled.is_err(), "{throttled:?}");
+    assert_eq!(
+        throttled,
+        Err(UpstreamError::RateLimited { reset_at: None })
+    );
     assert!(
         next.is_err(),
         "the next read waits for the window of the limit"
     );
     assert_eq!(reads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_429_names_the_instant_of_its_retry_after() {
+    let (base_url, _reads) = throttling_upstream(vec![("retry-after", "7")]).await;
+    let client = crate::harness::client(&base_url);
+
+    let before = Utc::now();
+    let throttled = client.records_page(&postal_codes(), 0, ten()).await;
+    let after = Utc::now();
+
+    let Err(UpstreamError::RateLimited {
+        reset_at: Some(reset_at),
+    }) = throttled
+    else {
+        panic!("a 429 with a retry-after is rate limited: {throttled:?}");
+    };
+    let seven = chrono::TimeDelta::seconds(7);
+    assert!(
+        before + seven <= reset_at && reset_at <= after + seven,
+        "{reset_at} is not 7 s after the call ({before} to {after})"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_permanent_and_names_its_target() {
+    let base_url = spawn_reads(post(|| async {
+        (
+            StatusCode::FOUND,
+            [("location", "https://example.test/login")],
+            "",
+        )
+    }))
+    .await;
+
+    let error = crate::harness::client(&base_url)
+        .records_page(&postal_codes(), 0, ten())
+        .await
+        .expect_err("a redirect");
+
+    assert_eq!(permanent_reason(&error), Some(PermanentReason::Redirect));
+    assert!(
+        error.to_string().contains("https://example.test/login"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -540,8 +585,9 @@ fn unusable_settings_are_refused() {
         Some(PermanentReason::Configuration)
     );
 
-    let settings = endpoint("ftp://127.0.0.1/");
-    let error = DivaltoClient::new(settings, open_gate()).expect_err("not http");
+    let mut settings = endpoint("http://127.0.0.1:1/DhsDivaltoServiceDivaApiRest");
+    settings.timeout = Duration::ZERO;
+    let error = DivaltoClient::new(settings, open_gate()).expect_err("zero timeout");
     assert_eq!(
         permanent_reason(&error),
         Some(PermanentReason::Configuration)

@@ -37,7 +37,7 @@ pub(crate) fn client(base_url: &str, timeout: Duration, gate: Arc<RateGate>) -> 
 /// The endpoint settings of [`client`].
 pub(crate) fn endpoint(base_url: &str, timeout: Duration) -> DsEndpoint {
     DsEndpoint {
-        base_url: base_url.to_owned(),
+        base_url: base_url.parse().expect("a valid base url"),
         token: SecretString::from(TOKEN),
         timeout,
     }

@@ -6,19 +6,22 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::routing::post;
-use ds_client::{DsError, MAX_ANSWER_BYTES, PermanentReason, TransientReason};
+use ds_client::MAX_ANSWER_BYTES;
 use futures_util::stream;
 use std::convert::Infallible;
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 const GRAPHQL: &str = "/api/v2/graphql";
 const PATIENT: Duration = Duration::from_secs(10);
 const MEBIBYTE: usize = 1024 * 1024;
 
-fn is_invalid_response(result: &Result<ds_client::Page<ds_client::Dossier>, DsError>) -> bool {
+fn is_invalid_response(
+    result: &Result<ds_client::Page<ds_client::Dossier>, UpstreamError>,
+) -> bool {
     matches!(
         result,
-        Err(DsError::Permanent {
+        Err(UpstreamError::Permanent {
             reason: PermanentReason::InvalidResponse,
             ..
         })
@@ -87,7 +90,7 @@ async fn an_answer_that_never_ends_times_out_as_transient() {
     assert!(
         matches!(
             result,
-            Err(DsError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })

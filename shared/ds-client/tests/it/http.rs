@@ -8,15 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{any, post};
 use chrono::DateTime;
-use ds_client::{
-    Cursor, DeletedDossiersPageRequest, Deletions, DsClient, DsError, PermanentReason,
-    TransientReason,
-};
+use ds_client::{Cursor, DeletedDossiersPageRequest, Deletions, DsClient};
 use rate_gate::RateGate;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use upstream_http::{PermanentReason, TransientReason, UpstreamError};
 
 const GRAPHQL: &str = "/api/v2/graphql";
 const PATIENT: Duration = Duration::from_secs(10);
@@ -178,7 +176,7 @@ async fn a_redirect_is_a_permanent_error_and_is_not_followed() {
     assert!(
         matches!(
             result,
-            Err(DsError::Permanent {
+            Err(UpstreamError::Permanent {
                 reason: PermanentReason::Redirect,
                 ..
             })
@@ -212,7 +210,7 @@ async fn a_throttled_answer_reports_when_the_window_resets() {
 
     assert_eq!(
         result,
-        Err(DsError::RateLimited {
+        Err(UpstreamError::RateLimited {
             reset_at: DateTime::from_timestamp(1_767_225_660, 0)
         })
     );
@@ -230,7 +228,7 @@ async fn an_upstream_that_never_answers_is_a_transient_timeout() {
     assert!(
         matches!(
             result,
-            Err(DsError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Timeout,
                 ..
             })
@@ -254,7 +252,7 @@ async fn a_closed_port_is_a_transient_connection_failure() {
     assert!(
         matches!(
             result,
-            Err(DsError::Transient {
+            Err(UpstreamError::Transient {
                 reason: TransientReason::Connection,
                 ..
             })
@@ -319,7 +317,10 @@ async fn a_throttled_answer_pauses_the_gate_until_the_window_resets() {
     let next = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
 
     assert!(
-        matches!(throttled, Err(DsError::RateLimited { reset_at: Some(_) })),
+        matches!(
+            throttled,
+            Err(UpstreamError::RateLimited { reset_at: Some(_) })
+        ),
         "{throttled:?}"
     );
     assert!(next.is_err(), "the next call waits for the reset");
@@ -338,7 +339,10 @@ async fn a_throttled_answer_without_a_reset_pauses_the_gate_for_one_window() {
     let throttled = client.dossiers_page(&first_page()).await;
     let next = tokio::time::timeout(HELD, client.dossiers_page(&first_page())).await;
 
-    assert_eq!(throttled, Err(DsError::RateLimited { reset_at: None }));
+    assert_eq!(
+        throttled,
+        Err(UpstreamError::RateLimited { reset_at: None })
+    );
     assert!(
         next.is_err(),
         "the next call waits for the window of the limit"
@@ -368,7 +372,7 @@ async fn the_token_never_shows_in_debug_output_or_errors() {
 
     assert!(matches!(
         &error,
-        DsError::Permanent { reason: PermanentReason::Forbidden, code: Some(code), .. } if code == "forbidden"
+        UpstreamError::Permanent { reason: PermanentReason::Forbidden, code: Some(code), .. } if code == "forbidden"
     ));
     for shown in [
         format!("{endpoint:?}"),
@@ -389,7 +393,7 @@ async fn a_token_that_cannot_be_a_header_is_refused_without_echoing_it() {
 
     assert!(matches!(
         &error,
-        DsError::Permanent {
+        UpstreamError::Permanent {
             reason: PermanentReason::Configuration,
             ..
         }

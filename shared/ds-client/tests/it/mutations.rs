@@ -6,9 +6,8 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use ds_client::{
-    CorrectionReason, DossierGlobalId, DossierNumber, DossierState, DsClient, DsEndpoint, DsError,
-    InstructeurId, LabelId, MessageRequest, MutationOutcome, PermanentReason, StateChange,
-    Transition,
+    CorrectionReason, DossierGlobalId, DossierNumber, DossierState, DsClient, DsEndpoint,
+    InstructeurId, LabelId, MessageRequest, MutationOutcome, StateChange, Transition,
 };
 use sandbox::ds::dataset::{
     DossierState as SeededState, LARGE_DEMARCHE, SMALL_DEMARCHE, global_id,
@@ -18,6 +17,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use upstream_http::{PermanentReason, UpstreamError};
 
 const PATIENT: Duration = Duration::from_secs(10);
 /// An instructeur of démarche 4242 in the sandbox.
@@ -40,7 +40,7 @@ async fn sandbox() -> Sandbox {
 
 fn client_with(sandbox: &Sandbox, token: &str) -> DsClient {
     let endpoint = DsEndpoint {
-        base_url: sandbox.base_url(),
+        base_url: sandbox.base_url().parse().expect("a valid base url"),
         token: SecretString::from(token),
         timeout: PATIENT,
     };
@@ -79,15 +79,19 @@ fn change(dossier: &DossierGlobalId, by: i64, transition: Transition) -> StateCh
     }
 }
 
-fn reason(result: &Result<impl std::fmt::Debug, DsError>) -> Option<PermanentReason> {
+fn reason(result: &Result<impl std::fmt::Debug, UpstreamError>) -> Option<PermanentReason> {
     match result {
-        Err(DsError::Permanent { reason, .. }) => Some(*reason),
+        Err(UpstreamError::Permanent { reason, .. }) => Some(*reason),
         _ => None,
     }
 }
 
+fn error<T>(result: &Result<T, UpstreamError>) -> Option<&UpstreamError> {
+    result.as_ref().err()
+}
+
 #[tokio::test]
-async fn a_dossier_id_is_looked_up_by_number_and_an_unknown_number_is_a_graphql_error() {
+async fn a_dossier_id_is_looked_up_by_number_and_an_unknown_number_is_refused() {
     let sandbox = sandbox().await;
     let client = client_with(&sandbox, "sandbox-token");
     let dossier = first_in(&sandbox, LARGE_DEMARCHE, SeededState::Accepte);
@@ -99,7 +103,7 @@ async fn a_dossier_id_is_looked_up_by_number_and_an_unknown_number_is_a_graphql_
     assert!(
         matches!(
             &missing,
-            Err(DsError::Permanent { reason: PermanentReason::GraphqlError, code: Some(code), .. }) if code == "not_found"
+            Err(UpstreamError::Permanent { reason: PermanentReason::Refused, code: Some(code), .. }) if code == "not_found"
         ),
         "{missing:?}"
     );
@@ -157,8 +161,8 @@ async fn a_dossier_goes_through_its_lifecycle_and_repeats_are_already_applied() 
     let wrong_way = client.change_state(&passer).await;
     assert_eq!(
         wrong_way,
-        Err(DsError::Permanent {
-            reason: PermanentReason::MutationRefused,
+        Err(UpstreamError::Permanent {
+            reason: PermanentReason::ChangeRefused,
             code: None,
             message: "Le dossier est déjà accepté".into()
         })
@@ -228,8 +232,8 @@ async fn an_instructeur_without_access_is_a_refused_mutation() {
 
     assert_eq!(
         result,
-        Err(DsError::Permanent {
-            reason: PermanentReason::MutationRefused,
+        Err(UpstreamError::Permanent {
+            reason: PermanentReason::ChangeRefused,
             code: None,
             message: "L’instructeur n’a pas les droits d’accès à ce dossier".into()
         })
@@ -277,7 +281,7 @@ async fn a_message_is_sent_and_read_back_and_a_correction_reopens_the_dossier() 
     };
     assert_eq!(
         reason(&client.send_message(&stranger).await),
-        Some(PermanentReason::MutationRefused)
+        Some(PermanentReason::ChangeRefused)
     );
 }
 
@@ -311,7 +315,7 @@ async fn labels_go_on_and_off_and_repeats_are_already_applied() {
                 .add_label(&dossier, &label(OTHER_DEMARCHE_LABEL))
                 .await
         ),
-        Some(PermanentReason::MutationRefused)
+        Some(PermanentReason::ChangeRefused)
     );
     assert_eq!(
         client.remove_label(&dossier, &spare).await,
@@ -329,7 +333,7 @@ async fn labels_go_on_and_off_and_repeats_are_already_applied() {
 }
 
 #[tokio::test]
-async fn a_read_only_token_is_its_own_permanent_reason() {
+async fn a_read_only_token_is_forbidden_with_its_own_code() {
     let sandbox = sandbox().await;
     let reader = client_with(&sandbox, "read-only-token");
     let dossier_number = first_in(&sandbox, LARGE_DEMARCHE, SeededState::EnConstruction);
@@ -356,10 +360,16 @@ async fn a_read_only_token_is_its_own_permanent_reason() {
         })
         .await;
 
-    assert_eq!(reason(&state), Some(PermanentReason::ReadOnlyToken));
-    assert_eq!(reason(&labelled), Some(PermanentReason::ReadOnlyToken));
-    assert_eq!(reason(&message), Some(PermanentReason::ReadOnlyToken));
-    assert_eq!(PermanentReason::ReadOnlyToken.as_str(), "read_only_token");
+    for refused in [error(&state), error(&labelled), error(&message)] {
+        assert!(
+            matches!(
+                refused,
+                Some(UpstreamError::Permanent { reason: PermanentReason::Forbidden, code: Some(code), message })
+                    if code == "read_only_token" && message.contains("lecture")
+            ),
+            "{refused:?}"
+        );
+    }
     assert_eq!(
         sandbox.dataset().dossier_state(i64::from(dossier_number)),
         Some(SeededState::EnConstruction)

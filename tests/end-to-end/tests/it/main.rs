@@ -2,6 +2,7 @@
 //! each test fails as soon as the document and the contract or broker crates drift.
 
 mod catalogue;
+mod codemap;
 mod compose;
 mod dashboard;
 mod document;

@@ -1,38 +1,40 @@
 //! The access token shared by every call of a client (and its clones): one token
-//! request at a time, refreshed before it expires and at most once per refused token.
+//! request at a time, renewed once its time of use has passed and at most once per
+//! refused token. Time is tokio's, so tests run on a paused clock.
 
-use crate::error::ApidaeError;
-use secrecy::{ExposeSecret, SecretString};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
-/// The least time left on a token for it to be reused.
-const MIN_MARGIN: Duration = Duration::from_secs(60);
-
-/// A token as the token URL issued it.
-pub(crate) struct Grant {
-    pub(crate) access_token: SecretString,
-    /// `expires_in`: how long the server keeps it valid from now.
-    pub(crate) expires_in: Duration,
+/// A token as the upstream issued it, and how long the client may use it: each API
+/// says how long its tokens live, each client keeps its own margin before the end.
+pub struct Grant {
+    /// The token text.
+    pub secret: SecretString,
+    /// How long after the request was sent the token may be handed to calls.
+    pub use_for: Duration,
 }
 
 /// A token as handed to one call; its generation tells tokens apart without comparing
 /// their text.
 #[derive(Clone)]
-pub(crate) struct Token {
+pub struct Token {
     secret: Arc<SecretString>,
     generation: u64,
 }
 
 impl Token {
-    /// The token text, for the `Authorization` header only.
-    pub(crate) fn expose(&self) -> &str {
+    /// The token text, for the request only (a header or a body field).
+    pub fn expose(&self) -> &str {
         self.secret.expose_secret()
     }
 
-    pub(crate) fn generation(&self) -> u64 {
+    /// Which token of the cache this is: 1 for the first issued, then 2, …
+    pub fn generation(&self) -> u64 {
         self.generation
     }
 }
@@ -47,7 +49,7 @@ impl fmt::Debug for Token {
 
 /// The cached token of one client.
 #[derive(Default)]
-pub(crate) struct TokenCache {
+pub struct TokenCache {
     state: Mutex<State>,
 }
 
@@ -60,17 +62,17 @@ struct State {
 
 struct Cached {
     token: Token,
-    /// After this instant a call asks for a new token.
-    refresh_at: Instant,
+    /// From this instant on, a call asks for a new token.
+    renew_at: Instant,
 }
 
 impl TokenCache {
-    /// The cached token while enough of its life is left, else a new one from
-    /// `request`. Concurrent callers wait for a single token request.
-    pub(crate) async fn current<F, Fut>(&self, request: F) -> Result<Token, ApidaeError>
+    /// The cached token while its time of use lasts, else a new one from `request`.
+    /// Concurrent callers wait for a single request.
+    pub async fn current<E, F, Fut>(&self, request: F) -> Result<Token, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Grant, ApidaeError>>,
+        Fut: Future<Output = Result<Grant, E>>,
     {
         let mut state = self.state.lock().await;
         if let Some(token) = usable(&state) {
@@ -79,16 +81,12 @@ impl TokenCache {
         issue(&mut state, request).await
     }
 
-    /// A token to retry with after the server refused `refused`: the one another call
-    /// already fetched since, or else a new one from `request`.
-    pub(crate) async fn replace<F, Fut>(
-        &self,
-        refused: &Token,
-        request: F,
-    ) -> Result<Token, ApidaeError>
+    /// A token to retry with after the upstream refused `refused`: the one another
+    /// call already fetched since, or else a new one from `request`.
+    pub async fn replace<E, F, Fut>(&self, refused: &Token, request: F) -> Result<Token, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Grant, ApidaeError>>,
+        Fut: Future<Output = Result<Grant, E>>,
     {
         let mut state = self.state.lock().await;
         if let Some(token) = usable(&state)
@@ -102,93 +100,93 @@ impl TokenCache {
 
 fn usable(state: &State) -> Option<Token> {
     let cached = state.current.as_ref()?;
-    (Instant::now() < cached.refresh_at).then(|| cached.token.clone())
+    (Instant::now() < cached.renew_at).then(|| cached.token.clone())
 }
 
-async fn issue<F, Fut>(state: &mut State, request: F) -> Result<Token, ApidaeError>
+/// Forgets the current token, then asks for one; a failed request leaves none.
+async fn issue<E, F, Fut>(state: &mut State, request: F) -> Result<Token, E>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Grant, ApidaeError>>,
+    Fut: Future<Output = Result<Grant, E>>,
 {
     state.current = None;
     let requested_at = Instant::now();
     let grant = request().await?;
     state.generation += 1;
     let token = Token {
-        secret: Arc::new(grant.access_token),
+        secret: Arc::new(grant.secret),
         generation: state.generation,
     };
     tracing::debug!(
         generation = token.generation,
-        expires_in_secs = grant.expires_in.as_secs(),
-        "apidae token issued"
+        use_for_secs = grant.use_for.as_secs(),
+        "access token issued"
     );
-    let use_for = grant.expires_in.saturating_sub(margin(grant.expires_in));
     state.current = Some(Cached {
         token: token.clone(),
-        refresh_at: requested_at.checked_add(use_for).unwrap_or(requested_at),
+        renew_at: requested_at
+            .checked_add(grant.use_for)
+            .unwrap_or(requested_at),
     });
     Ok(token)
-}
-
-/// How much life must be left for a token to be reused: 10% of it, at least a minute.
-fn margin(expires_in: Duration) -> Duration {
-    (expires_in / 10).max(MIN_MARGIN)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::PermanentReason;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const HOURS_12: Duration = Duration::from_secs(12 * 3600);
+    const HOUR: Duration = Duration::from_secs(3600);
 
-    /// A token request that counts its calls and hands out `token-<n>`.
-    async fn grant(calls: &AtomicUsize, expires_in: Duration) -> Result<Grant, ApidaeError> {
+    /// A token request that takes 10 ms, counts its calls and hands out `token-<n>`,
+    /// usable for `use_for`.
+    async fn grant(calls: &AtomicUsize, use_for: Duration) -> Result<Grant, &'static str> {
         let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
         Ok(Grant {
-            access_token: SecretString::from(format!("token-{n}")),
-            expires_in,
+            secret: SecretString::from(format!("token-{n}")),
+            use_for,
         })
     }
 
-    #[test]
-    fn the_margin_is_a_tenth_of_the_lifetime_or_a_minute() {
-        assert_eq!(margin(HOURS_12), Duration::from_secs(4320));
-        assert_eq!(margin(Duration::from_secs(300)), MIN_MARGIN);
-        assert_eq!(margin(Duration::ZERO), MIN_MARGIN);
-    }
-
-    #[tokio::test]
-    async fn a_token_is_reused_while_enough_life_is_left() {
+    #[tokio::test(start_paused = true)]
+    async fn a_token_is_reused_until_its_time_of_use_ends() {
         let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let first = cache
-            .current(|| grant(&calls, HOURS_12))
+            .current(|| grant(&calls, HOUR))
             .await
             .expect("a token");
+        tokio::time::advance(HOUR - Duration::from_secs(1)).await;
         let second = cache
-            .current(|| grant(&calls, HOURS_12))
+            .current(|| grant(&calls, HOUR))
             .await
             .expect("a token");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert_eq!(first.expose(), "token-1");
         assert_eq!(second.generation(), first.generation());
+
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let renewed = cache
+            .current(|| grant(&calls, HOUR))
+            .await
+            .expect("a token");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(renewed.expose(), "token-2");
     }
 
-    #[tokio::test]
-    async fn a_short_lived_token_serves_one_call_and_is_then_renewed() {
+    #[tokio::test(start_paused = true)]
+    async fn the_time_of_use_counts_from_when_the_request_was_sent() {
         let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
-        let short = Duration::from_secs(30);
+        // The request itself takes 10 ms: a token usable for 10 ms is spent on arrival.
+        let use_for = Duration::from_millis(10);
         let first = cache
-            .current(|| grant(&calls, short))
+            .current(|| grant(&calls, use_for))
             .await
             .expect("a token");
         let second = cache
-            .current(|| grant(&calls, short))
+            .current(|| grant(&calls, use_for))
             .await
             .expect("a token");
         assert_eq!(first.expose(), "token-1");
@@ -204,7 +202,7 @@ mod tests {
             let cache = cache.clone();
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
-                cache.current(|| grant(&calls, HOURS_12)).await
+                cache.current(|| grant(&calls, HOUR)).await
             }));
         }
         for task in tasks {
@@ -214,57 +212,60 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_refused_token_is_replaced_once_however_many_calls_saw_it() {
         let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let refused = cache
-            .current(|| grant(&calls, HOURS_12))
+            .current(|| grant(&calls, HOUR))
             .await
             .expect("a token");
         let first = cache
-            .replace(&refused, || grant(&calls, HOURS_12))
+            .replace(&refused, || grant(&calls, HOUR))
             .await
             .expect("a token");
         let second = cache
-            .replace(&refused, || grant(&calls, HOURS_12))
+            .replace(&refused, || grant(&calls, HOUR))
             .await
             .expect("a token");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(first.expose(), "token-2");
         assert_eq!(second.generation(), first.generation());
+        let third = cache
+            .replace(&second, || grant(&calls, HOUR))
+            .await
+            .expect("a token");
+        assert_eq!(third.expose(), "token-3");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_failed_request_leaves_no_token_behind() {
         let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let refused = cache
-            .current(|| grant(&calls, HOURS_12))
+            .current(|| grant(&calls, HOUR))
             .await
             .expect("a token");
         let error = cache
-            .replace(&refused, || async {
-                Err(ApidaeError::permanent(PermanentReason::Unauthorized, "no"))
-            })
+            .replace(&refused, || async { Err("refused") })
             .await
             .expect_err("the request failed");
-        assert!(!error.is_retryable());
+        assert_eq!(error, "refused");
         let next = cache
-            .current(|| grant(&calls, HOURS_12))
+            .current(|| grant(&calls, HOUR))
             .await
             .expect("a token");
         assert_eq!(next.expose(), "token-2");
     }
 
     #[test]
-    fn debug_shows_no_token_text() {
+    fn debug_shows_the_generation_only() {
         let token = Token {
-            secret: Arc::new(SecretString::from("very-secret")),
-            generation: 3,
+            secret: Arc::new(SecretString::from("s3cr3t-token")),
+            generation: 4,
         };
         let shown = format!("{token:?}");
-        assert!(!shown.contains("very-secret"), "{shown}");
-        assert!(shown.contains('3'), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains('4'), "{shown}");
     }
 }

@@ -1,14 +1,10 @@
-//! Reads an upstream answer's body chunk by chunk under a size limit, so a hostile or
-//! broken upstream can use up a request's timeout but never a worker's memory.
-//!
-//! The request's total timeout (reqwest's `ClientBuilder::timeout`, the connection's
-//! `request_timeout`) also covers the reading of the body, so a body that never ends
-//! fails as a timeout; [`read`] adds the bound on its size. Each client names its own
-//! limit, from what its API can legitimately send.
+//! An answer's body, read chunk by chunk under a size limit. The request's total
+//! timeout (reqwest's `ClientBuilder::timeout`) also covers the reading, so a body that
+//! never ends fails as a timeout; [`read`] adds the bound on its size.
 
 /// Why a body was not read whole.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// The body is longer than the limit: its `Content-Length` said so, or it grew past
     /// it, and reading stopped there.
     #[error("the answer is larger than {limit} bytes")]
@@ -25,7 +21,10 @@ pub enum BodyError {
 const MAX_RESERVED: usize = 64 * 1024;
 
 /// The whole body of `response`, refused once it is longer than `limit` bytes.
-pub async fn read(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub(crate) async fn read(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let announced = response.content_length();
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(BodyError::TooLarge { limit });

@@ -8,7 +8,7 @@ use broker::{Incoming, Outcome};
 use contract::{Command, FailureReason};
 use tracing::{Instrument, Span, field::Empty};
 
-use crate::failure::{Failure, dead_letter};
+use settle::{Failure, dead_letter};
 
 /// Handles `message` inside a consumer span that continues the producer's trace:
 /// a command that parses goes to `handle`, one that does not is reported and
