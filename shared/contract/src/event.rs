@@ -200,8 +200,20 @@ pub struct JobFailed {
 }
 
 /// Why a command failed for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum FailureReason {
     /// The message was not a JSON object.
     MalformedJson,
@@ -263,31 +275,7 @@ pub enum FailureReason {
 impl FailureReason {
     /// The reason's wire name, also used as a bounded metric label.
     pub fn as_str(self) -> &'static str {
-        match self {
-            FailureReason::MalformedJson => "malformed_json",
-            FailureReason::TooLarge => "too_large",
-            FailureReason::MissingField => "missing_field",
-            FailureReason::InvalidField => "invalid_field",
-            FailureReason::UnsupportedVersion => "unsupported_version",
-            FailureReason::UnknownKind => "unknown_kind",
-            FailureReason::InvalidBody => "invalid_body",
-            FailureReason::UnknownConnection => "unknown_connection",
-            FailureReason::UpstreamUnauthorized => "upstream_unauthorized",
-            FailureReason::UpstreamForbidden => "upstream_forbidden",
-            FailureReason::UpstreamBadRequest => "upstream_bad_request",
-            FailureReason::UpstreamError => "upstream_error",
-            FailureReason::UpstreamChangeRefused => "upstream_change_refused",
-            FailureReason::UpstreamNoAction => "upstream_no_action",
-            FailureReason::UpstreamInvalidResponse => "upstream_invalid_response",
-            FailureReason::UpstreamRedirect => "upstream_redirect",
-            FailureReason::UpstreamUnexpectedStatus => "upstream_unexpected_status",
-            FailureReason::ConnectionMisconfigured => "connection_misconfigured",
-            FailureReason::ConnectionApiMismatch => "connection_api_mismatch",
-            FailureReason::RetriesExhausted => "retries_exhausted",
-            FailureReason::JobStateLost => "job_state_lost",
-            FailureReason::ServerCapUnsupported => "server_cap_unsupported",
-            FailureReason::InternalCommandFromOutside => "internal_command_from_outside",
-        }
+        self.into()
     }
 }
 
@@ -332,6 +320,19 @@ impl Event {
 mod tests {
     use super::*;
     use crate::JobId;
+    use strum::VariantArray as _;
+
+    #[test]
+    fn every_failure_reason_names_itself_as_it_is_written_on_the_wire() {
+        for reason in FailureReason::VARIANTS {
+            let wire = serde_json::to_value(reason).expect("a reason serialises");
+            assert_eq!(wire.as_str(), Some(reason.as_str()), "{reason:?}");
+        }
+        assert_eq!(
+            FailureReason::InternalCommandFromOutside.as_str(),
+            "internal_command_from_outside"
+        );
+    }
 
     #[test]
     fn an_event_round_trips_with_its_type_tag() {

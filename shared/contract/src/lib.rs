@@ -57,7 +57,8 @@ pub const ATTEMPT_HEADER: &str = "x-estafette-attempt";
 pub const DEAD_LETTER_QUEUE_HEADER: &str = "x-estafette-queue";
 
 /// The kind of worker a command is routed to; also the name of its queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum WorkerKind {
     /// Reads one page of an upstream listing per command.
     FetchPage,
@@ -70,10 +71,6 @@ pub enum WorkerKind {
 impl WorkerKind {
     /// The routing key and queue suffix of this worker kind.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WorkerKind::FetchPage => "fetch-page",
-            WorkerKind::WriteDescriptors => "write-descriptors",
-            WorkerKind::SendStatus => "send-status",
-        }
+        self.into()
     }
 }

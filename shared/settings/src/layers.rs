@@ -9,6 +9,12 @@
 //! and `private_key`) replaces every form of that secret, so a file's
 //! `password_env` is not reported as clashing with the defaults' literal
 //! `password`.
+//!
+//! Why not `figment`, which layers providers the same way: it extracts through
+//! serde, and a derived `Deserialize` stops at the first bad field, while these
+//! settings report every problem of every section in one run (a deployment is
+//! fixed in one pass, not one key per restart). Its merge also knows nothing of
+//! the secret forms above. The layering itself is this small module.
 
 use std::collections::BTreeMap;
 use std::path::Path;

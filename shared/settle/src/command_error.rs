@@ -114,6 +114,7 @@ impl From<BrokerError> for CommandError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray as _;
     use upstream_http::TransientReason;
 
     #[test]
@@ -136,7 +137,7 @@ mod tests {
             ),
             (PermanentReason::Configuration, "connection_misconfigured"),
         ];
-        assert_eq!(table.len(), PermanentReason::ALL.len());
+        assert_eq!(table.len(), PermanentReason::VARIANTS.len());
         for (reason, expected) in table {
             let error = UpstreamError::permanent_with_code(reason, "E1", "refused");
             match CommandError::from(error) {
@@ -156,7 +157,7 @@ mod tests {
 
     #[test]
     fn transient_and_rate_limited_failures_are_retried() {
-        for reason in TransientReason::ALL {
+        for &reason in TransientReason::VARIANTS {
             let error = UpstreamError::transient(reason, "down");
             assert!(
                 matches!(

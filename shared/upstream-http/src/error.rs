@@ -105,7 +105,8 @@ impl UpstreamError {
 }
 
 /// Why a call failed in a way that a later retry may fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum TransientReason {
     /// The connection could not be made, or broke before the answer was read whole.
     Connection,
@@ -121,24 +122,9 @@ pub enum TransientReason {
 }
 
 impl TransientReason {
-    /// Every reason, for tables that must cover them all.
-    pub const ALL: [TransientReason; 5] = [
-        TransientReason::Connection,
-        TransientReason::Timeout,
-        TransientReason::ServerError,
-        TransientReason::GraphqlTimeout,
-        TransientReason::GraphqlInternalError,
-    ];
-
     /// A stable snake_case name, for metric labels and logs.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TransientReason::Connection => "connection",
-            TransientReason::Timeout => "timeout",
-            TransientReason::ServerError => "server_error",
-            TransientReason::GraphqlTimeout => "graphql_timeout",
-            TransientReason::GraphqlInternalError => "graphql_internal_error",
-        }
+        self.into()
     }
 }
 
@@ -149,7 +135,8 @@ impl fmt::Display for TransientReason {
 }
 
 /// Why a call failed in a way that retrying cannot fix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum PermanentReason {
     /// The credentials were refused: HTTP 401, a refused login or token request, a
     /// token refused again right after a refresh.
@@ -181,34 +168,9 @@ pub enum PermanentReason {
 }
 
 impl PermanentReason {
-    /// Every reason, for tables that must cover them all.
-    pub const ALL: [PermanentReason; 10] = [
-        PermanentReason::Unauthorized,
-        PermanentReason::Forbidden,
-        PermanentReason::BadRequest,
-        PermanentReason::Refused,
-        PermanentReason::ChangeRefused,
-        PermanentReason::NoAction,
-        PermanentReason::InvalidResponse,
-        PermanentReason::Redirect,
-        PermanentReason::UnexpectedStatus,
-        PermanentReason::Configuration,
-    ];
-
     /// A stable snake_case name, for metric labels and logs.
     pub fn as_str(self) -> &'static str {
-        match self {
-            PermanentReason::Unauthorized => "unauthorized",
-            PermanentReason::Forbidden => "forbidden",
-            PermanentReason::BadRequest => "bad_request",
-            PermanentReason::Refused => "refused",
-            PermanentReason::ChangeRefused => "change_refused",
-            PermanentReason::NoAction => "no_action",
-            PermanentReason::InvalidResponse => "invalid_response",
-            PermanentReason::Redirect => "redirect",
-            PermanentReason::UnexpectedStatus => "unexpected_status",
-            PermanentReason::Configuration => "configuration",
-        }
+        self.into()
     }
 }
 
@@ -250,10 +212,15 @@ mod tests {
         assert!(error.is_retryable());
     }
 
+    use strum::VariantArray as _;
+
     #[test]
     fn names_are_distinct() {
-        let mut names: Vec<&str> = PermanentReason::ALL.iter().map(|r| r.as_str()).collect();
-        names.extend(TransientReason::ALL.iter().map(|r| r.as_str()));
+        let mut names: Vec<&str> = PermanentReason::VARIANTS
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        names.extend(TransientReason::VARIANTS.iter().map(|r| r.as_str()));
         let count = names.len();
         names.sort_unstable();
         names.dedup();

@@ -3,6 +3,14 @@
 //! answering one field at a time; the executor handles selection, aliases,
 //! fragments, `@skip`/`@include`, `__typename`, lists and null propagation,
 //! and returns only the selected fields in selection order.
+//!
+//! Why not `apollo_compiler::resolvers`, which does the same walk: its `FieldError`
+//! carries a message and nothing else (apollo-compiler 1.33), so a resolver cannot
+//! give an error its `extensions.code`. The DS API answers `not_found`,
+//! `unauthorized`, `forbidden`, `timeout` and `internal_server_error` there, and the
+//! clients decide on that code (retry, refuse, report), so the sandbox must send it.
+//! Recovering the code from the message after execution would make every message a
+//! protocol; should the library give field errors extensions, this module goes.
 
 use std::collections::HashSet;
 

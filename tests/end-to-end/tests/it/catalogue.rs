@@ -18,6 +18,7 @@ use contract::{
 };
 use serde::Serialize;
 use serde_json::{Value, json};
+use strum::VariantArray as _;
 use uuid::Uuid;
 
 /// Every variant of an enum with the values listed under it (an array, or any other
@@ -507,40 +508,12 @@ pub(crate) fn enums() -> BTreeMap<&'static str, Vec<String>> {
 
 /// Every failure reason.
 pub(crate) fn failure_reasons() -> Vec<FailureReason> {
-    every_variant!(FailureReason {
-        MalformedJson,
-        TooLarge,
-        MissingField,
-        InvalidField,
-        UnsupportedVersion,
-        UnknownKind,
-        InvalidBody,
-        UnknownConnection,
-        UpstreamUnauthorized,
-        UpstreamForbidden,
-        UpstreamBadRequest,
-        UpstreamError,
-        UpstreamChangeRefused,
-        UpstreamNoAction,
-        UpstreamInvalidResponse,
-        UpstreamRedirect,
-        UpstreamUnexpectedStatus,
-        ConnectionMisconfigured,
-        ConnectionApiMismatch,
-        RetriesExhausted,
-        JobStateLost,
-        ServerCapUnsupported,
-        InternalCommandFromOutside,
-    })
+    FailureReason::VARIANTS.to_vec()
 }
 
 /// Every kind of worker, each with its own queue.
 pub(crate) fn worker_kinds() -> Vec<WorkerKind> {
-    every_variant!(WorkerKind {
-        FetchPage,
-        WriteDescriptors,
-        SendStatus,
-    })
+    WorkerKind::VARIANTS.to_vec()
 }
 
 /// The JSON text of a command, as a value.
