@@ -39,8 +39,10 @@ pub struct CommandMeta {
     pub connection: String,
 }
 
-/// The kind-specific part of a command.
-#[derive(Debug, Clone, PartialEq)]
+/// The kind-specific part of a command. It serialises as its body alone: the envelope
+/// writes the kind beside it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum CommandBody {
     /// `ds.sync`: walk every dossier of a démarche.
     DsSync(DsSync),
@@ -190,20 +192,6 @@ impl CommandBody {
         }
     }
 
-    fn to_value(&self) -> Value {
-        let value = match self {
-            CommandBody::DsSync(body) => serde_json::to_value(body),
-            CommandBody::DsPage(body) => serde_json::to_value(body),
-            CommandBody::DivaltoSync(body) => serde_json::to_value(body),
-            CommandBody::AmienscopeSync(body) => serde_json::to_value(body),
-            CommandBody::OffsetPage(body) => serde_json::to_value(body),
-            CommandBody::ApidaePut(body) => serde_json::to_value(body),
-            CommandBody::ApidaeDelete(body) => serde_json::to_value(body),
-            CommandBody::ApidaeChunk(body) => serde_json::to_value(body),
-            CommandBody::DsStatus(body) => serde_json::to_value(body),
-        };
-        value.expect("command bodies are plain data and always serialise")
-    }
 }
 
 impl Command {
@@ -228,7 +216,7 @@ impl Command {
             "job_id": self.meta.job_id,
             "message_id": self.meta.message_id,
             "connection": self.meta.connection,
-            "body": self.body.to_value(),
+            "body": self.body,
         });
         serde_json::to_vec(&envelope).expect("a JSON value always serialises")
     }
