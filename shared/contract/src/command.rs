@@ -191,7 +191,6 @@ impl CommandBody {
             CommandBody::DsStatus(_) => WorkerKind::SendStatus,
         }
     }
-
 }
 
 impl Command {
