@@ -113,6 +113,9 @@ where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
+    if let Some(exit) = answer_arguments(name, std::env::args().skip(1)) {
+        return exit;
+    }
     if let Err(error) = worker_metrics::install(name) {
         eprintln!("{error}; its series keep that worker label");
     }
@@ -140,6 +143,40 @@ where
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "{name} stopped");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a worker says about itself: it takes no arguments, its settings come from
+/// the environment.
+fn usage(name: &str) -> String {
+    format!(
+        "Usage: {name}\n\n\
+         An Estafette worker: it consumes its queue until SIGTERM or SIGINT, then drains.\n\
+         It takes no arguments. Settings come from the embedded defaults, the TOML file\n\
+         named by ESTAFETTE_CONFIG, AMQP_URL, REDIS_URL and ESTAFETTE__SECTION__KEY\n\
+         variables (README, \"Settings\"). /metrics, /livez and /readyz are served on\n\
+         metrics.listen.\n\n\
+         Options:\n  -h, --help     Print this help\n  -V, --version  Print the version\n"
+    )
+}
+
+/// Answers `--help` and `--version` (exit 0) and refuses any other argument (exit 64)
+/// before anything starts; `None` when there are no arguments and the worker runs.
+fn answer_arguments(name: &str, mut args: impl Iterator<Item = String>) -> Option<ExitCode> {
+    let first = args.next()?;
+    match first.as_str() {
+        "-h" | "--help" => {
+            print!("{}", usage(name));
+            Some(ExitCode::SUCCESS)
+        }
+        "-V" | "--version" => {
+            println!("{name} {}", env!("CARGO_PKG_VERSION"));
+            Some(ExitCode::SUCCESS)
+        }
+        other => {
+            eprintln!("{name}: unexpected argument {other:?}\n\n{}", usage(name));
+            Some(ExitCode::from(64))
         }
     }
 }
@@ -200,4 +237,29 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; draining"),
     }
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(args: &[&str]) -> Option<ExitCode> {
+        answer_arguments("fetch-page", args.iter().map(|arg| (*arg).to_owned()))
+    }
+
+    #[test]
+    fn no_argument_runs_the_worker_and_any_other_is_answered_before_it_starts() {
+        assert_eq!(answer(&[]), None);
+        assert_eq!(answer(&["--help"]), Some(ExitCode::SUCCESS));
+        assert_eq!(answer(&["-h"]), Some(ExitCode::SUCCESS));
+        assert_eq!(answer(&["--version"]), Some(ExitCode::SUCCESS));
+        assert_eq!(answer(&["--prefetch", "8"]), Some(ExitCode::from(64)));
+    }
+
+    #[test]
+    fn the_help_says_where_settings_come_from() {
+        let help = usage("fetch-page");
+        assert!(help.starts_with("Usage: fetch-page\n"), "{help}");
+        assert!(help.contains("ESTAFETTE_CONFIG"), "{help}");
+    }
 }

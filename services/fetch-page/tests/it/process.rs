@@ -106,3 +106,25 @@ async fn sigterm_drains_in_flight_pages_and_exits_cleanly() {
 
     finish_with_a_second_worker(app, events).await;
 }
+
+#[test]
+fn help_is_printed_and_nothing_starts() {
+    // An unreachable broker: a worker that started anyway would fail, not print help.
+    let output = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
+        .arg("--help")
+        .env("AMQP_URL", "amqp://127.0.0.1:1/%2f")
+        .env("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("the fetch-page binary runs");
+
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.starts_with("Usage: fetch-page"), "{help}");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
+        .arg("--window=8")
+        .env("AMQP_URL", "amqp://127.0.0.1:1/%2f")
+        .output()
+        .expect("the fetch-page binary runs");
+    assert_eq!(refused.status.code(), Some(64), "{refused:?}");
+}
