@@ -203,19 +203,28 @@ where
         confirm_timeout: settings.broker.confirm_timeout,
         ..TopologyOptions::named(settings.broker.prefix.clone())
     });
-    let broker = Broker::connect(settings.broker.url.expose_secret(), topology)
-        .await
-        .context("connecting to the broker")?;
+    // Signals are heard from the start: a broker or store that accepts the connection
+    // and never answers must not keep a stopping worker alive.
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let connecting = Broker::connect(settings.broker.url.expose_secret(), topology);
+    let Some(broker) = shutdown.run_until_cancelled(connecting).await else {
+        tracing::info!("stopped before the broker answered");
+        return Ok(());
+    };
+    let broker = broker.context("connecting to the broker")?;
     READINESS.set_broker_connected(true);
-    let store = JobStore::connect(
+    let connecting = JobStore::connect(
         &settings.state.url,
         &settings.broker.prefix,
         settings.state.job_ttl,
-    )
-    .await
-    .context("connecting to the job state store")?;
-    let shutdown = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    );
+    let Some(store) = shutdown.run_until_cancelled(connecting).await else {
+        tracing::info!("stopped before the job state store answered");
+        broker.close(settings.worker.drain_grace).await;
+        return Ok(());
+    };
+    let store = store.context("connecting to the job state store")?;
     let result = run(&settings, &broker, &store, shutdown).await;
     READINESS.set_broker_connected(false);
     broker.close(settings.worker.drain_grace).await;

@@ -128,3 +128,53 @@ fn help_is_printed_and_nothing_starts() {
         .expect("the fetch-page binary runs");
     assert_eq!(refused.status.code(), Some(64), "{refused:?}");
 }
+
+#[tokio::test]
+async fn sigterm_stops_a_worker_whose_broker_never_answers() {
+    // A "broker" that takes the connection and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let address = listener.local_addr().expect("a bound address");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
+        .env("AMQP_URL", format!("amqp://guest:guest@{address}/%2f"))
+        .env("ESTAFETTE__METRICS__LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the fetch-page binary starts");
+    let (_silent, _) = tokio::time::timeout(Duration::from_secs(30), listener.accept())
+        .await
+        .expect("the worker connects")
+        .expect("a connection");
+
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = wait_at_most(&mut child, Duration::from_secs(20));
+
+    assert_eq!(
+        status.and_then(|status| status.code()),
+        Some(0),
+        "{status:?}"
+    );
+}
+
+/// The child's exit status once it exits, or `None` (after killing it) when it has
+/// not within `limit`.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
