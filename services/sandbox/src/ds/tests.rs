@@ -1,5 +1,7 @@
 //! Tests of the schema and of the executor over the seeded data.
 
+use std::path::Path;
+
 use apollo_compiler::Schema;
 use apollo_compiler::response::{JsonMap, JsonValue};
 use apollo_compiler::schema::ExtendedType;
@@ -10,15 +12,16 @@ use super::resolvers::{QueryRoot, custom_scalar_is_valid};
 use super::{EndOfList, SCHEMA};
 use crate::auth::DemarcheScope;
 
-/// The real schema, kept with the DS client (see its `schema/README.md`).
-const REAL_SCHEMA_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/ds-client/schema/ds.graphql"
-);
-
+/// The real schema, kept in this checkout with the DS client (see its
+/// `schema/README.md`): `shared/ds-client/schema/ds.graphql` from the checkout's root.
 fn real_schema() -> Schema {
-    let text = std::fs::read_to_string(REAL_SCHEMA_PATH).expect("the reference schema is readable");
-    Schema::parse(text, REAL_SCHEMA_PATH).unwrap_or_else(|with_errors| with_errors.partial)
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the sandbox sits two folders below the checkout's root")
+        .join("shared/ds-client/schema/ds.graphql");
+    let text = std::fs::read_to_string(&path).expect("the reference schema is readable");
+    Schema::parse(text, &path).unwrap_or_else(|with_errors| with_errors.partial)
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Starts a sandbox on port 0 and talks to its GraphQL endpoint.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -9,16 +10,16 @@ use serde_json::{Value, json};
 
 pub(crate) const TOKEN: &str = "sandbox-token";
 
-/// Example documents of the real API, kept with the DS client (see its
-/// `schema/README.md`).
-const QUERIES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/ds-client/schema/queries/"
-);
-
-/// An example document of the real API.
+/// An example document of the real API, kept in this checkout with the DS client (see
+/// its `schema/README.md`): `shared/ds-client/schema/queries/` from the checkout's root.
 pub(crate) fn reference_query(file: &str) -> String {
-    std::fs::read_to_string(format!("{QUERIES}{file}")).expect("the reference query is readable")
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the sandbox sits two folders below the checkout's root")
+        .join("shared/ds-client/schema/queries")
+        .join(file);
+    std::fs::read_to_string(path).expect("the reference query is readable")
 }
 
 pub(crate) struct TestSandbox {
