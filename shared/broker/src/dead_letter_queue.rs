@@ -294,10 +294,16 @@ fn from_epoch_seconds(seconds: u64) -> SystemTime {
 /// acks is removed; [`DeadLetterWalk::finish`] closes the channel, which returns every
 /// other one to the queue. However many dead letters there are, and however large,
 /// memory stays that of one.
+///
+/// A walk covers the letters the queue held when it began. One dead-lettered while it
+/// runs (a replayed command that fails again at once, say) waits for the next walk, so
+/// a replay never takes its own output for more work.
 pub struct DeadLetterWalk<'b> {
     broker: &'b Broker,
     channel: lapin::Channel,
     queue: String,
+    /// Letters left of those the queue held when the walk began.
+    left: usize,
     taken: usize,
     removed: usize,
 }
@@ -310,6 +316,9 @@ impl DeadLetterWalk<'_> {
     }
 
     async fn next_taken(&mut self) -> Result<Option<(DeadLetter, lapin::Acker)>, BrokerError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
         let got = self
             .channel
             .basic_get(self.queue.as_str().into(), BasicGetOptions::default())
@@ -319,6 +328,7 @@ impl DeadLetterWalk<'_> {
             return Ok(None);
         };
         self.taken += 1;
+        self.left -= 1;
         let Delivery {
             routing_key,
             properties,
@@ -386,10 +396,19 @@ impl Broker {
             close(&channel).await;
             return Err(BrokerError::Connection(error));
         }
+        let queue = self.topology().dead_letters();
+        let left = match ready_count(&channel, &queue).await {
+            Ok(left) => left,
+            Err(error) => {
+                close(&channel).await;
+                return Err(error);
+            }
+        };
         Ok(DeadLetterWalk {
             broker: self,
             channel,
-            queue: self.topology().dead_letters(),
+            queue,
+            left,
             taken: 0,
             removed: 0,
         })

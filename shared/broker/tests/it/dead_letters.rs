@@ -323,6 +323,29 @@ async fn a_replay_by_id_sends_that_command_back_with_its_trace_and_a_fresh_attem
 }
 
 #[tokio::test]
+async fn a_walk_covers_what_the_queue_held_when_it_began() {
+    let rig = Rig::start().await;
+    let body = command().to_json();
+    rig.worker_copy("a", "retries_exhausted", WORKER.as_str(), &body)
+        .await;
+    rig.worker_copy("b", "retries_exhausted", WORKER.as_str(), &body)
+        .await;
+
+    let mut walk = rig.broker.walk_dead_letters().await.expect("walk");
+    let first = walk.next().await.expect("taken").expect("a letter");
+    // Dead-lettered while the walk runs, as a replayed command that fails at once is.
+    rig.worker_copy("late", "retries_exhausted", WORKER.as_str(), &body)
+        .await;
+    let second = walk.next().await.expect("taken").expect("a letter");
+    let after = walk.next().await.expect("taken").map(|letter| letter.id);
+    walk.finish().await;
+
+    assert_eq!([first.id.as_str(), second.id.as_str()], ["a", "b"]);
+    assert!(after.is_none(), "the walk went past its start: {after:?}");
+    assert_eq!(ids(&rig.browse().await), ["a", "b", "late"]);
+}
+
+#[tokio::test]
 async fn a_replay_by_reason_sends_back_only_the_dead_letters_of_that_reason() {
     let rig = Rig::start().await;
     for (id, reason) in [
