@@ -4,5 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("fetch-page", fetch_page::run).await
+    worker_shell::serve(contract::WorkerKind::FetchPage, fetch_page::run).await
 }

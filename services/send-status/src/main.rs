@@ -4,5 +4,5 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("send-status", send_status::run).await
+    worker_shell::serve(contract::WorkerKind::SendStatus, send_status::run).await
 }

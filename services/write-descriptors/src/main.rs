@@ -4,5 +4,9 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    worker_shell::serve("write-descriptors", write_descriptors::run).await
+    worker_shell::serve(
+        contract::WorkerKind::WriteDescriptors,
+        write_descriptors::run,
+    )
+    .await
 }

@@ -16,7 +16,6 @@ use settings::BaseUrl;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::Instrument as _;
 use upstream_http::{Grant, PermanentReason, Token, TokenCache, Upstream, UpstreamError};
 
 /// Path of the write endpoint under the API root; the trailing slash matters (without it
@@ -178,14 +177,8 @@ impl ApidaeClient {
         classify(&answer, expected, &secrets)
     }
 
-    /// Asks the token URL for a new token, inside a `token.refresh` span.
+    /// Asks the token URL for a new token.
     async fn request_token(&self) -> Result<Grant, UpstreamError> {
-        self.fetch_token()
-            .instrument(telemetry::http::token_refresh_span())
-            .await
-    }
-
-    async fn fetch_token(&self) -> Result<Grant, UpstreamError> {
         let secret = self.inner.client_secret.expose_secret();
         let url = &self.inner.token_url;
         let answer = self

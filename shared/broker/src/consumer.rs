@@ -17,7 +17,8 @@
 //! Each delivery is counted through `worker_metrics`: consumed and in flight from
 //! receipt, then settled as acked, retried or dead-lettered (with its reason), or
 //! `lost` when the settlement never reached the broker (the channel closed first:
-//! the broker redelivers it).
+//! the broker redelivers it). The job marks of its outcome are counted once it is
+//! acked or dead-lettered.
 
 use std::{future::Future, panic::AssertUnwindSafe, sync::Arc, time::Duration};
 
@@ -29,7 +30,7 @@ use lapin::{
     types::FieldTable,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use worker_metrics::{Delivery, Settled};
+use worker_metrics::{Delivery, JobMark, Settled};
 
 use crate::{Broker, BrokerError, Incoming, Outcome, Publisher, Settlement};
 
@@ -195,6 +196,7 @@ async fn settle(
     publisher: &Publisher,
 ) -> Result<Settled, BrokerError> {
     publisher.publish_all(&outcome.publish).await?;
+    let jobs = outcome.jobs;
     let settled = match outcome.settlement {
         Settlement::Ack => Settled::Acked,
         Settlement::DeadLetter { reason, detail } => {
@@ -208,11 +210,11 @@ async fn settle(
             Settled::Retried
         }
     };
-    Ok(reached(
-        acker.ack(BasicAckOptions::default()).await,
-        "ack",
-        settled,
-    ))
+    let settled = reached(acker.ack(BasicAckOptions::default()).await, "ack", settled);
+    if matches!(settled, Settled::Acked | Settled::DeadLettered { .. }) {
+        jobs.iter().for_each(JobMark::record);
+    }
+    Ok(settled)
 }
 
 /// Holds the delivery for `after` (less if shutdown comes first), then returns it to

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use contract::{ATTEMPT_HEADER, Command, EventEnvelope, MessageId, WorkerKind};
+use worker_metrics::JobMark;
 
 /// A delivery handed to a [`crate::Handler`].
 #[derive(Debug, Clone)]
@@ -133,6 +134,9 @@ pub struct Outcome {
     pub publish: Vec<Outgoing>,
     /// How to settle the delivery once they are confirmed.
     pub settlement: Settlement,
+    /// What the delivery did to its job's life (started it, completed it, failed
+    /// it), counted once the delivery is acked or dead-lettered.
+    pub jobs: Vec<JobMark>,
 }
 
 /// How a delivery is settled.
@@ -162,6 +166,7 @@ impl Outcome {
         Outcome {
             publish,
             settlement: Settlement::Ack,
+            jobs: Vec::new(),
         }
     }
 
@@ -170,6 +175,7 @@ impl Outcome {
         Outcome {
             publish: Vec::new(),
             settlement: Settlement::Retry { after },
+            jobs: Vec::new(),
         }
     }
 }

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    AmienscopeSync, ApidaeChunk, ApidaeDelete, ApidaePut, DescriptorWrite, DivaltoSync, DsStatus,
-    JobId, MAX_CHUNK_OBJECTS, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId, OffsetPage, Rejection,
-    RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
+    AmienscopeSync, ApidaeChunk, ApidaeDelete, ApidaePut, DescriptorOperation, DescriptorWrite,
+    DivaltoSync, DsStatus, JobId, MAX_CHUNK_OBJECTS, MAX_COMMAND_BYTES, MAX_WINDOW, MessageId,
+    OffsetPage, OffsetSource, Rejection, RejectionKind, SCHEMA_VERSION, SyncEnd, WorkerKind,
     descriptors::{check_delete, check_put},
     offset::check_carried_size,
 };
@@ -175,6 +175,23 @@ impl CommandBody {
     /// producer publishes.
     pub fn is_job_step(&self) -> bool {
         JOB_STEP_KINDS.contains(&self.kind())
+    }
+
+    /// The kind of the command that started this command's job: its own kind for a
+    /// start command, the start command's kind for a page or chunk of it.
+    pub fn job_kind(&self) -> &'static str {
+        match self {
+            CommandBody::DsPage(_) => "ds.sync",
+            CommandBody::OffsetPage(page) => match page.source {
+                OffsetSource::Divalto(_) => "divalto.sync",
+                OffsetSource::Amienscope(_) => "amienscope.sync",
+            },
+            CommandBody::ApidaeChunk(chunk) => match chunk.write.operation() {
+                DescriptorOperation::Put => "apidae.put",
+                DescriptorOperation::Delete => "apidae.delete",
+            },
+            start => start.kind(),
+        }
     }
 
     /// The worker kind whose queue receives this command.
@@ -438,6 +455,23 @@ mod tests {
         let mut value: Value = serde_json::from_slice(&sync_command().to_json()).expect("json");
         change(value.as_object_mut().expect("object"));
         serde_json::to_vec(&value).expect("json")
+    }
+
+    #[test]
+    fn a_start_command_is_its_own_job_kind_and_its_worker_starts_that_kind() {
+        let starts = [
+            sync_command().body,
+            CommandBody::ApidaeDelete(ApidaeDelete {
+                objects: Vec::new(),
+            }),
+            CommandBody::ApidaePut(ApidaePut {
+                objects: Vec::new(),
+            }),
+        ];
+        for body in starts {
+            assert_eq!(body.job_kind(), body.kind());
+            assert!(body.worker().job_kinds().contains(&body.kind()), "{body:?}");
+        }
     }
 
     #[test]

@@ -73,4 +73,14 @@ impl WorkerKind {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// The kinds of the jobs this worker kind starts, as [`CommandBody::kind`] names
+    /// their start commands.
+    pub fn job_kinds(self) -> &'static [&'static str] {
+        match self {
+            WorkerKind::FetchPage => &["ds.sync", "divalto.sync", "amienscope.sync"],
+            WorkerKind::WriteDescriptors => &["apidae.put", "apidae.delete"],
+            WorkerKind::SendStatus => &["ds.status"],
+        }
+    }
 }

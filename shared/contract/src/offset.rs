@@ -202,8 +202,19 @@ impl OffsetRange {
 }
 
 /// Whether an offset sync saw the listing hold still while it was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Consistency {
     /// No guard fired: every record was read once, as far as can be told.
     Exact,

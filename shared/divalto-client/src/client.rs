@@ -13,7 +13,6 @@ use settings::BaseUrl;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::Instrument as _;
 use upstream_http::{Grant, PermanentReason, Token, TokenCache, Upstream, UpstreamError};
 
 /// Path of the login under the base URL.
@@ -172,12 +171,9 @@ impl DivaltoClient {
         classify(&answer, &secrets, BodyShown::Excerpt)
     }
 
-    /// Logs in for a new token, inside a `token.refresh` span.
+    /// Logs in for a new token.
     async fn authenticate(&self) -> Result<Grant, UpstreamError> {
-        let secret = self
-            .login()
-            .instrument(telemetry::http::token_refresh_span())
-            .await?;
+        let secret = self.login().await?;
         Ok(Grant {
             secret,
             use_for: self.inner.token_use,

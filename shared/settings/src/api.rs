@@ -59,6 +59,16 @@ impl Api {
         }
     }
 
+    /// Whether a client logs in for an access token before it calls the API:
+    /// Divalto (its `Authenticate` login) and Apidae (OAuth client credentials); DS
+    /// and Amienscope take their credentials on every request.
+    pub fn logs_in(self) -> bool {
+        match self {
+            Api::Divalto | Api::Apidae => true,
+            Api::Ds | Api::Amienscope => false,
+        }
+    }
+
     /// Whether the API is read by offset pages, several of which may be in
     /// flight at once (see `FanOut`); ds is read by following a cursor.
     pub fn pages_by_offset(self) -> bool {

@@ -99,6 +99,7 @@ pub fn dead_letter(failure: Failure) -> Outcome {
             telemetry::propagation::inject_current(),
         )],
         settlement,
+        jobs: Vec::new(),
     }
 }
 

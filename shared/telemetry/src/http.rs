@@ -69,7 +69,7 @@ pub fn rate_limit_wait_span() -> Span {
 }
 
 /// The span around an access-token request (a login); its `http.client` span
-/// is a child.
+/// is a child. Its empty `outcome` field is for `obtained` or `failed`.
 pub fn token_refresh_span() -> Span {
-    tracing::info_span!("token.refresh")
+    tracing::info_span!("token.refresh", outcome = Empty)
 }

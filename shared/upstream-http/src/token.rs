@@ -1,6 +1,7 @@
 //! The access token shared by every call of a client (and its clones): one token
 //! request at a time, renewed once its time of use has passed and at most once per
-//! refused token. Time is tokio's, so tests run on a paused clock.
+//! refused token, each inside a `token.refresh` span that records its `outcome`
+//! (`obtained` or `failed`). Time is tokio's, so tests run on a paused clock.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 /// A token as the upstream issued it, and how long the client may use it: each API
 /// says how long its tokens live, each client keeps its own margin before the end.
@@ -111,7 +113,10 @@ where
 {
     state.current = None;
     let requested_at = Instant::now();
-    let grant = request().await?;
+    let span = telemetry::http::token_refresh_span();
+    let grant = request().instrument(span.clone()).await;
+    span.record("outcome", if grant.is_ok() { "obtained" } else { "failed" });
+    let grant = grant?;
     state.generation += 1;
     let token = Token {
         secret: Arc::new(grant.secret),

@@ -27,6 +27,37 @@ pub(crate) struct ReasonLabels {
     pub(crate) reason: &'static str,
 }
 
+/// Token requests of one connection that ended one way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(crate) struct TokenLabels {
+    pub(crate) connection: String,
+    pub(crate) outcome: &'static str,
+}
+
+/// Jobs of one kind on one connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(crate) struct JobLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) connection: String,
+}
+
+/// Jobs of one kind on one connection that completed one way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(crate) struct JobCompletedLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) connection: String,
+    pub(crate) end: &'static str,
+    pub(crate) consistency: &'static str,
+}
+
+/// Jobs of one kind on one connection that failed for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(crate) struct JobFailedLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) connection: String,
+    pub(crate) reason: &'static str,
+}
+
 /// How an upstream request ended, as the `status_class` label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusClass {
@@ -44,6 +75,15 @@ pub enum StatusClass {
 }
 
 impl StatusClass {
+    /// Every class, so that each series exists from the start.
+    pub const ALL: [StatusClass; 5] = [
+        StatusClass::Success,
+        StatusClass::Redirection,
+        StatusClass::ClientError,
+        StatusClass::ServerError,
+        StatusClass::Error,
+    ];
+
     /// The class of an HTTP status code.
     pub fn of_status(code: u16) -> Self {
         match code {

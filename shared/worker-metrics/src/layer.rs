@@ -4,9 +4,11 @@
 //! - `http.client`: its life, from creation to close, is observed in
 //!   `estafette_upstream_request_duration_seconds`, with the status class of
 //!   its `http.response.status_code` field, or `error` when it has none
-//!   (an `error.type` alone means no answer came back);
+//!   (an `error.type` alone means no answer came back).
+//!   An answer of 429 also counts one in `estafette_rate_limit_pauses_total`;
 //! - `rate_limit.wait`: its life is observed in `estafette_rate_limit_wait_seconds`;
-//! - `token.refresh`: counts one in `estafette_token_refreshes_total` when it closes.
+//! - `token.refresh`: counts one in `estafette_token_refreshes_total` when it closes,
+//!   `outcome="obtained"` when its `outcome` field says so, `failed` otherwise.
 //!
 //! The `connection` label is the `connection` field of the span itself or of
 //! its nearest ancestor that has one (the consumer span records it once the
@@ -22,7 +24,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::labels::StatusClass;
-use crate::record::{rate_limit_waited, token_refreshed, upstream_request};
+use crate::record::{rate_limit_paused, rate_limit_waited, token_refreshed, upstream_request};
 
 /// The span an HTTP client opens around one request.
 const HTTP_CLIENT_SPAN: &str = "http.client";
@@ -35,6 +37,12 @@ const TOKEN_REFRESH_SPAN: &str = "token.refresh";
 const CONNECTION_FIELD: &str = "connection";
 /// The HTTP status of an `http.client` span's answer.
 const STATUS_CODE_FIELD: &str = "http.response.status_code";
+/// How a `token.refresh` span ended.
+const OUTCOME_FIELD: &str = "outcome";
+/// The `outcome` of a `token.refresh` span that got a token.
+const TOKEN_OBTAINED: &str = "obtained";
+/// The answer that pauses a connection's rate gate.
+const TOO_MANY_REQUESTS: u16 = 429;
 
 /// The connection label of spans that name no connection, nor any ancestor.
 const UNKNOWN_CONNECTION: &str = "unknown";
@@ -71,12 +79,14 @@ impl Measured {
     }
 }
 
-/// A measured span's start and the status it recorded, kept in its extensions.
+/// A measured span's start and the status or outcome it recorded, kept in its
+/// extensions.
 #[derive(Debug)]
 struct Timing {
     measured: Measured,
     started: Instant,
     status: Option<u16>,
+    obtained: bool,
 }
 
 /// The `connection` field a span recorded, kept in its extensions.
@@ -88,6 +98,13 @@ struct ConnectionField(String);
 struct Fields {
     connection: Option<String>,
     status: Option<u16>,
+    outcome: Option<String>,
+}
+
+impl Fields {
+    fn any(&self) -> bool {
+        self.connection.is_some() || self.status.is_some() || self.outcome.is_some()
+    }
 }
 
 impl Visit for Fields {
@@ -95,6 +112,7 @@ impl Visit for Fields {
         match field.name() {
             CONNECTION_FIELD => self.connection = Some(value.to_owned()),
             STATUS_CODE_FIELD => self.status = value.trim().parse().ok(),
+            OUTCOME_FIELD => self.outcome = Some(value.to_owned()),
             _ => {}
         }
     }
@@ -115,6 +133,7 @@ impl Visit for Fields {
         match field.name() {
             CONNECTION_FIELD => self.connection = Some(format!("{value:?}")),
             STATUS_CODE_FIELD => self.status = format!("{value:?}").trim().parse().ok(),
+            OUTCOME_FIELD => self.outcome = Some(format!("{value:?}")),
             _ => {}
         }
     }
@@ -135,15 +154,19 @@ impl MetricsLayer {
                 measured,
                 started: Instant::now(),
                 status: None,
+                obtained: false,
             });
         }
         if let Some(connection) = fields.connection {
             extensions.replace(ConnectionField(connection));
         }
-        if let Some(status) = fields.status
-            && let Some(timing) = extensions.get_mut::<Timing>()
-        {
-            timing.status = Some(status);
+        if let Some(timing) = extensions.get_mut::<Timing>() {
+            if let Some(status) = fields.status {
+                timing.status = Some(status);
+            }
+            if let Some(outcome) = fields.outcome {
+                timing.obtained = outcome == TOKEN_OBTAINED;
+            }
         }
     }
 }
@@ -161,7 +184,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         values.record(&mut fields);
-        if fields.connection.is_some() || fields.status.is_some() {
+        if fields.any() {
             self.keep(id, fields, None, &ctx);
         }
     }
@@ -188,9 +211,12 @@ where
                     .status
                     .map_or(StatusClass::Error, StatusClass::of_status);
                 upstream_request(&connection, status, elapsed);
+                if timing.status == Some(TOO_MANY_REQUESTS) {
+                    rate_limit_paused(&connection);
+                }
             }
             Measured::RateLimitWait => rate_limit_waited(&connection, elapsed),
-            Measured::TokenRefresh => token_refreshed(&connection),
+            Measured::TokenRefresh => token_refreshed(&connection, timing.obtained),
         }
     }
 }
@@ -298,8 +324,13 @@ mod tests {
             drop(wait);
             let consumer = tracing::info_span!("process", connection = "layer-d");
             let _entered = consumer.enter();
-            drop(tracing::info_span!("token.refresh"));
-            drop(tracing::info_span!("token.refresh"));
+            for outcome in ["obtained", "failed", "obtained"] {
+                let refresh = tracing::info_span!("token.refresh", outcome = Empty);
+                refresh.record("outcome", outcome);
+                drop(refresh);
+            }
+            // Dropped before it said how it ended: no token came of it.
+            drop(tracing::info_span!("token.refresh", outcome = Empty));
         });
 
         let connection = [("connection", "layer-d")];
@@ -308,21 +339,46 @@ mod tests {
             1.0
         );
         assert!(sample("estafette_rate_limit_wait_seconds_sum", &connection) >= 0.01);
-        assert_eq!(sample("estafette_token_refreshes_total", &connection), 2.0);
+        let refreshes = |outcome| {
+            sample(
+                "estafette_token_refreshes_total",
+                &[("connection", "layer-d"), ("outcome", outcome)],
+            )
+        };
+        assert_eq!(refreshes("obtained"), 2.0);
+        assert_eq!(refreshes("failed"), 2.0);
+    }
+
+    #[test]
+    fn a_429_answer_counts_a_pause_and_other_4xx_do_not() {
+        with_layer(|| {
+            let consumer = tracing::info_span!("process", connection = "layer-f");
+            let _entered = consumer.enter();
+            for status in [429_u64, 404, 429, 400] {
+                drop(tracing::info_span!(
+                    "http.client",
+                    http.response.status_code = status
+                ));
+            }
+        });
+
+        assert_eq!(upstream_count("layer-f", "4xx"), 4.0);
+        assert_eq!(
+            sample(
+                "estafette_rate_limit_pauses_total",
+                &[("connection", "layer-f")]
+            ),
+            2.0
+        );
     }
 
     #[test]
     fn a_span_under_no_connection_is_labelled_unknown() {
-        let before = sample(
-            "estafette_token_refreshes_total",
-            &[("connection", "unknown")],
-        );
+        let unknown = [("connection", "unknown"), ("outcome", "failed")];
+        let before = sample("estafette_token_refreshes_total", &unknown);
         with_layer(|| drop(tracing::info_span!("token.refresh")));
 
-        let after = sample(
-            "estafette_token_refreshes_total",
-            &[("connection", "unknown")],
-        );
+        let after = sample("estafette_token_refreshes_total", &unknown);
         assert_eq!(after - before, 1.0);
     }
 

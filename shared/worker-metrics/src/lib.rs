@@ -8,8 +8,12 @@
 //! no-op: tests and the CLI record nothing and pay almost nothing.
 //!
 //! Labels are bounded: the worker kind, the configured connection name, the
-//! settlement outcome, the HTTP status class and the closed-set failure reason;
-//! never an id. The families, every name prefixed `estafette_`:
+//! settlement outcome, the HTTP status class, the job kind and end, and the
+//! closed-set failure reason; never an id. Every series whose label values are known
+//! when the worker starts (its connections, the outcomes, status classes, reasons and
+//! job ends) is registered at 0 by [`register_known`], so the first increment is a
+//! step that `rate()` and `increase()` see. The families, every name prefixed
+//! `estafette_`:
 //!
 //! | name | type | labels | recorded by |
 //! | --- | --- | --- | --- |
@@ -21,14 +25,21 @@
 //! | `estafette_records_fetched_total` | counter | `worker`, `connection` | [`page_fetched`] |
 //! | `estafette_upstream_request_duration_seconds` | histogram | `worker`, `connection`, `status_class` (`2xx`, `3xx`, `4xx`, `5xx`, `error`) | [`upstream_request`], and [`layer()`] from `http.client` spans |
 //! | `estafette_rate_limit_wait_seconds` | histogram | `worker`, `connection` | [`rate_limit_waited`], and [`layer()`] from `rate_limit.wait` spans |
-//! | `estafette_token_refreshes_total` | counter | `worker`, `connection` | [`token_refreshed`], and [`layer()`] from `token.refresh` spans |
+//! | `estafette_rate_limit_pauses_total` | counter | `worker`, `connection` | [`rate_limit_paused`], and [`layer()`] from `http.client` spans answered 429 |
+//! | `estafette_token_refreshes_total` | counter | `worker`, `connection`, `outcome` (`obtained`, `failed`) | [`token_refreshed`], and [`layer()`] from `token.refresh` spans |
 //! | `estafette_broker_reconnects_total` | counter | `worker` | [`broker_reconnected`]: each time a worker re-establishes a lost broker connection |
 //! | `estafette_dead_letters_total` | counter | `worker`, `reason` | [`Delivery::settle`] with [`Settled::DeadLettered`] |
+//! | `estafette_jobs_started_total` | counter | `worker`, `kind`, `connection` | [`JobMark::Started`] |
+//! | `estafette_jobs_completed_total` | counter | `worker`, `kind`, `connection`, `end`, `consistency` | [`JobMark::Completed`] |
+//! | `estafette_jobs_failed_total` | counter | `worker`, `kind`, `connection`, `reason` | [`JobMark::Failed`] |
+//! | `estafette_ready` | gauge | `worker` | 1 while `/readyz` answers 200, else 0; set at each scrape |
 //!
 //! The exposition is OpenMetrics text (`application/openmetrics-text;
 //! version=1.0.0`), which Prometheus reads natively.
 
 mod delivery;
+mod jobs;
+mod known;
 mod labels;
 mod layer;
 mod record;
@@ -36,10 +47,13 @@ mod registry;
 mod server;
 
 pub use delivery::{Delivery, Settled};
+pub use jobs::JobMark;
+pub use known::{KnownSeries, register_known};
 pub use labels::StatusClass;
 pub use layer::{MetricsLayer, layer};
 pub use record::{
-    broker_reconnected, page_fetched, rate_limit_waited, token_refreshed, upstream_request,
+    broker_reconnected, page_fetched, rate_limit_paused, rate_limit_waited, token_refreshed,
+    upstream_request,
 };
 pub use registry::{AlreadyInstalled, encode, install};
 pub use server::{MetricsServer, Readiness, ServeError, serve};
@@ -56,9 +70,14 @@ pub const METRIC_NAMES: &[&str] = &[
     "estafette_records_fetched_total",
     "estafette_upstream_request_duration_seconds",
     "estafette_rate_limit_wait_seconds",
+    "estafette_rate_limit_pauses_total",
     "estafette_token_refreshes_total",
     "estafette_broker_reconnects_total",
     "estafette_dead_letters_total",
+    "estafette_jobs_started_total",
+    "estafette_jobs_completed_total",
+    "estafette_jobs_failed_total",
+    "estafette_ready",
 ];
 
 /// The families of [`METRIC_NAMES`] that are histograms.

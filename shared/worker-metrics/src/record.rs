@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::labels::{ConnectionLabels, StatusClass, UpstreamLabels};
+use crate::known::{TOKEN_FAILED, TOKEN_OBTAINED};
+use crate::labels::{ConnectionLabels, StatusClass, TokenLabels, UpstreamLabels};
 use crate::registry::installed;
 
 fn connection_labels(connection: &str) -> ConnectionLabels {
@@ -45,11 +46,26 @@ pub fn rate_limit_waited(connection: &str, waited: Duration) {
     }
 }
 
-/// A new access token was obtained for `connection`.
-pub fn token_refreshed(connection: &str) {
+/// An access-token request on `connection` ended: `obtained` a token, or not.
+pub fn token_refreshed(connection: &str, obtained: bool) {
+    if let Some(metrics) = installed() {
+        let labels = TokenLabels {
+            connection: connection.to_owned(),
+            outcome: if obtained {
+                TOKEN_OBTAINED
+            } else {
+                TOKEN_FAILED
+            },
+        };
+        metrics.token_refreshes.get_or_create(&labels).inc();
+    }
+}
+
+/// The upstream of `connection` answered 429, which pauses its rate gate.
+pub fn rate_limit_paused(connection: &str) {
     if let Some(metrics) = installed() {
         metrics
-            .token_refreshes
+            .rate_limit_pauses
             .get_or_create(&connection_labels(connection))
             .inc();
     }

@@ -11,7 +11,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::delivery::{InFlight, Settled};
-use crate::labels::{ConnectionLabels, OutcomeLabels, ReasonLabels, UpstreamLabels};
+use crate::labels::{
+    ConnectionLabels, JobCompletedLabels, JobFailedLabels, JobLabels, OutcomeLabels, ReasonLabels,
+    TokenLabels, UpstreamLabels,
+};
 
 /// Every name starts with this, followed by `_`.
 const PREFIX: &str = "estafette";
@@ -44,9 +47,14 @@ pub(crate) struct Metrics {
     pub(crate) records: Family<ConnectionLabels, Counter>,
     pub(crate) upstream_duration: HistogramFamily<UpstreamLabels>,
     pub(crate) rate_limit_wait: HistogramFamily<ConnectionLabels>,
-    pub(crate) token_refreshes: Family<ConnectionLabels, Counter>,
+    pub(crate) rate_limit_pauses: Family<ConnectionLabels, Counter>,
+    pub(crate) token_refreshes: Family<TokenLabels, Counter>,
     pub(crate) reconnects: Counter,
     pub(crate) dead_letters: Family<ReasonLabels, Counter>,
+    pub(crate) jobs_started: Family<JobLabels, Counter>,
+    pub(crate) jobs_completed: Family<JobCompletedLabels, Counter>,
+    pub(crate) jobs_failed: Family<JobFailedLabels, Counter>,
+    ready: Gauge,
     pub(crate) deliveries: InFlight,
 }
 
@@ -64,9 +72,14 @@ impl Metrics {
             records: Family::default(),
             upstream_duration: Family::new_with_constructor(upstream_buckets as fn() -> Histogram),
             rate_limit_wait: Family::new_with_constructor(rate_limit_buckets as fn() -> Histogram),
+            rate_limit_pauses: Family::default(),
             token_refreshes: Family::default(),
             reconnects: Counter::default(),
             dead_letters: Family::default(),
+            jobs_started: Family::default(),
+            jobs_completed: Family::default(),
+            jobs_failed: Family::default(),
+            ready: Gauge::default(),
             deliveries: InFlight::default(),
         };
         // Every outcome is exposed from the start, at 0, so rates begin at the first scrape.
@@ -123,8 +136,13 @@ impl Metrics {
             self.rate_limit_wait.clone(),
         );
         registry.register(
+            "rate_limit_pauses",
+            "Upstream 429 answers, by connection; each pauses the connection's rate gate for every worker",
+            self.rate_limit_pauses.clone(),
+        );
+        registry.register(
             "token_refreshes",
-            "Upstream access tokens obtained, by connection",
+            "Upstream access-token requests, by connection and outcome: obtained (a token came back) or failed",
             self.token_refreshes.clone(),
         );
         registry.register(
@@ -136,6 +154,26 @@ impl Metrics {
             "dead_letters",
             "Deliveries dead-lettered, by closed-set failure reason",
             self.dead_letters.clone(),
+        );
+        registry.register(
+            "jobs_started",
+            "Start commands settled (acked or dead-lettered, not retried), by job kind and connection",
+            self.jobs_started.clone(),
+        );
+        registry.register(
+            "jobs_completed",
+            "Jobs that published their completion, by job kind, connection, end and consistency",
+            self.jobs_completed.clone(),
+        );
+        registry.register(
+            "jobs_failed",
+            "Jobs that published their failure (job.failed, or command.failed of the start command), by job kind, connection and reason",
+            self.jobs_failed.clone(),
+        );
+        registry.register(
+            "ready",
+            "1 while the worker is connected to the broker and consuming its queue, as /readyz answers; 0 otherwise",
+            self.ready.clone(),
         );
     }
 }
@@ -171,6 +209,14 @@ pub fn install(worker: &'static str) -> Result<(), AlreadyInstalled> {
 /// The registry, once [`install`] was called.
 pub(crate) fn installed() -> Option<&'static Metrics> {
     METRICS.get()
+}
+
+/// Sets `estafette_ready` to what `/readyz` answers; the endpoint does it before each
+/// scrape.
+pub(crate) fn set_ready(ready: bool) {
+    if let Some(metrics) = installed() {
+        metrics.ready.set(i64::from(ready));
+    }
 }
 
 /// The OpenMetrics text exposition of every family, ending in `# EOF`; only

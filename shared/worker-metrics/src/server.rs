@@ -12,7 +12,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::registry::encode;
+use crate::registry::{encode, set_ready};
 
 /// The content type of the OpenMetrics text exposition.
 const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -93,7 +93,7 @@ impl Drop for MetricsServer {
 }
 
 /// Listens on `listen` and serves, on a task of its own: `GET /metrics` (the
-/// exposition of [`encode`]), `GET /livez` (200 while the process runs) and
+/// exposition of [`encode`], `estafette_ready` set from `readiness`), `GET /livez` (200 while the process runs) and
 /// `GET /readyz` (200 when `readiness` says ready, else 503).
 pub async fn serve(listen: SocketAddr, readiness: Readiness) -> Result<MetricsServer, ServeError> {
     let bind_error = |source| ServeError::Bind {
@@ -116,7 +116,8 @@ pub async fn serve(listen: SocketAddr, readiness: Readiness) -> Result<MetricsSe
     Ok(MetricsServer { local_addr, task })
 }
 
-async fn metrics() -> impl IntoResponse {
+async fn metrics(State(readiness): State<Readiness>) -> impl IntoResponse {
+    set_ready(readiness.is_ready());
     ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], encode())
 }
 

@@ -10,6 +10,8 @@ use tracing::{Instrument, Span, field::Empty};
 
 use settle::{Failure, dead_letter};
 
+use crate::series::JobOf;
+
 /// Handles `message` inside a consumer span that continues the producer's trace:
 /// a command that parses goes to `handle`, one that does not is reported and
 /// dead-lettered. So is a page or chunk command that did not come through the
@@ -21,6 +23,10 @@ use settle::{Failure, dead_letter};
 /// the message id) and has a `trace_id` field (the OpenTelemetry trace id, for log
 /// lines) and, once the command is parsed, `job_id` and `connection`; `page` is left
 /// empty for `handle` to record.
+///
+/// The outcome carries the job marks of what `handle` did: a start command starts
+/// its job, a completion or failure event ends it; the consumer counts them once the
+/// delivery is settled.
 pub async fn handle_delivery<F, Fut>(message: &Incoming, handle: F) -> Outcome
 where
     F: FnOnce(Command) -> Fut,
@@ -45,7 +51,10 @@ where
                         ),
                     ));
                 }
-                handle(command).await
+                let job = JobOf::of(&command);
+                let mut outcome = handle(command).await;
+                outcome.jobs = job.marks(&outcome);
+                outcome
             }
             Err(rejection) => dead_letter(Failure::of_rejection(&rejection, &message.body)),
         }

@@ -6,7 +6,9 @@
 //! parse, and the dead letter of what cannot be handled.
 //! [`serve`]: set up the metrics registry (every series labelled with the worker's
 //! name), start telemetry with the metrics layer (exit 70 if it cannot start), read
-//! the settings (print every problem and exit 64), serve `/metrics`, `/livez` and
+//! the settings (print every problem and exit 64), register at 0 every series whose
+//! labels the settings tell (the worker's connections, job kinds, their ends and the
+//! failure reasons), serve `/metrics`, `/livez` and
 //! `/readyz` on `metrics.listen` (a taken address is logged as an error, and the
 //! worker runs on without them), connect to the broker and the job store, cancel the
 //! shutdown token on the first SIGTERM or SIGINT, call the worker's `run`, close the
@@ -18,6 +20,7 @@
 //! never compete for the port.
 
 mod delivery;
+mod series;
 
 use std::process::ExitCode;
 
@@ -106,13 +109,14 @@ pub async fn consume<H: Handler>(
     }
 }
 
-/// Runs the worker called `name`, whose `run` takes the settings, the broker, the job
-/// store and the shutdown token, until it stops; returns the exit status.
-pub async fn serve<R, E>(name: &'static str, run: R) -> ExitCode
+/// Runs a `worker`, whose `run` takes the settings, the broker, the job store and the
+/// shutdown token, until it stops; returns the exit status.
+pub async fn serve<R, E>(worker: WorkerKind, run: R) -> ExitCode
 where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
+    let name = worker.as_str();
     if let Some(exit) = answer_arguments(name, std::env::args().skip(1)) {
         return exit;
     }
@@ -134,6 +138,7 @@ where
             return ExitCode::from(64);
         }
     };
+    worker_metrics::register_known(&series::known_series(worker, &settings));
     let result = connect_and_run(settings, run).await;
     if let Err(error) = telemetry.shutdown() {
         eprintln!("telemetry did not flush: {error}");

@@ -164,6 +164,83 @@ async fn sigterm_stops_a_worker_whose_broker_never_answers() {
     );
 }
 
+#[tokio::test]
+async fn a_fresh_worker_lists_every_series_it_knows_at_zero() {
+    // A broker that never answers: the worker serves /metrics while it waits.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let broker = silent.local_addr().expect("a bound address");
+    let metrics = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fetch-page"))
+        .env("AMQP_URL", format!("amqp://guest:guest@{broker}/%2f"))
+        .env("ESTAFETTE__METRICS__LISTEN", metrics.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the fetch-page binary starts");
+    let (_silent, _) = tokio::time::timeout(Duration::from_secs(30), silent.accept())
+        .await
+        .expect("the worker connects")
+        .expect("a connection");
+
+    let exposition = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("a text exposition");
+    child.kill().expect("stop the worker");
+    child.wait().expect("reaped");
+
+    // The embedded defaults name four connections: fetch-page reads three of them.
+    let worker = r#"worker="fetch-page""#;
+    for series in [
+        r#"estafette_pages_fetched_total{W,connection="sandbox"}"#,
+        r#"estafette_records_fetched_total{W,connection="sandbox_divalto"}"#,
+        r#"estafette_upstream_request_duration_seconds_count{W,connection="sandbox_amienscope",status_class="5xx"}"#,
+        r#"estafette_upstream_request_duration_seconds_count{W,connection="sandbox",status_class="error"}"#,
+        r#"estafette_rate_limit_pauses_total{W,connection="sandbox"}"#,
+        r#"estafette_rate_limit_wait_seconds_count{W,connection="sandbox_divalto"}"#,
+        r#"estafette_token_refreshes_total{W,connection="sandbox_divalto",outcome="obtained"}"#,
+        r#"estafette_token_refreshes_total{W,connection="sandbox_divalto",outcome="failed"}"#,
+        r#"estafette_dead_letters_total{W,reason="retries_exhausted"}"#,
+        r#"estafette_dead_letters_total{W,reason="internal_command_from_outside"}"#,
+        r#"estafette_messages_settled_total{W,outcome="dead_lettered"}"#,
+        r#"estafette_jobs_started_total{W,kind="ds.sync",connection="sandbox"}"#,
+        r#"estafette_jobs_completed_total{W,kind="divalto.sync",connection="sandbox_divalto",end="exhausted",consistency="drift_detected"}"#,
+        r#"estafette_jobs_completed_total{W,kind="ds.sync",connection="sandbox",end="exhausted",consistency="unchecked"}"#,
+        r#"estafette_jobs_failed_total{W,kind="amienscope.sync",connection="sandbox_amienscope",reason="upstream_error"}"#,
+        r#"estafette_ready{W}"#,
+    ] {
+        let line = format!("{} 0", series.replace('W', worker));
+        assert!(
+            exposition.lines().any(|sample| sample == line),
+            "{line} is missing from\n{exposition}"
+        );
+    }
+    for elsewhere in [
+        // Apidae is write-descriptors' API; Amienscope and DS log in for no token.
+        r#"connection="sandbox_apidae""#,
+        r#"estafette_token_refreshes_total{worker="fetch-page",connection="sandbox","#,
+        r#"estafette_token_refreshes_total{worker="fetch-page",connection="sandbox_amienscope","#,
+    ] {
+        assert!(
+            !exposition.contains(elsewhere),
+            "{elsewhere} in\n{exposition}"
+        );
+    }
+}
+
+/// A loopback address whose port was free a moment ago.
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+}
+
 /// The child's exit status once it exits, or `None` (after killing it) when it has
 /// not within `limit`.
 fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {

@@ -2,8 +2,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use worker_metrics::{
-    Delivery, HISTOGRAM_NAMES, METRIC_NAMES, Readiness, Settled, StatusClass, broker_reconnected,
-    install, page_fetched, rate_limit_waited, serve, token_refreshed, upstream_request,
+    Delivery, HISTOGRAM_NAMES, JobMark, KnownSeries, METRIC_NAMES, Readiness, Settled, StatusClass,
+    broker_reconnected, install, page_fetched, rate_limit_paused, rate_limit_waited,
+    register_known, serve, token_refreshed, upstream_request,
 };
 
 async fn get(addr: SocketAddr, path: &str) -> reqwest::Response {
@@ -62,8 +63,27 @@ async fn every_family_is_scraped_and_readiness_follows_the_flags() {
     page_fetched("sandbox", 99);
     upstream_request("sandbox", StatusClass::Success, Duration::from_millis(30));
     rate_limit_waited("sandbox", Duration::from_millis(150));
-    token_refreshed("sandbox_apidae");
+    token_refreshed("sandbox_apidae", true);
+    rate_limit_paused("sandbox");
     broker_reconnected();
+    JobMark::Started {
+        kind: "ds.sync",
+        connection: "sandbox".to_owned(),
+    }
+    .record();
+    JobMark::Completed {
+        kind: "ds.sync",
+        connection: "sandbox".to_owned(),
+        end: "exhausted",
+        consistency: "unchecked",
+    }
+    .record();
+    JobMark::Failed {
+        kind: "divalto.sync",
+        connection: "sandbox".to_owned(),
+        reason: "job_state_lost",
+    }
+    .record();
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     let response = get(addr, "/metrics").await;
@@ -112,6 +132,11 @@ async fn every_family_is_scraped_and_readiness_follows_the_flags() {
         "{exposition}"
     );
     assert!(exposition.contains("status_class=\"2xx\""), "{exposition}");
+    assert_eq!(value_of(&samples, "estafette_ready"), 1.0);
+    assert_eq!(value_of(&samples, "estafette_rate_limit_pauses_total"), 1.0);
+    assert_eq!(value_of(&samples, "estafette_jobs_started_total"), 1.0);
+    assert_eq!(value_of(&samples, "estafette_jobs_completed_total"), 1.0);
+    assert_eq!(value_of(&samples, "estafette_jobs_failed_total"), 1.0);
 
     drop(held);
     let after = get(addr, "/metrics").await.text().await.unwrap();
@@ -123,6 +148,79 @@ async fn every_family_is_scraped_and_readiness_follows_the_flags() {
     );
     readiness.set_topology_declared(false);
     assert_eq!(get(addr, "/readyz").await.status(), 503);
+    let not_ready = get(addr, "/metrics").await.text().await.unwrap();
+    assert_eq!(value_of(&parse_samples(&not_ready), "estafette_ready"), 0.0);
+
+    register_known(&KnownSeries {
+        connections: vec!["known".to_owned()],
+        paged_connections: vec!["known".to_owned()],
+        token_connections: vec!["known".to_owned(), "sandbox_apidae".to_owned()],
+        dead_letter_reasons: vec!["retries_exhausted", "upstream_forbidden"],
+        jobs: vec![JobMark::Failed {
+            kind: "divalto.sync",
+            connection: "sandbox".to_owned(),
+            reason: "job_state_lost",
+        }],
+    });
+    let known = get(addr, "/metrics").await.text().await.unwrap();
+    for (line, value) in [
+        (
+            r#"estafette_pages_fetched_total{worker="fetch-page",connection="known"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_records_fetched_total{worker="fetch-page",connection="known"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_rate_limit_pauses_total{worker="fetch-page",connection="known"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_rate_limit_wait_seconds_count{worker="fetch-page",connection="known"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_upstream_request_duration_seconds_count{worker="fetch-page",connection="known",status_class="5xx"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_upstream_request_duration_seconds_count{worker="fetch-page",connection="known",status_class="error"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_token_refreshes_total{worker="fetch-page",connection="known",outcome="failed"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_token_refreshes_total{worker="fetch-page",connection="sandbox_apidae",outcome="failed"}"#,
+            "0",
+        ),
+        // Registering keeps what was counted.
+        (
+            r#"estafette_token_refreshes_total{worker="fetch-page",connection="sandbox_apidae",outcome="obtained"}"#,
+            "1",
+        ),
+        (
+            r#"estafette_dead_letters_total{worker="fetch-page",reason="retries_exhausted"}"#,
+            "0",
+        ),
+        (
+            r#"estafette_dead_letters_total{worker="fetch-page",reason="upstream_forbidden"}"#,
+            "1",
+        ),
+        (
+            r#"estafette_jobs_failed_total{worker="fetch-page",kind="divalto.sync",connection="sandbox",reason="job_state_lost"}"#,
+            "1",
+        ),
+    ] {
+        assert!(
+            known
+                .lines()
+                .any(|sample| sample == format!("{line} {value}")),
+            "{line} {value} is missing from\n{known}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ impl Handler for ByBody {
         Outcome {
             publish: Vec::new(),
             settlement,
+            jobs: Vec::new(),
         }
     }
 }

@@ -42,6 +42,7 @@ impl Handler for Relay {
                     reason: "invalid_body",
                     detail: "not a hop".into(),
                 },
+                jobs: Vec::new(),
             },
         }
     }

@@ -1,6 +1,7 @@
-//! The Grafana dashboard and the Prometheus configuration in `deploy/`, checked
-//! against the metrics the workers expose: a panel querying a metric nobody
-//! exposes fails here, not on a blank graph.
+//! The Grafana dashboard, the Prometheus configuration and the alert rules in
+//! `deploy/`, checked against the metrics the workers expose: a panel or rule querying
+//! a metric nobody exposes fails here, not on a blank graph. What each one shows is
+//! checked against a real Prometheus in `tests/prometheus.rs`.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +18,9 @@ const RABBITMQ_METRICS: &[&str] = &[
     "rabbitmq_queue_messages",
     "rabbitmq_queue_consumers",
 ];
+
+/// What Prometheus itself records of each scrape.
+const PROMETHEUS_METRICS: &[&str] = &["up"];
 
 /// The series a histogram family exposes.
 const HISTOGRAM_SUFFIXES: &[&str] = &["_bucket", "_sum", "_count"];
@@ -68,6 +72,29 @@ const AGGREGATIONS: &[&str] = &[
 fn read(path: &str) -> String {
     let path = format!("{DEPLOY}/{path}");
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
+}
+
+/// Every alert rule's name and expression.
+fn alert_rules() -> Vec<(String, String)> {
+    let rules: Value = serde_norway::from_str(&read("prometheus-alerts.yml"))
+        .expect("the alert rules are valid YAML");
+    rules["groups"]
+        .as_array()
+        .expect("rule groups")
+        .iter()
+        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
+        .map(|rule| {
+            (
+                rule["alert"].as_str().expect("an alert name").to_owned(),
+                rule["expr"].as_str().expect("an expression").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Whether a query may select `name`.
+fn is_exposed(name: &str) -> bool {
+    is_worker_series(name) || RABBITMQ_METRICS.contains(&name) || PROMETHEUS_METRICS.contains(&name)
 }
 
 fn dashboard() -> Value {
@@ -241,8 +268,24 @@ fn every_metric_a_panel_queries_is_exposed_by_a_worker_or_rabbitmq() {
         );
         for name in names {
             assert!(
-                is_worker_series(&name) || RABBITMQ_METRICS.contains(&name.as_str()),
-                "panel {title:?} queries {name}, which neither a worker nor the RabbitMQ plugin exposes"
+                is_exposed(&name),
+                "panel {title:?} queries {name}, which neither a worker, the RabbitMQ plugin nor Prometheus exposes"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_metric_an_alert_rule_queries_is_exposed() {
+    let rules = alert_rules();
+    assert!(rules.len() >= 5, "{rules:?}");
+    for (alert, expr) in rules {
+        let names = metric_names(&expr);
+        assert!(!names.is_empty(), "{alert} queries no metric: {expr}");
+        for name in names {
+            assert!(
+                is_exposed(&name),
+                "{alert} queries {name}, which nothing exposes"
             );
         }
     }
@@ -311,25 +354,40 @@ fn every_panel_uses_the_provisioned_datasource() {
 }
 
 #[test]
-fn prometheus_scrapes_every_worker_and_the_rabbitmq_plugin() {
+fn prometheus_scrapes_every_replica_of_every_worker_and_the_rabbitmq_plugin() {
     let config: Value = serde_norway::from_str(&read("prometheus.yml"))
         .expect("the Prometheus configuration is valid YAML");
-    let targets: BTreeSet<&str> = config["scrape_configs"]
+    let jobs = config["scrape_configs"]
         .as_array()
-        .expect("scrape_configs is a list")
+        .expect("scrape_configs is a list");
+    let job = |name: &str| {
+        jobs.iter()
+            .find(|job| job["job_name"] == name)
+            .unwrap_or_else(|| panic!("no scrape job {name}"))
+    };
+
+    // Every replica: a service name resolves to each of its containers.
+    let workers = &job("estafette-workers")["dns_sd_configs"][0];
+    assert_eq!(workers["type"], "A");
+    assert_eq!(workers["port"], 9464);
+    let names: BTreeSet<&str> = workers["names"]
+        .as_array()
+        .expect("service names")
         .iter()
-        .flat_map(|job| job["static_configs"].as_array().into_iter().flatten())
-        .flat_map(|config| config["targets"].as_array().into_iter().flatten())
         .filter_map(Value::as_str)
         .collect();
-
     for worker in [
         WorkerKind::FetchPage,
         WorkerKind::WriteDescriptors,
         WorkerKind::SendStatus,
     ] {
-        let target = format!("{}:9464", worker.as_str());
-        assert!(targets.contains(target.as_str()), "{target} is not scraped");
+        assert!(names.contains(worker.as_str()), "{worker:?} is not scraped");
     }
-    assert!(targets.contains("rabbitmq:15692"), "{targets:?}");
+    let rabbitmq = &job("rabbitmq");
+    assert_eq!(
+        rabbitmq["static_configs"][0]["targets"][0],
+        "rabbitmq:15692"
+    );
+    assert_eq!(rabbitmq["metrics_path"], "/metrics/per-object");
+    assert_eq!(config["rule_files"][0], "alerts.yml");
 }
