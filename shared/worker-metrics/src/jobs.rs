@@ -1,7 +1,15 @@
 //! The life of jobs: started, completed, failed, per kind and connection.
+//!
+//! The connection is a label value a message names, so it is bounded: once
+//! [`crate::register_known`] has named the worker's connections, a mark naming any
+//! other counts under [`UNCONFIGURED_CONNECTION`], and a forged command cannot add
+//! series.
 
 use crate::labels::{JobCompletedLabels, JobFailedLabels, JobLabels};
 use crate::registry::{Metrics, installed};
+
+/// The `connection` of a job whose command names no configured connection.
+pub const UNCONFIGURED_CONNECTION: &str = "unconfigured";
 
 /// One step in a job's life, counted once the delivery that took it is settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +60,18 @@ impl JobMark {
     }
 
     fn add(&self, metrics: &Metrics, by: u64) {
+        let bounded = |connection: &String| {
+            if metrics.is_known_connection(connection) {
+                connection.clone()
+            } else {
+                UNCONFIGURED_CONNECTION.to_owned()
+            }
+        };
         match self {
             JobMark::Started { kind, connection } => {
                 let labels = JobLabels {
                     kind,
-                    connection: connection.clone(),
+                    connection: bounded(connection),
                 };
                 metrics.jobs_started.get_or_create(&labels).inc_by(by);
             }
@@ -68,7 +83,7 @@ impl JobMark {
             } => {
                 let labels = JobCompletedLabels {
                     kind,
-                    connection: connection.clone(),
+                    connection: bounded(connection),
                     end,
                     consistency,
                 };
@@ -81,7 +96,7 @@ impl JobMark {
             } => {
                 let labels = JobFailedLabels {
                     kind,
-                    connection: connection.clone(),
+                    connection: bounded(connection),
                     reason,
                 };
                 metrics.jobs_failed.get_or_create(&labels).inc_by(by);

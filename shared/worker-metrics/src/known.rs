@@ -17,7 +17,7 @@ pub(crate) const TOKEN_FAILED: &str = "failed";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KnownSeries {
     /// The connections it calls: request durations by status class, rate-limit
-    /// waits and pauses.
+    /// waits and pauses; the only connections its job marks name.
     pub connections: Vec<String>,
     /// The connections whose pages it reads: pages and records fetched.
     pub paged_connections: Vec<String>,
@@ -25,16 +25,19 @@ pub struct KnownSeries {
     pub token_connections: Vec<String>,
     /// Every closed-set failure reason: dead letters.
     pub dead_letter_reasons: Vec<&'static str>,
-    /// Every job counter it may increment, as the marks that would.
+    /// Every job counter it may increment, as the marks that would (those of
+    /// [`crate::UNCONFIGURED_CONNECTION`] included).
     pub jobs: Vec<JobMark>,
 }
 
 /// Registers every series `known` names, at 0 unless already counted; a no-op
-/// until the registry is installed.
+/// until the registry is installed. From then on, a job mark that names none of the
+/// connections counts under [`crate::UNCONFIGURED_CONNECTION`].
 pub fn register_known(known: &KnownSeries) {
     let Some(metrics) = installed() else {
         return;
     };
+    metrics.know_connections(known.connections.iter());
     for connection in &known.connections {
         let labels = ConnectionLabels {
             connection: connection.clone(),

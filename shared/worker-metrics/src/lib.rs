@@ -47,7 +47,7 @@ mod registry;
 mod server;
 
 pub use delivery::{Delivery, Settled};
-pub use jobs::JobMark;
+pub use jobs::{JobMark, UNCONFIGURED_CONNECTION};
 pub use known::{KnownSeries, register_known};
 pub use labels::StatusClass;
 pub use layer::{MetricsLayer, layer};

@@ -1,8 +1,9 @@
 //! The one registry of the process and the families registered in it.
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -56,6 +57,8 @@ pub(crate) struct Metrics {
     pub(crate) jobs_failed: Family<JobFailedLabels, Counter>,
     ready: Gauge,
     pub(crate) deliveries: InFlight,
+    /// The connections [`crate::register_known`] named; `None` before it is called.
+    known_connections: Mutex<Option<BTreeSet<String>>>,
 }
 
 impl Metrics {
@@ -81,6 +84,7 @@ impl Metrics {
             jobs_failed: Family::default(),
             ready: Gauge::default(),
             deliveries: InFlight::default(),
+            known_connections: Mutex::new(None),
         };
         // Every outcome is exposed from the start, at 0, so rates begin at the first scrape.
         for outcome in Settled::OUTCOMES {
@@ -88,6 +92,28 @@ impl Metrics {
         }
         metrics.register_families();
         metrics
+    }
+
+    /// Adds `connections` to those job marks may name.
+    pub(crate) fn know_connections<'c>(&self, connections: impl Iterator<Item = &'c String>) {
+        let mut known = self.lock_known();
+        known
+            .get_or_insert_with(BTreeSet::new)
+            .extend(connections.cloned());
+    }
+
+    /// Whether job marks may name `connection`: any, until connections are known.
+    pub(crate) fn is_known_connection(&self, connection: &str) -> bool {
+        self.lock_known()
+            .as_ref()
+            .is_none_or(|known| known.contains(connection))
+    }
+
+    /// The set holds whatever a panicking holder left: each change is one extend.
+    fn lock_known(&self) -> MutexGuard<'_, Option<BTreeSet<String>>> {
+        self.known_connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn register_families(&mut self) {

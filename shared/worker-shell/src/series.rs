@@ -8,7 +8,7 @@ use contract::{
 };
 use settings::{Api, Settings};
 use strum::VariantArray as _;
-use worker_metrics::{JobMark, KnownSeries};
+use worker_metrics::{JobMark, KnownSeries, UNCONFIGURED_CONNECTION};
 
 /// The `end` of a job that is not a sync: it did what it was asked.
 const DONE: &str = "done";
@@ -92,6 +92,21 @@ pub(crate) fn known_series(worker: WorkerKind, settings: &Settings) -> KnownSeri
                     reason,
                 });
             }
+        }
+    }
+    // A command naming no configured connection starts a job that fails at once.
+    for &kind in worker.job_kinds() {
+        let connection = || UNCONFIGURED_CONNECTION.to_owned();
+        known.jobs.push(JobMark::Started {
+            kind,
+            connection: connection(),
+        });
+        for &reason in &reasons {
+            known.jobs.push(JobMark::Failed {
+                kind,
+                connection: connection(),
+                reason,
+            });
         }
     }
     known

@@ -152,7 +152,7 @@ async fn every_family_is_scraped_and_readiness_follows_the_flags() {
     assert_eq!(value_of(&parse_samples(&not_ready), "estafette_ready"), 0.0);
 
     register_known(&KnownSeries {
-        connections: vec!["known".to_owned()],
+        connections: vec!["known".to_owned(), "sandbox".to_owned()],
         paged_connections: vec!["known".to_owned()],
         token_connections: vec!["known".to_owned(), "sandbox_apidae".to_owned()],
         dead_letter_reasons: vec!["retries_exhausted", "upstream_forbidden"],
@@ -162,7 +162,14 @@ async fn every_family_is_scraped_and_readiness_follows_the_flags() {
             reason: "job_state_lost",
         }],
     });
+    // Once the connections are known, a forged one adds no series.
+    JobMark::Started {
+        kind: "ds.sync",
+        connection: "forged-1".to_owned(),
+    }
+    .record();
     let known = get(addr, "/metrics").await.text().await.unwrap();
+    assert!(!known.contains("forged-1"), "{known}");
     for (line, value) in [
         (
             r#"estafette_pages_fetched_total{worker="fetch-page",connection="known"}"#,
