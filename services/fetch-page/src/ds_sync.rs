@@ -4,8 +4,9 @@
 //!
 //! Each page carries the chain's counts and cursor, and the job store keeps only the
 //! chain's head (see `job_state::chain`): a page records itself there once what it
-//! published is confirmed, so a redelivered page is never read again, and the last
-//! page's redelivery repeats its completion under the same id.
+//! published is confirmed, so a redelivered page is never read again. The last page
+//! records the completion with itself and publishes it as it settles; its redelivery
+//! repeats it under the same id.
 
 use broker::{Outcome, Outgoing, Publisher};
 use chrono::Utc;
@@ -149,19 +150,21 @@ pub(crate) async fn fetch(
     match step.next {
         Next::Page(after) => {
             let next = following(page.listing, Some(after), Some(step.fingerprint));
-            publish.push(Outgoing::command(&page_command(meta, next), headers));
+            publish.push(Outgoing::command(
+                &page_command(meta, next),
+                headers.clone(),
+            ));
         }
         Next::Listing(listing) => {
             publish.push(Outgoing::command(
                 &page_command(meta, following(listing, None, None)),
-                headers,
+                headers.clone(),
             ));
         }
         Next::Done => {
             let completed = completed(meta, page, progress);
             tracing::info!(job_id = %meta.job_id, pages = progress.pages, records = progress.records, "sync completed");
-            publish.push(Outgoing::event(&completed, headers));
-            completion = Some(completed.to_json());
+            completion = Some(completed);
         }
     }
     publisher.publish_all(&publish).await?;
@@ -170,10 +173,16 @@ pub(crate) async fn fetch(
             meta.job_id,
             page.started_at,
             page.page,
-            completion.as_deref(),
+            completion.as_ref().map(EventEnvelope::to_json).as_deref(),
         )
         .await?;
-    Ok(Outcome::ack(Vec::new()))
+    // The completion goes out with the settlement, once recorded: a redelivery of
+    // this page finds it recorded and sends it again the same way.
+    let publish = completion
+        .map(|completed| Outgoing::event(&completed, headers))
+        .into_iter()
+        .collect();
+    Ok(Outcome::ack(publish))
 }
 
 fn page_command(meta: &CommandMeta, page: DsPage) -> Command {

@@ -158,10 +158,13 @@ pub(crate) async fn fetch(
             }
             let (publish, report) = plan(meta, page, records);
             publisher.publish_all(&publish).await?;
-            worker_shell::metrics::page_fetched(
-                &meta.connection,
-                report.published_ids.len() as u64,
-            );
+            // A page past the end of the listing was read but published nothing.
+            if !report.published_ids.is_empty() {
+                worker_shell::metrics::page_fetched(
+                    &meta.connection,
+                    report.published_ids.len() as u64,
+                );
+            }
             store
                 .finish(
                     job,

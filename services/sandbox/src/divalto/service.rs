@@ -27,6 +27,7 @@ struct DivaltoState {
     tokens: Tokens,
     schedule: Schedule<DivaltoChange>,
     auth_calls: u64,
+    auth_faults: u64,
     record_sql_calls: u64,
 }
 
@@ -71,6 +72,7 @@ impl DivaltoService {
             tokens: Tokens::default(),
             schedule: Schedule::new(config.scheduled_changes.clone()),
             auth_calls: 0,
+            auth_faults: 0,
             record_sql_calls: 0,
         };
         state.apply_due_changes();
@@ -218,6 +220,7 @@ pub(super) async fn authenticate(
     body: Bytes,
 ) -> Response {
     if let Some(fault) = service.faults.fault_for(ordinal.0) {
+        lock(&service.state).auth_faults += 1;
         return fault.plain_response();
     }
     Json(service.authenticate(&body)).into_response()
@@ -278,6 +281,11 @@ impl DivaltoHandle {
     /// `Authent/Auth` requests handled (injected faults excluded).
     pub fn auth_calls(&self) -> u64 {
         lock(&self.state).auth_calls
+    }
+
+    /// `Authent/Auth` requests answered with an injected fault.
+    pub fn auth_faults(&self) -> u64 {
+        lock(&self.state).auth_faults
     }
 
     /// `RecordSql/Execute` requests handled, refused ones included (injected
