@@ -624,9 +624,10 @@ struct Checks {
 }
 
 impl Checks {
-    /// A count: exact up to [`EXACT_UP_TO`], within [`EXTRAPOLATION`] above.
+    /// A count: exact up to [`EXACT_UP_TO`], within [`EXTRAPOLATION`] above; exact
+    /// whatever its size when it is a counter read as it stands (`(raw)`).
     fn count(&mut self, panel: &str, series: &str, shown: f64, implied: f64) {
-        let agrees = if implied <= EXACT_UP_TO {
+        let agrees = if implied <= EXACT_UP_TO || panel.ends_with("(raw)") {
             shown.round() == implied
         } else {
             (shown - implied).abs() <= implied * EXTRAPOLATION
@@ -847,6 +848,40 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
         &["worker"],
         rate,
         &settled_by_worker,
+    );
+
+    // The counters themselves, read as they stand (no window, no extrapolation):
+    // every delivery consumed was settled once, every page and record counted once.
+    let raw = |expr: &'static str| prometheus.query(expr);
+    let consumed = raw("sum by (worker) (estafette_messages_consumed_total)").await;
+    let settled_now = raw("sum by (worker) (estafette_messages_settled_total)").await;
+    let settled_now = keyed(
+        settled_now
+            .iter()
+            .map(|(series, value)| (series["worker"].clone(), *value)),
+    );
+    checks.counts(
+        "estafette_messages_consumed_total (raw)",
+        &consumed,
+        &["worker"],
+        1.0,
+        &settled_now,
+    );
+    let pages_now = raw("sum by (connection) (estafette_pages_fetched_total) > 0").await;
+    checks.counts(
+        "estafette_pages_fetched_total (raw)",
+        &pages_now,
+        &["connection"],
+        1.0,
+        &keyed(run.pages.clone()),
+    );
+    let records_now = raw("sum by (connection) (estafette_records_fetched_total) > 0").await;
+    checks.counts(
+        "estafette_records_fetched_total (raw)",
+        &records_now,
+        &["connection"],
+        1.0,
+        &keyed(run.records.clone()),
     );
 
     // Upstreams.
