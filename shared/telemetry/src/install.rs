@@ -1,5 +1,6 @@
 //! Builds the subscriber stack and installs it as the global default.
 
+use std::io::IsTerminal;
 use std::sync::Once;
 
 use opentelemetry::global;
@@ -24,6 +25,19 @@ const TEST_SERVICE_NAME: &str = "estafette-tests";
 /// A layer installed directly over the registry, as [`init_with_layers`] takes them.
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// Whether text logs written to `stream` are coloured: only on a terminal, and not
+/// when `NO_COLOR` is set to anything but the empty string (<https://no-color.org>).
+fn colour(stream: &impl IsTerminal) -> bool {
+    wants_colour(
+        stream.is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+fn wants_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
 /// Installs logging and tracing for a service, configured from `RUST_LOG`,
 /// `ESTAFETTE_LOG_FORMAT` (or `LOG_FORMAT`) and the standard `OTEL_*`
 /// variables, and sets the global W3C trace-context propagator. Call it once,
@@ -44,7 +58,7 @@ pub fn init_with_layers(
         .with_default_directive(LevelFilter::INFO.into())
         .from_env()?;
     let fmt_layer: BoxedLayer = match LogFormat::from_env()? {
-        LogFormat::Text => Box::new(fmt::layer()),
+        LogFormat::Text => Box::new(fmt::layer().with_ansi(colour(&std::io::stdout()))),
         LogFormat::Json => json_layer(std::io::stdout),
     };
     let provider = provider::from_env(service_name)?;
@@ -62,7 +76,11 @@ pub fn init_for_tool(service_name: &'static str) -> Result<TelemetryGuard, Telem
     let filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::WARN.into())
         .from_env()?;
-    let fmt_layer: BoxedLayer = Box::new(fmt::layer().with_writer(std::io::stderr));
+    let fmt_layer: BoxedLayer = Box::new(
+        fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(colour(&std::io::stderr())),
+    );
     let provider = provider::from_env(service_name)?;
     install(fmt_layer, Vec::new(), None, filter, &provider)?;
     Ok(TelemetryGuard {
@@ -183,4 +201,19 @@ fn install(
     global::set_tracer_provider(provider.clone());
     global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+
+    use super::wants_colour;
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_and_never_under_no_color() {
+        assert!(wants_colour(true, None));
+        assert!(wants_colour(true, Some(OsStr::new(""))));
+        assert!(!wants_colour(true, Some(OsStr::new("1"))));
+        assert!(!wants_colour(false, None));
+    }
 }

@@ -1,0 +1,12 @@
+# RabbitMQ from Debian's package, for a machine that can pull no image: a stand-in
+# for rabbitmq:3.13-management built on a local base image (.ci/stack makes one
+# with debootstrap). docker-compose.yml mounts the same configuration into it as
+# into the official image; the package reads /etc/rabbitmq/conf.d/ too.
+ARG BASE_IMAGE=debian:bookworm-slim
+FROM ${BASE_IMAGE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /etc/rabbitmq/conf.d
+EXPOSE 5672 15672 15692
+CMD ["rabbitmq-server"]
