@@ -38,6 +38,9 @@ enum Commands {
     /// List, show, replay or purge the dead letters: what the workers gave up on.
     #[command(subcommand)]
     Dead(dead::DeadCommand),
+    /// Follow a job published earlier by `sync`, `write` or `status` (whose follower
+    /// stopped less than 15 minutes ago) to its end, and print its outcome.
+    Follow(follow::FollowArgs),
 }
 
 #[tokio::main]
@@ -56,6 +59,7 @@ async fn main() -> ExitCode {
         Commands::Status(command) => status::run(command).await,
         Commands::Write(command) => write::run(command).await,
         Commands::Dead(command) => dead::run(command).await,
+        Commands::Follow(args) => follow::run(args).await,
     };
     if let Err(error) = telemetry.shutdown() {
         eprintln!("telemetry did not flush: {error}");

@@ -154,7 +154,12 @@ pub(crate) async fn run(command: StatusCommand) -> anyhow::Result<ExitCode> {
         _ => Ok(Step::Wait),
     })
     .await?;
-    if target.json {
+    print(job_id, sent, target.json)
+}
+
+/// Prints a decision's outcome.
+pub(crate) fn print(job_id: JobId, sent: StatusSent, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
         println!("{}", serde_json::to_string(&Outcome { job_id, sent })?);
     } else {
         println!("{}", describe(&sent));

@@ -69,11 +69,17 @@ pub(crate) async fn run(command: WriteCommand) -> anyhow::Result<ExitCode> {
         chunk_step(command.meta.job_id),
     )
     .await?;
-    if args.json {
-        let outcome = Outcome {
-            job_id: command.meta.job_id,
-            written: &written,
-        };
+    print(command.meta.job_id, &written, args.json)
+}
+
+/// Prints a write's outcome; fails (exit 1) when a chunk failed.
+pub(crate) fn print(
+    job_id: JobId,
+    written: &DescriptorsWritten,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        let outcome = Outcome { job_id, written };
         println!("{}", serde_json::to_string(&outcome)?);
     } else {
         println!(
@@ -106,7 +112,7 @@ pub(crate) async fn run(command: WriteCommand) -> anyhow::Result<ExitCode> {
 
 /// Chunks done so far, then the job's outcome; only a failure of the command itself
 /// (not of one chunk) ends the job early.
-fn chunk_step(
+pub(crate) fn chunk_step(
     job_id: JobId,
 ) -> impl FnMut(Event, std::time::Duration) -> anyhow::Result<Step<DescriptorsWritten>> {
     let (mut done, mut updated, mut failed) = (0u32, 0usize, 0u32);

@@ -13,10 +13,13 @@ mod topology;
 
 use std::time::Duration;
 
+use contract::JobId;
+use lapin::options::QueueDeleteOptions;
+
 pub use consumer::{ConsumerOptions, Handler, run_consumer};
 pub use message::{Incoming, Outcome, Outgoing, Settlement, Target};
 pub use publisher::{PUBLISH_BATCH, Publisher};
-pub use subscription::Subscription;
+pub use subscription::{FOLLOW_QUEUE_EXPIRES, Subscription};
 pub use topology::{Topology, TopologyOptions};
 
 /// A failure talking to the broker.
@@ -225,6 +228,35 @@ impl Broker {
             binding,
         )
         .await
+    }
+
+    /// Reads the events while someone follows `job`, through its follow queue
+    /// `<prefix>.follow.<job>`: a durable quorum queue bound to every event, which
+    /// outlives its reader, its connection and a broker restart by
+    /// [`FOLLOW_QUEUE_EXPIRES`], so a follower that reconnects, or `estafette follow`,
+    /// reads on where the last reader stopped. Declare it (`create`) before publishing
+    /// the job's command; without `create`, a queue that does not exist (never
+    /// declared, expired, or forgotten once the job ended) is an error. Every job's
+    /// events pass through it: forget it with [`Broker::forget_follow`] once the job
+    /// has ended.
+    pub async fn follow_job(&self, job: JobId, create: bool) -> Result<Subscription, BrokerError> {
+        Subscription::follow(&*self.connection.read().await, &self.topology, job, create).await
+    }
+
+    /// Deletes `job`'s follow queue; a failure is logged, the queue expires anyway.
+    pub async fn forget_follow(&self, job: JobId) {
+        let queue = self.topology.follow_queue(job);
+        let deleted = match self.open_channel().await {
+            Ok(channel) => channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .map(drop)
+                .map_err(BrokerError::Connection),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = deleted {
+            tracing::debug!(%error, queue, "the follow queue was not deleted; it expires");
+        }
     }
 
     /// Reads the dead-letter queue, message by message.

@@ -1,12 +1,24 @@
 //! Reading events and dead letters, for people and tests following a job.
 
+use std::time::Duration;
+
+use contract::JobId;
 use futures_util::StreamExt;
 use lapin::{
     options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions},
-    types::FieldTable,
+    types::{AMQPValue, FieldTable},
 };
 
 use crate::{BrokerError, Incoming, Topology};
+
+/// How long a job's follow queue outlives its last follower: a follower that lost
+/// its connection, or a person who ran `estafette follow`, finds there every event
+/// published meanwhile.
+pub const FOLLOW_QUEUE_EXPIRES: Duration = Duration::from_secs(15 * 60);
+
+/// The most a follow queue holds, every job's events together; past it the oldest
+/// go first, so the newest (a job's end among them) are kept.
+const FOLLOW_QUEUE_MAX_BYTES: i64 = 64 * 1024 * 1024;
 
 /// A stream of messages taken off a queue (auto-acknowledged: reading removes them).
 pub struct Subscription {
@@ -88,6 +100,55 @@ impl Subscription {
                 source,
             })?;
         Self::consume(channel, queue.name().as_str()).await
+    }
+
+    /// The follow queue of `job` (see [`crate::Broker::follow_job`]): declared if
+    /// `create`, else only found.
+    pub(crate) async fn follow(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        job: JobId,
+        create: bool,
+    ) -> Result<Self, BrokerError> {
+        let queue = topology.follow_queue(job);
+        if !create {
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(BrokerError::Connection)?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            };
+            channel
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .map_err(|source| BrokerError::Topology {
+                    what: format!("the follow queue {queue}"),
+                    source,
+                })?;
+            return Self::consume(channel, &queue).await;
+        }
+        let options = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        let expires = i64::try_from(FOLLOW_QUEUE_EXPIRES.as_millis()).unwrap_or(i64::MAX);
+        arguments.insert("x-expires".into(), AMQPValue::LongLongInt(expires));
+        arguments.insert(
+            "x-max-length-bytes".into(),
+            AMQPValue::LongLongInt(FOLLOW_QUEUE_MAX_BYTES),
+        );
+        arguments.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString("drop-head".into()),
+        );
+        Self::bound_to_events(connection, topology, &queue, options, arguments, "#").await
     }
 
     pub(crate) async fn dead_letters(

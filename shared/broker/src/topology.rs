@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::WorkerKind;
+use contract::{JobId, WorkerKind};
 use lapin::{
     ExchangeKind,
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
@@ -86,6 +86,11 @@ impl Topology {
     /// The fanout exchange that receives dead letters, and the queue behind it.
     pub fn dead_letters(&self) -> String {
         format!("{}.dead-letters", self.options.prefix)
+    }
+
+    /// The queue that gathers the events while someone follows `job`.
+    pub fn follow_queue(&self, job: JobId) -> String {
+        format!("{}.follow.{job}", self.options.prefix)
     }
 
     /// The queue a worker kind consumes.

@@ -1,6 +1,7 @@
 //! The `estafette` binary, run as a person would run it.
 
 mod dead;
+mod follow;
 mod worker;
 mod write;
 
