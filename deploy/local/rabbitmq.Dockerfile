@@ -8,5 +8,10 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server \
  && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /etc/rabbitmq/conf.d
+# The broker itself as the container's first process, as its own user, so that it
+# hears `docker stop`'s SIGTERM and stops cleanly (the package's wrapper script
+# would keep the signal from it); the diagnostics run as the same user.
+USER rabbitmq
+ENV HOME=/var/lib/rabbitmq
 EXPOSE 5672 15672 15692
-CMD ["rabbitmq-server"]
+CMD ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
