@@ -2,9 +2,12 @@
 //! where the test broker and job store are.
 //!
 //! Every test gets its own topology prefix, so tests share nothing on the broker and
-//! run in parallel. Every receive is bounded by a timeout.
+//! run in parallel. Every receive is bounded by a timeout. With no `AMQP_URL` or
+//! `REDIS_URL` and a Docker engine answering, the broker and Redis are containers the
+//! test process starts (see `containers`).
 
 pub mod chaos;
+mod containers;
 mod proxy;
 
 use std::time::Duration;
@@ -14,17 +17,41 @@ pub use proxy::BrokerProxy;
 use broker::{Broker, Incoming, Subscription, Topology, TopologyOptions};
 use contract::{Event, EventEnvelope};
 
-/// The broker the tests use: `AMQP_URL`, or the local default.
+/// The broker the tests use: `AMQP_URL`; else a container this process started (see
+/// `containers`); else the local default.
 pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://127.0.0.1:5672/%2f".to_owned())
+    if let Some(url) = std::env::var("AMQP_URL").ok().filter(|url| !url.is_empty()) {
+        return url;
+    }
+    match containers::broker() {
+        Some(broker) => format!("amqp://guest:guest@127.0.0.1:{}/%2f", broker.port(5672)),
+        None => "amqp://127.0.0.1:5672/%2f".to_owned(),
+    }
 }
 
-/// The Redis server that keeps job state in tests: `REDIS_URL`, or the local default.
+/// The Redis server that keeps job state in tests: `REDIS_URL`; else a container this
+/// process started; else the local default.
 pub fn redis_url() -> String {
-    std::env::var("REDIS_URL")
+    if let Some(url) = std::env::var("REDIS_URL")
         .ok()
         .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+    {
+        return url;
+    }
+    match containers::redis() {
+        Some(redis) => format!("redis://127.0.0.1:{}", redis.port(6379)),
+        None => "redis://127.0.0.1:6379".to_owned(),
+    }
+}
+
+/// Where the test broker's Prometheus plugin answers: its container's published port,
+/// else `RABBITMQ_PROMETHEUS_ADDRESS`, else 127.0.0.1:15692.
+pub fn rabbitmq_prometheus_address() -> String {
+    match containers::broker() {
+        Some(broker) => format!("127.0.0.1:{}", broker.port(15692)),
+        None => std::env::var("RABBITMQ_PROMETHEUS_ADDRESS")
+            .unwrap_or_else(|_| "127.0.0.1:15692".to_owned()),
+    }
 }
 
 /// A job store under `prefix` on the test Redis, whose keys expire after ten minutes.
@@ -58,11 +85,19 @@ pub async fn lose_job_state(namespace: &str, job: contract::JobId) -> usize {
     keys.len()
 }
 
-/// Runs `rabbitmqctl` with `args` against the test broker's node: the local default,
-/// or the one named in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as `-n`) when
-/// `AMQP_URL` points at another.
+/// Runs `rabbitmqctl` with `args` against the test broker's node: inside its
+/// container when this process started one, else the local default, or the one named
+/// in `ESTAFETTE_FAULTS_RABBITMQ_NODE` (passed as `-n`) when `AMQP_URL` points at
+/// another.
 pub fn rabbitmqctl(args: &[&str]) {
-    let mut command = std::process::Command::new("rabbitmqctl");
+    let mut command = match containers::broker() {
+        Some(broker) => {
+            let mut command = std::process::Command::new("docker");
+            command.args(["exec", &broker.id, "rabbitmqctl"]);
+            command
+        }
+        None => std::process::Command::new("rabbitmqctl"),
+    };
     if let Ok(node) = std::env::var("ESTAFETTE_FAULTS_RABBITMQ_NODE") {
         command.args(["-n", &node]);
     }

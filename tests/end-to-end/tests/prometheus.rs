@@ -6,8 +6,9 @@
 //! the sandboxes and the broker tell it: errors, 429s, token requests, dead letters
 //! and jobs counted exactly, pages and records within Prometheus's extrapolation.
 //!
-//! The RabbitMQ panels are checked when the broker's Prometheus plugin answers on
-//! 127.0.0.1:15692 (`.ci/run` enables it); otherwise the run says they were not.
+//! The RabbitMQ panels are checked when the test broker's Prometheus plugin answers
+//! (`testkit::rabbitmq_prometheus_address`, 127.0.0.1:15692 for the machine's own
+//! broker, where `.ci/run` enables it); otherwise the run says they were not.
 //!
 //! The test binary is also the workers: started with [`ROLE`] set, it runs that
 //! worker through `worker_shell::serve`, exactly as the worker binaries do. So the
@@ -298,7 +299,7 @@ impl Prometheus {
         );
         if rabbitmq {
             config.push_str(
-                "  - job_name: rabbitmq\n    metrics_path: /metrics/per-object\n    static_configs:\n      - targets: [127.0.0.1:15692]\n",
+                &format!("  - job_name: rabbitmq\n    metrics_path: /metrics/per-object\n    static_configs:\n      - targets: [{}]\n", testkit::rabbitmq_prometheus_address()),
             );
         }
         let file = dir.join("prometheus.yml");
@@ -603,9 +604,12 @@ fn jobs(upstreams: &Upstreams) -> Vec<Command> {
 
 /// Whether RabbitMQ's Prometheus plugin answers here.
 async fn rabbitmq_plugin_answers() -> bool {
-    reqwest::get("http://127.0.0.1:15692/metrics")
-        .await
-        .is_ok_and(|answer| answer.status().is_success())
+    reqwest::get(format!(
+        "http://{}/metrics",
+        testkit::rabbitmq_prometheus_address()
+    ))
+    .await
+    .is_ok_and(|answer| answer.status().is_success())
 }
 
 /// One checked value, for the table the run prints.
@@ -1089,7 +1093,8 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
         }
     } else {
         println!(
-            "RabbitMQ's Prometheus plugin does not answer on 127.0.0.1:15692: not checked: {queue_panels:?}"
+            "RabbitMQ's Prometheus plugin does not answer on {}: not checked: {queue_panels:?}",
+            testkit::rabbitmq_prometheus_address()
         );
     }
     let checked_titles: BTreeSet<&str> = checks.rows.iter().map(|row| row.panel.as_str()).collect();
