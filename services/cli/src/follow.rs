@@ -189,7 +189,7 @@ pub(crate) async fn run(args: FollowArgs) -> anyhow::Result<ExitCode> {
             Ok(chunks(event, elapsed)?.map(Ended::Written))
         }
         Event::StatusSent(sent) => Ok(Step::Finished(Ended::Sent(sent))),
-        Event::CommandFailed(failed) if !sync_summary::is_job_step(&failed) => {
+        Event::CommandFailed(failed) if !failed.is_job_step() => {
             Err(command_failed(job_id, &failed))
         }
         Event::JobFailed(failed) => Err(job_failed(job_id, &failed)),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::{CommandFailed, Consistency, DriftCounts, Event, JobId, SyncCompleted, SyncSubject};
+use contract::{Consistency, DriftCounts, Event, JobId, SyncCompleted, SyncSubject};
 use serde::Serialize;
 
 use crate::follow::{self, Step};
@@ -159,21 +159,12 @@ pub(crate) fn sync_step(
             job_id, &completed, elapsed,
         ))),
         // A page's failure fails the job: `job.failed` follows and says so.
-        Event::CommandFailed(failed) if !is_job_step(&failed) => {
+        Event::CommandFailed(failed) if !failed.is_job_step() => {
             Err(follow::command_failed(job_id, &failed))
         }
         Event::JobFailed(failed) => Err(follow::job_failed(job_id, &failed)),
         _ => Ok(Step::Wait),
     }
-}
-
-/// Whether a failed command was one of a job's own page or chunk commands, whose
-/// failure `job.failed` reports for the whole job.
-pub(crate) fn is_job_step(failed: &CommandFailed) -> bool {
-    failed
-        .command_kind
-        .as_deref()
-        .is_some_and(|kind| contract::JOB_STEP_KINDS.contains(&kind))
 }
 
 /// What the summary says of a record cap the sync found.

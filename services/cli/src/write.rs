@@ -12,7 +12,6 @@ use serde::Serialize;
 use settings::Api;
 
 use crate::follow::{self, Step};
-use crate::sync_summary;
 
 #[derive(Subcommand)]
 pub(crate) enum WriteCommand {
@@ -129,7 +128,7 @@ pub(crate) fn chunk_step(
         Event::DescriptorsWritten(written) => Ok(Step::Finished(written)),
         // A chunk the API refused is part of the report; a chunk that failed otherwise
         // fails the job, and `job.failed` says so.
-        Event::CommandFailed(failed) if !sync_summary::is_job_step(&failed) => {
+        Event::CommandFailed(failed) if !failed.is_job_step() => {
             Err(follow::command_failed(job_id, &failed))
         }
         Event::JobFailed(failed) => Err(follow::job_failed(job_id, &failed)),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use contract::{ATTEMPT_HEADER, Command, EventEnvelope, MessageId, WorkerKind};
+use contract::{ATTEMPT_HEADER, Command, EventEnvelope, JobEnd, MessageId, WorkerKind};
 use worker_metrics::JobMark;
 
 /// A delivery handed to a [`crate::Handler`].
@@ -95,6 +95,8 @@ pub struct Outgoing {
     pub body: Vec<u8>,
     /// String headers, typically the W3C trace context.
     pub headers: Vec<(String, String)>,
+    /// How the message ends its job, for an event that does (`Event::job_end`).
+    pub job_end: Option<JobEnd>,
 }
 
 impl Outgoing {
@@ -112,6 +114,7 @@ impl Outgoing {
             kind: command.body.kind(),
             body: command.to_json(),
             headers,
+            job_end: None,
         }
     }
 
@@ -123,6 +126,7 @@ impl Outgoing {
             kind: event.routing_key(),
             body: event.to_json(),
             headers,
+            job_end: event.event.job_end(),
         }
     }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    ChunkWritten, Consistency, DescriptorsWritten, DriftCounts, JobId, Listing, MessageId,
-    OffsetRange, OffsetSource, SCHEMA_VERSION, StatusSent,
+    ChunkWritten, Consistency, DescriptorsWritten, DriftCounts, JOB_STEP_KINDS, JobId, Listing,
+    MessageId, OffsetRange, OffsetSource, SCHEMA_VERSION, StatusSent,
 };
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
@@ -312,7 +312,63 @@ impl EventEnvelope {
     }
 }
 
+/// How an event ends the job it belongs to, in the words the job counters use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The job completed: a sync's `end` (`done` for other jobs) and an offset sync's
+    /// `consistency` (`unchecked` for jobs that have no drift guard).
+    Completed {
+        /// How it ended.
+        end: &'static str,
+        /// What its drift guards saw.
+        consistency: &'static str,
+    },
+    /// The job failed for good.
+    Failed(FailureReason),
+}
+
+/// The `end` of a job that is not a sync: it did what it was asked.
+pub const JOB_DONE: &str = "done";
+/// The `consistency` of a job that has no drift guard.
+pub const JOB_UNCHECKED: &str = "unchecked";
+
+impl CommandFailed {
+    /// Whether the failed command was one of a job's own page or chunk commands, whose
+    /// failure `job.failed` reports for the whole job.
+    pub fn is_job_step(&self) -> bool {
+        self.command_kind
+            .as_deref()
+            .is_some_and(|kind| JOB_STEP_KINDS.contains(&kind))
+    }
+}
+
 impl Event {
+    /// How this event ends its job, if it does: `sync.completed`,
+    /// `descriptors.written` and `status.sent` complete it; `job.failed`, and
+    /// `command.failed` of the command that started it, fail it.
+    pub fn job_end(&self) -> Option<JobEnd> {
+        match self {
+            Event::SyncCompleted(sync) => Some(JobEnd::Completed {
+                end: sync.end.into(),
+                consistency: match &sync.subject {
+                    SyncSubject::Offset { consistency, .. } => (*consistency).into(),
+                    SyncSubject::Ds { .. } => JOB_UNCHECKED,
+                },
+            }),
+            Event::DescriptorsWritten(_) | Event::StatusSent(_) => Some(JobEnd::Completed {
+                end: JOB_DONE,
+                consistency: JOB_UNCHECKED,
+            }),
+            Event::JobFailed(failed) => Some(JobEnd::Failed(failed.reason)),
+            Event::CommandFailed(failed)
+                if failed.command_kind.is_some() && !failed.is_job_step() =>
+            {
+                Some(JobEnd::Failed(failed.reason))
+            }
+            Event::PageFetched(_) | Event::CommandFailed(_) | Event::ChunkWritten(_) => None,
+        }
+    }
+
     /// The `type` string of the event, also its routing key.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -332,6 +388,26 @@ mod tests {
     use super::*;
     use crate::JobId;
     use strum::VariantArray as _;
+
+    #[test]
+    fn a_command_failure_ends_its_job_only_when_the_job_started_with_that_command() {
+        let failed = |kind: Option<&str>| {
+            Event::CommandFailed(CommandFailed {
+                command_kind: kind.map(str::to_owned),
+                command_id: None,
+                reason: FailureReason::UpstreamForbidden,
+                code: None,
+                message: "no".into(),
+            })
+        };
+        let ends = Some(JobEnd::Failed(FailureReason::UpstreamForbidden));
+
+        assert_eq!(failed(Some("ds.sync")).job_end(), ends);
+        // A page's failure is the job's through `job.failed`, reported once.
+        assert_eq!(failed(Some("offset.page")).job_end(), None);
+        // Unreadable: no job was started.
+        assert_eq!(failed(None).job_end(), None);
+    }
 
     #[test]
     fn every_failure_reason_names_itself_as_it_is_written_on_the_wire() {

@@ -22,8 +22,8 @@ pub use descriptors::{
     ObjectRemovals,
 };
 pub use event::{
-    CommandFailed, Event, EventEnvelope, FailureReason, JobFailed, PageFetched, PageSubject,
-    SyncCompleted, SyncEnd, SyncSubject,
+    CommandFailed, Event, EventEnvelope, FailureReason, JOB_DONE, JOB_UNCHECKED, JobEnd, JobFailed,
+    PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncSubject,
 };
 pub use ids::{JobId, MessageId};
 pub use offset::{

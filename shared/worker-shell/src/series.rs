@@ -2,18 +2,13 @@
 //! connections, its job kinds and every way they can end), and the job marks of a
 //! handled command, read from the command and the events its outcome publishes.
 
-use broker::{Outcome, Target};
+use broker::Outcome;
 use contract::{
-    Command, Consistency, Event, EventEnvelope, FailureReason, SyncEnd, SyncSubject, WorkerKind,
+    Command, Consistency, FailureReason, JOB_DONE, JOB_UNCHECKED, JobEnd, SyncEnd, WorkerKind,
 };
 use settings::{Api, Settings};
 use strum::VariantArray as _;
 use worker_metrics::{JobMark, KnownSeries, UNCONFIGURED_CONNECTION};
-
-/// The `end` of a job that is not a sync: it did what it was asked.
-const DONE: &str = "done";
-/// The `consistency` of a job that has no drift guard.
-const UNCHECKED: &str = "unchecked";
 
 /// The API a job kind calls.
 fn job_api(kind: &str) -> Option<Api> {
@@ -30,7 +25,7 @@ fn job_api(kind: &str) -> Option<Api> {
 fn completions(kind: &str) -> Vec<(&'static str, &'static str)> {
     let ends = SyncEnd::VARIANTS.iter().map(|end| end.into());
     match kind {
-        "ds.sync" => ends.map(|end| (end, UNCHECKED)).collect(),
+        "ds.sync" => ends.map(|end| (end, JOB_UNCHECKED)).collect(),
         "divalto.sync" | "amienscope.sync" => ends
             .flat_map(|end| {
                 Consistency::VARIANTS
@@ -38,7 +33,7 @@ fn completions(kind: &str) -> Vec<(&'static str, &'static str)> {
                     .map(move |consistency| (end, consistency.into()))
             })
             .collect(),
-        _ => vec![(DONE, UNCHECKED)],
+        _ => vec![(JOB_DONE, JOB_UNCHECKED)],
     }
 }
 
@@ -131,49 +126,19 @@ impl JobOf {
     /// What handling the command did to its job, as `outcome` tells: a start command
     /// started it; a completion or failure event the outcome publishes ended it.
     pub(crate) fn marks(&self, outcome: &Outcome) -> Vec<JobMark> {
-        let mut marks = Vec::new();
-        if !self.is_step {
-            marks.push(JobMark::Started {
-                kind: self.kind,
-                connection: self.connection.clone(),
-            });
-        }
-        let ends = outcome.publish.iter().filter(|outgoing| {
-            matches!(
-                outgoing.target,
-                Target::Event(
-                    "sync.completed"
-                        | "descriptors.written"
-                        | "status.sent"
-                        | "job.failed"
-                        | "command.failed"
-                )
-            )
+        let started = (!self.is_step).then(|| JobMark::Started {
+            kind: self.kind,
+            connection: self.connection.clone(),
         });
-        for outgoing in ends {
-            // The worker's own event, serialised a moment ago: it reads back.
-            let Ok(envelope) = serde_json::from_slice::<EventEnvelope>(&outgoing.body) else {
-                continue;
-            };
-            let mark = match envelope.event {
-                Event::SyncCompleted(sync) => {
-                    let consistency = match sync.subject {
-                        SyncSubject::Offset { consistency, .. } => consistency.into(),
-                        SyncSubject::Ds { .. } => UNCHECKED,
-                    };
-                    self.completed(sync.end.into(), consistency)
-                }
-                Event::DescriptorsWritten(_) | Event::StatusSent(_) => {
-                    self.completed(DONE, UNCHECKED)
-                }
-                Event::JobFailed(job) => self.failed(job.reason),
-                // A step's failure is its job's only through `job.failed`.
-                Event::CommandFailed(start) if !self.is_step => self.failed(start.reason),
-                _ => continue,
-            };
-            marks.push(mark);
-        }
-        marks
+        let ended = outcome
+            .publish
+            .iter()
+            .filter_map(|outgoing| outgoing.job_end)
+            .map(|end| match end {
+                JobEnd::Completed { end, consistency } => self.completed(end, consistency),
+                JobEnd::Failed(reason) => self.failed(reason),
+            });
+        started.into_iter().chain(ended).collect()
     }
 
     fn completed(&self, end: &'static str, consistency: &'static str) -> JobMark {
@@ -211,6 +176,6 @@ mod tests {
     fn syncs_end_their_own_ways_and_other_jobs_are_done() {
         assert_eq!(completions("ds.sync").len(), SyncEnd::VARIANTS.len());
         assert!(completions("divalto.sync").contains(&("page_limit", "drift_detected")));
-        assert_eq!(completions("apidae.put"), [(DONE, UNCHECKED)]);
+        assert_eq!(completions("apidae.put"), [(JOB_DONE, JOB_UNCHECKED)]);
     }
 }

@@ -42,6 +42,7 @@ fn command() -> Outgoing {
         kind: "test",
         body: b"{}".to_vec(),
         headers: Vec::new(),
+        job_end: None,
     }
 }
 
@@ -186,6 +187,7 @@ impl Handler for GatedRelay {
             kind: "relayed",
             body: message.body.clone(),
             headers: Vec::new(),
+            job_end: None,
         };
         if publisher.publish(&event).await.is_ok() {
             *self.confirmed.lock().unwrap() += 1;

@@ -152,6 +152,7 @@ impl TestApp {
             kind: "garbage",
             body: body.to_vec(),
             headers: Vec::new(),
+            job_end: None,
         };
         self.broker
             .publisher()

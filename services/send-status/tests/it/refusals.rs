@@ -34,6 +34,7 @@ async fn a_refusal_without_motivation_never_reaches_the_api() {
         kind: "ds.status",
         body,
         headers: Vec::new(),
+        job_end: None,
     })
     .await;
 

@@ -323,6 +323,7 @@ async fn bad_input_is_refused_before_any_call() {
                 kind: "apidae.put",
                 body,
                 headers: Vec::new(),
+                job_end: None,
             })
             .await
             .expect("confirmed");

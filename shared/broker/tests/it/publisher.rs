@@ -26,6 +26,7 @@ async fn a_publish_the_broker_never_confirms_fails_after_the_confirm_timeout() {
         kind: "test",
         body: b"{}".to_vec(),
         headers: Vec::new(),
+        job_end: None,
     };
     broker
         .publisher()

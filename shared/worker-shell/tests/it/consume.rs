@@ -35,6 +35,7 @@ fn command(body: &str) -> Outgoing {
         kind: "test",
         body: body.as_bytes().to_vec(),
         headers: Vec::new(),
+        job_end: None,
     }
 }
 

@@ -57,6 +57,7 @@ fn hop_command(number: u32) -> Outgoing {
         kind: "floor.hop",
         body,
         headers: Vec::new(),
+        job_end: None,
     }
 }
 

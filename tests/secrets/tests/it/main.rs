@@ -226,6 +226,7 @@ async fn every_worker_gets_garbage(run: &mut Run) {
             kind: "garbage",
             body: garbage.clone().into_bytes(),
             headers: Vec::new(),
+            job_end: None,
         };
         let failed = run.refused(&outgoing, None).await;
         assert_eq!(failed.reason, FailureReason::MalformedJson, "{failed:?}");
