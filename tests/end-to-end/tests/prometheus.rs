@@ -17,9 +17,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as Process, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "common/deploy.rs"]
+mod deploy;
 
 use base64::Engine as _;
 use contract::{
@@ -30,6 +33,7 @@ use contract::{
 use sandbox::ds::dataset::DossierState;
 use sandbox::{DivaltoTable, FaultConfig, FaultPlan, Sandbox, SandboxConfig};
 use serde_json::Value;
+use strum::VariantArray as _;
 
 /// Set on a child process: the worker it runs.
 const ROLE: &str = "ESTAFETTE_E2E_WORKER";
@@ -288,7 +292,7 @@ type Sample = (BTreeMap<String, String>, f64);
 
 impl Prometheus {
     async fn start(dir: &Path, workers: &[String], rabbitmq: bool) -> Prometheus {
-        let rules = repository().join("deploy/prometheus-alerts.yml");
+        let rules = deploy::path("prometheus-alerts.yml");
         let mut config = format!(
             "global:\n  scrape_interval: {s}s\n  evaluation_interval: {s}s\n\
              rule_files:\n  - {rules}\n\
@@ -404,10 +408,6 @@ impl Prometheus {
     fn stop(mut self) {
         terminate(&mut self.child);
     }
-}
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// What the run did, as the events and the upstreams tell it.
@@ -702,16 +702,9 @@ fn keyed<K: std::fmt::Display>(pairs: impl IntoIterator<Item = (K, f64)>) -> BTr
 /// The panels' queries, with the dashboard's variables set: every worker and
 /// connection, the test's prefix, and `window` for the rate interval.
 fn panel_queries(prefix: &str, window: &str) -> Vec<(String, Vec<String>)> {
-    let dashboard: Value = serde_json::from_str(
-        &std::fs::read_to_string(repository().join("deploy/grafana/dashboards/estafette.json"))
-            .expect("the dashboard is readable"),
-    )
-    .expect("the dashboard is JSON");
-    dashboard["panels"]
-        .as_array()
-        .expect("panels")
-        .iter()
-        .filter(|panel| panel["type"] != "row")
+    let dashboard = deploy::dashboard();
+    deploy::panels(&dashboard)
+        .into_iter()
         .map(|panel| {
             let exprs = panel["targets"]
                 .as_array()
@@ -733,7 +726,7 @@ fn panel_queries(prefix: &str, window: &str) -> Vec<(String, Vec<String>)> {
 }
 
 async fn dashboard_and_alerts_tell_what_the_run_did() {
-    let rules = repository().join("deploy/prometheus-alerts.yml");
+    let rules = deploy::path("prometheus-alerts.yml");
     let checked = Process::new("promtool")
         .args(["check", "rules"])
         .arg(&rules)
@@ -746,11 +739,7 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
     let prefix = testkit::unique_prefix();
     let broker = testkit::connect(&prefix).await;
     broker
-        .declare(&[
-            WorkerKind::FetchPage,
-            WorkerKind::WriteDescriptors,
-            WorkerKind::SendStatus,
-        ])
+        .declare(WorkerKind::VARIANTS)
         .await
         .expect("topology");
     let mut events = testkit::EventLog::subscribe(&broker).await;
@@ -1107,7 +1096,7 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
     }
 
     // Alert rules: each expression as Prometheus evaluates it now.
-    let alerts = alert_rules(&rules);
+    let alerts = deploy::alert_rules();
     let failed_job_labels: BTreeSet<String> = run
         .failed
         .keys()
@@ -1198,24 +1187,4 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
         checks.failures.join("\n")
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Every alert rule's name and expression.
-fn alert_rules(path: &Path) -> Vec<(String, String)> {
-    let rules: Value = serde_norway::from_str(
-        &std::fs::read_to_string(path).expect("the alert rules are readable"),
-    )
-    .expect("the alert rules are YAML");
-    rules["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
-        .map(|rule| {
-            (
-                rule["alert"].as_str().expect("a name").to_owned(),
-                rule["expr"].as_str().expect("an expression").to_owned(),
-            )
-        })
-        .collect()
 }

@@ -9,7 +9,7 @@ use contract::WorkerKind;
 use serde_json::Value;
 use worker_metrics::{HISTOGRAM_NAMES, METRIC_NAMES};
 
-const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy");
+use crate::deploy::{alert_rules, dashboard, panels, read};
 
 /// The RabbitMQ Prometheus plugin's metrics the dashboard may query.
 const RABBITMQ_METRICS: &[&str] = &[
@@ -69,52 +69,9 @@ const AGGREGATIONS: &[&str] = &[
     "limit_ratio",
 ];
 
-fn read(path: &str) -> String {
-    let path = format!("{DEPLOY}/{path}");
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
-}
-
-/// Every alert rule's name and expression.
-fn alert_rules() -> Vec<(String, String)> {
-    let rules: Value = serde_norway::from_str(&read("prometheus-alerts.yml"))
-        .expect("the alert rules are valid YAML");
-    rules["groups"]
-        .as_array()
-        .expect("rule groups")
-        .iter()
-        .flat_map(|group| group["rules"].as_array().into_iter().flatten())
-        .map(|rule| {
-            (
-                rule["alert"].as_str().expect("an alert name").to_owned(),
-                rule["expr"].as_str().expect("an expression").to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// Whether a query may select `name`.
 fn is_exposed(name: &str) -> bool {
     is_worker_series(name) || RABBITMQ_METRICS.contains(&name) || PROMETHEUS_METRICS.contains(&name)
-}
-
-fn dashboard() -> Value {
-    serde_json::from_str(&read("grafana/dashboards/estafette.json"))
-        .expect("the dashboard is valid JSON")
-}
-
-/// Every panel, rows' nested panels included, except the rows themselves.
-fn panels(dashboard: &Value) -> Vec<&Value> {
-    fn walk<'a>(panels: &'a Value, found: &mut Vec<&'a Value>) {
-        for panel in panels.as_array().into_iter().flatten() {
-            if panel["type"] != "row" {
-                found.push(panel);
-            }
-            walk(&panel["panels"], found);
-        }
-    }
-    let mut found = Vec::new();
-    walk(&dashboard["panels"], &mut found);
-    found
 }
 
 /// Every `expr` of every panel target, with its panel's title.

@@ -5,6 +5,8 @@ mod catalogue;
 mod codemap;
 mod compose;
 mod dashboard;
+#[path = "../common/deploy.rs"]
+mod deploy;
 mod document;
 mod enums;
 mod examples;
