@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::{chain, fanout, floor, memory, ratelimit, writes};
+use crate::{chain, cpu, fanout, floor, memory, ratelimit, writes};
 
 /// Times the workers against the local sandbox, RabbitMQ (`AMQP_URL`) and Redis
 /// (`REDIS_URL`): the broker floor of a chain of hops, a DS cursor chain, a
-/// rate-limited sync, a worker's peak memory, Divalto syncs for each window of pages in
+/// rate-limited sync, a worker's peak memory and processor time per page, Divalto syncs for each window of pages in
 /// flight, and Apidae descriptor writes with one and two workers.
 #[derive(Debug, Parser)]
 #[command(name = "estafette-bench", version, about)]
@@ -17,7 +17,7 @@ pub(crate) struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "floor,chain,ratelimit,memory,fanout,writes"
+        default_value = "floor,chain,ratelimit,memory,cpu,fanout,writes"
     )]
     pub(crate) suites: Vec<Suite>,
     /// Runs of every figure: chains, syncs, processes, and runs for each window and
@@ -57,6 +57,8 @@ pub(crate) enum Suite {
     Ratelimit,
     /// Peak resident memory of a fetch-page process.
     Memory,
+    /// Processor time per page of a fetch-page process.
+    Cpu,
     /// Offset sync time against the window of pages in flight.
     Fanout,
     /// Descriptor write time with one and two workers.
@@ -85,6 +87,11 @@ impl Args {
     /// The memory suite's parameters.
     pub(crate) fn memory(&self) -> memory::Plan {
         memory::Plan { runs: self.runs }
+    }
+
+    /// The cpu suite's parameters.
+    pub(crate) fn cpu(&self) -> cpu::Plan {
+        cpu::Plan { runs: self.runs }
     }
 
     /// The fan-out suite's parameters.
@@ -120,6 +127,7 @@ mod tests {
                 Suite::Chain,
                 Suite::Ratelimit,
                 Suite::Memory,
+                Suite::Cpu,
                 Suite::Fanout,
                 Suite::Writes
             ]

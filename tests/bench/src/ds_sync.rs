@@ -19,7 +19,7 @@ pub(crate) const CONNECTION: &str = "sandbox";
 /// The large seeded démarche: 2,350 dossiers and their deletions.
 pub(crate) const DEMARCHE: u32 = 4242;
 /// Deliveries each worker may hold at once: the default of the settings.
-const PREFETCH: u16 = 16;
+pub(crate) const PREFETCH: u16 = 16;
 /// Longest pause between two events of a running sync before the benchmark gives up.
 const EVENT_GAP: Duration = Duration::from_secs(60);
 
@@ -84,9 +84,17 @@ pub(crate) async fn time_syncs(
 /// The default settings aimed at the sandbox's DS stand-in with `overrides` of the
 /// [`CONNECTION`] keys (`PAGE_SIZE`, `RATE_LIMIT__REQUESTS`…).
 pub(crate) fn settings(rig: &Rig, overrides: &[(&str, String)]) -> Result<Settings, BenchError> {
+    rig.settings(PREFETCH, CONNECTION, &connection_keys(rig, overrides))
+}
+
+/// The keys of [`CONNECTION`] that aim it at the rig's DS stand-in, then `overrides`.
+pub(crate) fn connection_keys<'a>(
+    rig: &Rig,
+    overrides: &[(&'a str, String)],
+) -> Vec<(&'a str, String)> {
     let mut keys = vec![("BASE_URL", rig.sandbox().base_url())];
     keys.extend(overrides.iter().cloned());
-    rig.settings(PREFETCH, CONNECTION, &keys)
+    keys
 }
 
 /// Publishes a full sync of [`DEMARCHE`] and waits for its `sync.completed` or

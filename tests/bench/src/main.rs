@@ -11,11 +11,14 @@
 //!   connection limited to 20 requests per second, shared by three fetch-page processes;
 //! - `memory`: the peak resident memory of the fetch-page binary, run as a child
 //!   process, reading 10,000 Divalto records in 100-record pages, eight at a time;
+//! - `cpu`: the processor time of the fetch-page binary, run as a child process, per
+//!   page of a DS cursor chain and of an offset sync;
 //! - `fanout`: offset sync time against the window of pages in flight;
 //! - `writes`: descriptor writes with one and two write-descriptors workers.
 
 mod chain;
 mod cli;
+mod cpu;
 mod ds_sync;
 mod error;
 mod fanout;

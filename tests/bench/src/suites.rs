@@ -3,7 +3,7 @@
 use crate::cli::{Args, Suite};
 use crate::error::BenchError;
 use crate::figure::Figure;
-use crate::{chain, fanout, floor, memory, ratelimit, writes};
+use crate::{chain, cpu, fanout, floor, memory, ratelimit, writes};
 
 /// What a suite printed and measured.
 pub(crate) struct Reported {
@@ -52,6 +52,14 @@ pub(crate) async fn run(
             Reported {
                 table: memory::render(&plan, &report),
                 figures: memory::figures(&report),
+            }
+        }
+        Suite::Cpu => {
+            let plan = args.cpu();
+            let report = cpu::run(&plan).await?;
+            Reported {
+                table: cpu::render(&plan, &report),
+                figures: cpu::figures(&report),
             }
         }
         Suite::Fanout => {

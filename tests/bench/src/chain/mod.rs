@@ -4,5 +4,5 @@
 mod bench;
 mod table;
 
-pub(crate) use bench::{Plan, run};
+pub(crate) use bench::{PAGE_SIZE, Plan, run};
 pub(crate) use table::{figures, render};

@@ -4,7 +4,8 @@
 mod bench;
 mod plan;
 mod summary;
-mod sync;
+/// Also times the cpu suite's offset syncs.
+pub(crate) mod sync;
 mod table;
 
 pub(crate) use bench::{CONNECTION, TABLE, connection_keys, resize_articles, run};

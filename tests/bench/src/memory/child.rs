@@ -112,6 +112,16 @@ impl Worker {
         })
     }
 
+    /// The processor time the process has used so far, from `/proc/<pid>/stat`;
+    /// `ticks_per_second` is the kernel's `CLK_TCK` ([`clock_ticks_per_second`]).
+    pub(crate) fn cpu_time(&self, ticks_per_second: u64) -> Result<CpuTime, BenchError> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .map_err(BenchError::Process)?;
+        cpu_time_of(&stat, ticks_per_second).ok_or_else(|| {
+            BenchError::Process(std::io::Error::other("unreadable /proc/<pid>/stat"))
+        })
+    }
+
     /// Sends SIGTERM and waits for the process to drain and exit; kills it after
     /// [`STOP_GRACE`].
     pub(crate) async fn stop(mut self) -> Result<ExitStatus, BenchError> {
@@ -138,6 +148,59 @@ impl Worker {
     }
 }
 
+/// Processor time a process used, in user mode and in the kernel on its behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CpuTime {
+    /// `utime`.
+    pub(crate) user: Duration,
+    /// `stime`.
+    pub(crate) system: Duration,
+}
+
+impl CpuTime {
+    /// What was used between `earlier` and `self`.
+    pub(crate) fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of the times in
+/// `/proc/<pid>/stat`.
+pub(crate) async fn clock_ticks_per_second() -> Result<u64, BenchError> {
+    let output = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .await
+        .map_err(BenchError::Process)?;
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .ok()
+        .filter(|ticks| *ticks > 0)
+        .ok_or_else(|| BenchError::Process(std::io::Error::other("getconf CLK_TCK gave no number")))
+}
+
+/// `utime` and `stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The command
+/// name in field 2 may hold spaces and parentheses, so fields are counted from the
+/// last `)`.
+fn cpu_time_of(stat: &str, ticks_per_second: u64) -> Option<CpuTime> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let mut ticks = || -> Option<Duration> {
+        let ticks: u64 = fields.next()?.parse().ok()?;
+        Some(Duration::from_nanos(
+            ticks.checked_mul(1_000_000_000)? / ticks_per_second.max(1),
+        ))
+    };
+    Some(CpuTime {
+        user: ticks()?,
+        system: ticks()?,
+    })
+}
+
 /// The `VmHWM` of a `/proc/<pid>/status` text, in KiB.
 fn high_water_mark_kib(status: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
@@ -159,6 +222,21 @@ mod tests {
     }
 
     #[test]
+    fn processor_time_is_read_past_the_command_name() {
+        let stat = "4242 (fetch (page) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    250 37 0 0 20 0 3 0 100 123456 789 18446744073709551615";
+        let time = cpu_time_of(stat, 100).expect("a stat line");
+        assert_eq!(time.user, Duration::from_millis(2500));
+        assert_eq!(time.system, Duration::from_millis(370));
+        assert_eq!(cpu_time_of("4242 (x) S 1", 100), None);
+    }
+
+    #[tokio::test]
+    async fn the_clock_ticks_are_known() {
+        assert!(clock_ticks_per_second().await.expect("getconf answers") > 0);
+    }
+
+    #[test]
     fn the_binary_is_looked_for_next_to_the_benchmark() {
         let path = binary_path(FETCH_PAGE).expect("current exe");
         assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(FETCH_PAGE));
@@ -174,6 +252,8 @@ mod tests {
         let pid = child.id().expect("running");
         let worker = Worker { child, pid };
         assert!(worker.peak_resident_kib().expect("a high-water mark") > 0);
+        let ticks = clock_ticks_per_second().await.expect("getconf answers");
+        assert!(worker.cpu_time(ticks).is_ok());
         let status = worker.stop().await.expect("stops");
         assert!(!status.success());
     }
