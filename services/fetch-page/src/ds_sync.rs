@@ -12,7 +12,7 @@ use broker::{Outcome, Outgoing, Publisher};
 use chrono::Utc;
 use contract::{
     Command, CommandBody, CommandMeta, DsDossierState, DsPage, DsSync, Event, EventEnvelope,
-    Listing, MessageId, PageFetched, PageSubject, SyncCompleted, SyncEnd, SyncProgress,
+    Listing, MessageId, PageFetched, PageSubject, Record, SyncCompleted, SyncEnd, SyncProgress,
     SyncSubject,
 };
 use ds_client::{
@@ -20,7 +20,7 @@ use ds_client::{
     DossiersPageRequest, Page,
 };
 use job_state::{JobStore, StepStatus, StoreError};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use settle::CommandError;
 use upstream_http::{PermanentReason, UpstreamError};
 
@@ -220,15 +220,20 @@ fn completed(meta: &CommandMeta, page: &DsPage, progress: SyncProgress) -> Event
 
 /// One page, whatever its listing.
 struct Fetched {
-    records: Vec<Value>,
+    records: Vec<Record>,
     numbers: Vec<i64>,
     end_cursor: Option<String>,
     has_next_page: bool,
 }
 
 impl Fetched {
-    fn from_page<T>(page: Page<T>, split: impl Fn(T) -> (i64, Value)) -> Self {
-        let (numbers, records) = page.nodes.into_iter().map(split).unzip();
+    fn from_page<T>(page: Page<T>, split: impl Fn(T) -> (i64, Box<RawValue>)) -> Self {
+        let (numbers, records) = page
+            .nodes
+            .into_iter()
+            .map(split)
+            .map(|(number, node)| (number, Record::from_raw(node)))
+            .unzip();
         Fetched {
             records,
             numbers,
@@ -373,7 +378,10 @@ mod tests {
 
     fn fetched(numbers: &[i64], end_cursor: Option<&str>, has_next_page: bool) -> Fetched {
         Fetched {
-            records: numbers.iter().map(|n| Value::from(*n)).collect(),
+            records: numbers
+                .iter()
+                .map(|n| Record::of(n).expect("a number serialises"))
+                .collect(),
             numbers: numbers.to_vec(),
             end_cursor: end_cursor.map(str::to_owned),
             has_next_page,

@@ -2,9 +2,10 @@
 //! into the records `page.fetched` carries.
 
 use amienscope_client::{AmienscopeClient, EventRecord, Limit, UpdatesListing};
-use contract::{AmienscopeListing, DivaltoQuery, FailureReason, OffsetSource};
-use divalto_client::{DivaltoClient, Record, RecordCount, RecordQuery, WhereClause};
-use serde_json::{Value, json};
+use contract::{AmienscopeListing, DivaltoQuery, FailureReason, OffsetSource, Record};
+use divalto_client::{DivaltoClient, RecordCount, RecordQuery, WhereClause};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use settle::CommandError;
 
@@ -26,7 +27,23 @@ pub(crate) enum OffsetReader {
 pub(crate) struct OffsetRecord {
     pub(crate) id: String,
     pub(crate) tombstone: bool,
-    pub(crate) json: Value,
+    pub(crate) json: Record,
+}
+
+/// The published form of a Divalto row.
+#[derive(Serialize)]
+struct DivaltoRow<'a> {
+    id: &'a str,
+    fields: &'a divalto_client::Record,
+}
+
+/// The published form of an Amienscope event.
+#[derive(Serialize)]
+struct AmienscopeEvent<'a> {
+    id: &'a str,
+    status: &'a str,
+    tombstone: bool,
+    event: &'a Map<String, Value>,
 }
 
 impl OffsetReader {
@@ -57,10 +74,10 @@ impl OffsetReader {
                 OffsetSource::Amienscope(listing),
             ) => {
                 let events = read_amienscope(client, listing, offset, limit).await?;
-                Ok(events
+                events
                     .into_iter()
                     .map(|event| amienscope_record(event, tombstone_statuses))
-                    .collect())
+                    .collect()
             }
             (reader, source) => Err(CommandError::permanent(
                 FailureReason::ConnectionApiMismatch,
@@ -101,15 +118,23 @@ async fn read_divalto(
 }
 
 /// `{"id": …, "fields": {FIELD: "text", …}}`: the row's values, as the text Divalto sends.
-fn divalto_record(record: Record, id_field: &str) -> Result<OffsetRecord, CommandError> {
+fn divalto_record(
+    record: divalto_client::Record,
+    id_field: &str,
+) -> Result<OffsetRecord, CommandError> {
     let id = record.get(id_field).map(str::to_owned).ok_or_else(|| {
         CommandError::permanent(
             FailureReason::UpstreamInvalidResponse,
             format!("a record has no `{id_field}` field to identify it"),
         )
     })?;
+    let json = Record::of(&DivaltoRow {
+        id: &id,
+        fields: &record,
+    })
+    .map_err(unwritable)?;
     Ok(OffsetRecord {
-        json: json!({ "id": id, "fields": record }),
+        json,
         id,
         tombstone: false,
     })
@@ -134,16 +159,29 @@ async fn read_amienscope(
 /// `{"id", "status", "tombstone", "event"}`: an event in one of the connection's
 /// `tombstone_statuses` (by default those not visible to the public) is passed on as a
 /// tombstone; any other, cancelled events included, as a record with its status.
-fn amienscope_record(event: EventRecord, tombstone_statuses: &[i64]) -> OffsetRecord {
+fn amienscope_record(
+    event: EventRecord,
+    tombstone_statuses: &[i64],
+) -> Result<OffsetRecord, CommandError> {
     let tombstone = event.is_tombstone(tombstone_statuses);
-    OffsetRecord {
-        json: json!({
-            "id": event.id,
-            "status": event.status.as_str(),
-            "tombstone": tombstone,
-            "event": event.fields,
-        }),
+    let json = Record::of(&AmienscopeEvent {
+        id: &event.id,
+        status: event.status.as_str(),
+        tombstone,
+        event: &event.fields,
+    })
+    .map_err(unwritable)?;
+    Ok(OffsetRecord {
+        json,
         id: event.id,
         tombstone,
-    }
+    })
+}
+
+/// A record that cannot be written as JSON (a float that is not finite, say).
+fn unwritable(error: serde_json::Error) -> CommandError {
+    CommandError::permanent(
+        FailureReason::UpstreamInvalidResponse,
+        format!("a record cannot be written as JSON: {error}"),
+    )
 }

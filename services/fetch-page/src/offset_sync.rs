@@ -204,6 +204,8 @@ fn plan(
     let following = page.page.saturating_add(page.window);
     let next = (full && following < page.max_pages).then_some(following);
     let headers = telemetry::propagation::inject_current();
+    let tombstones = records.iter().filter(|record| record.tombstone).count() as u32;
+    let published_ids = records.iter().map(|record| record.id.clone()).collect();
     let mut publish = Vec::with_capacity(2);
     if !records.is_empty() {
         tracing::info!(
@@ -220,7 +222,7 @@ fn plan(
             },
             page: page.page,
             record_count: records.len() as u32,
-            records: records.iter().map(|record| record.json.clone()).collect(),
+            records: records.into_iter().map(|record| record.json).collect(),
             has_next_page: full,
         });
         let id = MessageId::for_job(meta.job_id, &format!("page.fetched/{}", page.offset));
@@ -239,8 +241,8 @@ fn plan(
     }
     let report = FetchedPage {
         served: u32::try_from(served).unwrap_or(u32::MAX),
-        tombstones: records.iter().filter(|record| record.tombstone).count() as u32,
-        published_ids: records.into_iter().map(|record| record.id).collect(),
+        tombstones,
+        published_ids,
         first_id,
         overlap_id,
         short: !full,
@@ -443,7 +445,7 @@ mod tests {
             .map(|id| OffsetRecord {
                 id: (*id).to_owned(),
                 tombstone: id.starts_with('x'),
-                json: json!({ "id": id }),
+                json: contract::Record::of(&json!({ "id": id })).expect("serialises"),
             })
             .collect()
     }

@@ -185,7 +185,7 @@ fn judge(
                 verdict.page_events += 1;
                 for record in &page.records {
                     carriers
-                        .entry(key(page, record))
+                        .entry(key(page, &record.to_value()))
                         .or_default()
                         .insert(envelope.message_id);
                 }

@@ -4,11 +4,10 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::{
     ChunkWritten, Consistency, DescriptorsWritten, DriftCounts, JOB_STEP_KINDS, JobId, Listing,
-    MessageId, OffsetRange, OffsetSource, SCHEMA_VERSION, StatusSent,
+    MessageId, OffsetRange, OffsetSource, Record, SCHEMA_VERSION, StatusSent,
 };
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
@@ -66,8 +65,10 @@ pub struct PageFetched {
     pub page: u32,
     /// Number of records in `records`.
     pub record_count: u32,
-    /// The records exactly as the upstream returned them.
-    pub records: Vec<Value>,
+    /// The records, each the JSON value the upstream returned for it (demarches-
+    /// simplifiees nodes as received, byte for byte), or the record the worker built
+    /// around it (Divalto rows, Amienscope events).
+    pub records: Vec<Record>,
     /// Whether this listing has another page after this one.
     pub has_next_page: bool,
 }
@@ -435,7 +436,7 @@ mod tests {
                 message: "refused".into(),
             }),
         );
-        let json: Value = serde_json::from_slice(&envelope.to_json()).expect("json");
+        let json: serde_json::Value = serde_json::from_slice(&envelope.to_json()).expect("json");
         assert_eq!(json["type"], "command.failed");
         assert_eq!(json["reason"], "upstream_forbidden");
         let back: EventEnvelope = serde_json::from_value(json).expect("parse");
@@ -495,10 +496,44 @@ mod tests {
         ];
         for event in events {
             let envelope = EventEnvelope::new(Some(job), MessageId::for_job(job, "x"), event);
-            let json: Value = serde_json::from_slice(&envelope.to_json()).expect("json");
+            let json: serde_json::Value =
+                serde_json::from_slice(&envelope.to_json()).expect("json");
             let back: EventEnvelope = serde_json::from_value(json.clone()).expect("parse");
             assert_eq!(back, envelope, "{json}");
         }
+    }
+
+    #[test]
+    fn records_are_written_as_they_came_and_read_back_as_the_same_values() {
+        let node = r#"{"number":9399190,"state":"en_construction","dateDerniereModification":"2024-03-01T10:15:30+01:00","labels":[{"name":"urgent"}],"champs":null}"#;
+        let raw = serde_json::value::RawValue::from_string(node.to_owned()).expect("JSON");
+        let job = JobId::new_random();
+        let envelope = EventEnvelope::new(
+            Some(job),
+            MessageId::for_job(job, "page"),
+            Event::PageFetched(PageFetched {
+                connection: "sandbox".into(),
+                subject: PageSubject::Ds {
+                    demarche: NonZeroU32::new(7).expect("non-zero"),
+                    listing: Listing::Dossiers,
+                },
+                page: 0,
+                record_count: 2,
+                records: vec![Record::from_raw(raw.clone()), Record::from_raw(raw)],
+                has_next_page: false,
+            }),
+        );
+        let json = String::from_utf8(envelope.to_json()).expect("utf-8");
+        assert!(
+            json.contains(&format!(r#""records":[{node},{node}]"#)),
+            "{json}"
+        );
+        let back: EventEnvelope = serde_json::from_str(&json).expect("reads");
+        assert_eq!(back, envelope);
+        let Event::PageFetched(page) = back.event else {
+            panic!("a page.fetched")
+        };
+        assert_eq!(page.records[1].to_value()["labels"][0]["name"], "urgent");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod descriptors;
 mod event;
 mod ids;
 mod offset;
+mod record;
 mod rejection;
 mod status;
 
@@ -30,6 +31,7 @@ pub use offset::{
     AmienscopeListing, AmienscopeSync, Consistency, DivaltoQuery, DivaltoSync, DivaltoWhere,
     DriftCounts, MAX_QUERY_BYTES, MAX_WINDOW, OffsetPage, OffsetRange, OffsetSource,
 };
+pub use record::Record;
 pub use rejection::{Rejection, RejectionKind};
 pub use status::{CorrectionReason, DossierRef, DsStatus, StatusAction, StatusSent};
 

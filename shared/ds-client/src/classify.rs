@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use upstream_http::{Answer, PermanentReason, TransientReason, UpstreamError, excerpt};
 
 /// GraphQL error codes that a later retry may clear; any other code is final.
@@ -16,11 +17,12 @@ const TRANSIENT_CODES: [(&str, TransientReason); 2] = [
     ),
 ];
 
-/// The GraphQL response envelope, success or failure.
+/// The GraphQL response envelope, success or failure. `data` is kept as the text it
+/// came as: callers read only what they need from it.
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(default)]
-    data: Option<Value>,
+    data: Option<Box<RawValue>>,
     #[serde(default)]
     errors: Vec<GraphqlError>,
 }
@@ -53,14 +55,15 @@ impl GraphqlError {
     }
 }
 
-/// Classifies one answer of the GraphQL endpoint. On success, returns the `data` member;
+/// Classifies one answer of the GraphQL endpoint. On success, returns the `data` member
+/// as its JSON text (never `null`);
 /// `now` anchors a relative `Retry-After`, and `secrets` are masked in any excerpt of
 /// the body.
 pub(crate) fn classify(
     answer: &Answer,
     now: DateTime<Utc>,
     secrets: &[&str],
-) -> Result<Value, UpstreamError> {
+) -> Result<Box<RawValue>, UpstreamError> {
     let status = answer.status;
     if status.is_success() {
         return graphql_data(&answer.body, secrets);
@@ -103,7 +106,7 @@ pub(crate) fn classify(
 }
 
 /// A 2xx answer: the envelope must parse, carry no top-level error and carry `data`.
-fn graphql_data(body: &[u8], secrets: &[&str]) -> Result<Value, UpstreamError> {
+fn graphql_data(body: &[u8], secrets: &[&str]) -> Result<Box<RawValue>, UpstreamError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
         UpstreamError::invalid_response(format!(
             "response body is not graphql json ({error}): {}",
@@ -202,7 +205,7 @@ mod tests {
             .collect()
     }
 
-    fn run(status: u16, pairs: &[Header], body: &str) -> Result<Value, UpstreamError> {
+    fn run(status: u16, pairs: &[Header], body: &str) -> Result<Box<RawValue>, UpstreamError> {
         let answer = Answer {
             status: StatusCode::from_u16(status).expect("a valid status"),
             headers: headers(pairs),
@@ -220,7 +223,7 @@ mod tests {
         Permanent(PermanentReason, Option<&'a str>),
     }
 
-    fn outcome(result: &Result<Value, UpstreamError>) -> Outcome<'_> {
+    fn outcome(result: &Result<Box<RawValue>, UpstreamError>) -> Outcome<'_> {
         match result {
             Ok(_) => Outcome::Data,
             Err(UpstreamError::Transient { reason, .. }) => Outcome::Transient(*reason),
@@ -370,7 +373,8 @@ mod tests {
 
     #[test]
     fn success_hands_back_the_data_member_untouched() {
-        assert_eq!(run(200, &[], DATA), Ok(json!({"demarche": {"number": 1}})));
+        let data = run(200, &[], DATA).expect("data");
+        assert_eq!(data.get(), r#"{"demarche":{"number":1}}"#);
     }
 
     #[test]
@@ -380,7 +384,7 @@ mod tests {
             {"message": "second", "extensions": {"code": "not_found"}}
         ]});
         assert_eq!(
-            run(200, &[], &body.to_string()),
+            run(200, &[], &body.to_string()).map(|data| data.get().to_owned()),
             Err(UpstreamError::Permanent {
                 reason: PermanentReason::Refused,
                 code: Some("not_found".into()),

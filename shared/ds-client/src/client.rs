@@ -109,17 +109,17 @@ impl DsClient {
     )]
     async fn page<R: PageQuery>(&self, request: &R) -> Result<Page<R::Node>, UpstreamError> {
         let data = self.post(request.document(), request.variables()).await?;
-        decode_page(data)
+        decode_page(&data)
     }
 
     /// Posts one document through the upstream (which waits on the rate gate, and
     /// pauses it for every worker of the connection on a 429) and classifies the
-    /// answer.
+    /// answer; the `data` it returns is JSON text, read by the caller.
     pub(crate) async fn post(
         &self,
         document: Document,
         variables: impl Serialize,
-    ) -> Result<serde_json::Value, UpstreamError> {
+    ) -> Result<Box<serde_json::value::RawValue>, UpstreamError> {
         let body = GraphqlRequest {
             query: document.source,
             variables,

@@ -4,7 +4,7 @@ use crate::values::Cursor;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use upstream_http::UpstreamError;
 
 /// One page of a connection, exactly as the server cut it.
@@ -36,26 +36,26 @@ impl<T> Page<T> {
 }
 
 /// A dossier of the `dossiers` listing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Dossier {
     /// The dossier number (`number`).
     pub number: i64,
     /// When the dossier last changed (`dateDerniereModification`); with the number,
     /// the key that makes re-reading the same dossier idempotent.
     pub updated_at: DateTime<Utc>,
-    /// The node exactly as the API returned it, for consumers.
-    pub record: Value,
+    /// The node exactly as the API returned it, byte for byte, for consumers.
+    pub record: Box<RawValue>,
 }
 
 /// A dossier of the `deletedDossiers` listing.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct DeletedDossier {
     /// The number of the deleted dossier (`number`).
     pub number: i64,
     /// When it was deleted (`dateSupression`, spelled so in the API).
     pub deleted_at: DateTime<Utc>,
-    /// The node exactly as the API returned it, for consumers.
-    pub record: Value,
+    /// The node exactly as the API returned it, byte for byte, for consumers.
+    pub record: Box<RawValue>,
 }
 
 /// A record decoded from one node while the node itself is kept whole.
@@ -63,7 +63,7 @@ pub(crate) trait Node: Sized {
     /// The fields the crate reads out of the node.
     type Key: DeserializeOwned;
     /// Builds the record from its key fields and the untouched node.
-    fn from_parts(key: Self::Key, record: Value) -> Self;
+    fn from_parts(key: Self::Key, record: Box<RawValue>) -> Self;
 }
 
 #[derive(Deserialize)]
@@ -76,7 +76,7 @@ pub(crate) struct DossierKey {
 impl Node for Dossier {
     type Key = DossierKey;
 
-    fn from_parts(key: DossierKey, record: Value) -> Self {
+    fn from_parts(key: DossierKey, record: Box<RawValue>) -> Self {
         Dossier {
             number: key.number,
             updated_at: key.updated_at,
@@ -95,7 +95,7 @@ pub(crate) struct DeletedDossierKey {
 impl Node for DeletedDossier {
     type Key = DeletedDossierKey;
 
-    fn from_parts(key: DeletedDossierKey, record: Value) -> Self {
+    fn from_parts(key: DeletedDossierKey, record: Box<RawValue>) -> Self {
         DeletedDossier {
             number: key.number,
             deleted_at: key.deleted_at,
@@ -119,7 +119,7 @@ struct DemarcheConnection {
 #[serde(rename_all = "camelCase")]
 struct Connection {
     page_info: PageInfo,
-    nodes: Vec<Option<Value>>,
+    nodes: Vec<Option<Box<RawValue>>>,
 }
 
 #[derive(Deserialize)]
@@ -129,9 +129,10 @@ struct PageInfo {
     end_cursor: Option<String>,
 }
 
-/// Decodes the `data` of a page document into a page of records.
-pub(crate) fn decode_page<T: Node>(data: Value) -> Result<Page<T>, UpstreamError> {
-    let connection = PageData::deserialize(data)
+/// Decodes the `data` of a page document into a page of records. Each node is kept as
+/// the text it came as; only its key fields are read out of it.
+pub(crate) fn decode_page<T: Node>(data: &RawValue) -> Result<Page<T>, UpstreamError> {
+    let connection = serde_json::from_str::<PageData>(data.get())
         .map_err(|error| invalid(format!("page data has an unexpected shape: {error}")))?
         .demarche
         .connection;
@@ -148,9 +149,9 @@ pub(crate) fn decode_page<T: Node>(data: Value) -> Result<Page<T>, UpstreamError
     })
 }
 
-fn decode_node<T: Node>(index: usize, node: Option<Value>) -> Result<T, UpstreamError> {
+fn decode_node<T: Node>(index: usize, node: Option<Box<RawValue>>) -> Result<T, UpstreamError> {
     let record = node.ok_or_else(|| invalid(format!("node {index} of the page is null")))?;
-    let key = T::Key::deserialize(&record)
+    let key = serde_json::from_str::<T::Key>(record.get())
         .map_err(|error| invalid(format!("node {index} of the page is unreadable: {error}")))?;
     Ok(T::from_parts(key, record))
 }
@@ -162,14 +163,22 @@ fn invalid(message: String) -> UpstreamError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use upstream_http::PermanentReason;
 
-    fn page_data(nodes: Value, has_next_page: bool, end_cursor: Option<&str>) -> Value {
-        json!({"demarche": {"connection": {
+    fn raw(value: &Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(value).expect("a JSON value")
+    }
+
+    fn value_of(raw: &RawValue) -> Value {
+        serde_json::from_str(raw.get()).expect("a JSON value")
+    }
+
+    fn page_data(nodes: Value, has_next_page: bool, end_cursor: Option<&str>) -> Box<RawValue> {
+        raw(&json!({"demarche": {"connection": {
             "pageInfo": {"hasNextPage": has_next_page, "endCursor": end_cursor},
             "nodes": nodes,
-        }}})
+        }}}))
     }
 
     fn dossier_node(number: i64, modified: &str) -> Value {
@@ -199,14 +208,27 @@ mod tests {
         let node = dossier_node(9_399_190, "2024-03-01T10:15:30+01:00");
         let data = page_data(json!([node.clone()]), true, Some("Y3Vyc29y"));
 
-        let page: Page<Dossier> = decode_page(data).expect("a well-formed page");
+        let page: Page<Dossier> = decode_page(&data).expect("a well-formed page");
 
         assert_eq!(page.end_cursor, Some(Cursor::new("Y3Vyc29y")));
         assert!(page.has_next_page);
         let dossier = &page.nodes[0];
         assert_eq!(dossier.number, 9_399_190);
         assert_eq!(dossier.updated_at.to_rfc3339(), "2024-03-01T09:15:30+00:00");
-        assert_eq!(dossier.record, node);
+        assert_eq!(value_of(&dossier.record), node);
+    }
+
+    #[test]
+    fn a_node_is_kept_byte_for_byte() {
+        let node = r#"{ "state":"accepte","number" : 12,"dateDerniereModification":"2024-03-01T10:15:30+01:00","champs":[{"stringValue":"\u00e9t\u00e9"}],"z":null}"#;
+        let data = format!(
+            r#"{{"demarche":{{"connection":{{"nodes":[{node}, {node}],"pageInfo":{{"hasNextPage":false,"endCursor":"Yw=="}}}}}}}}"#
+        );
+        let data = RawValue::from_string(data).expect("one JSON value");
+        let page: Page<Dossier> = decode_page(&data).expect("a well-formed page");
+        assert_eq!(page.nodes.len(), 2);
+        assert_eq!(page.nodes[1].number, 12);
+        assert_eq!(page.nodes[1].record.get(), node);
     }
 
     #[test]
@@ -219,36 +241,31 @@ mod tests {
             "dateSupression": "2024-05-02T12:00:00+02:00",
         });
         let page: Page<DeletedDossier> =
-            decode_page(page_data(json!([node.clone()]), false, Some("ZA==")))
+            decode_page(&page_data(json!([node.clone()]), false, Some("ZA==")))
                 .expect("a well-formed page");
         assert_eq!(page.nodes[0].number, 17);
         assert_eq!(
             page.nodes[0].deleted_at.to_rfc3339(),
             "2024-05-02T10:00:00+00:00"
         );
-        assert_eq!(page.nodes[0].record, node);
+        assert_eq!(value_of(&page.nodes[0].record), node);
     }
 
     #[test]
     fn the_empty_end_page_decodes_with_no_cursor() {
         let page: Page<Dossier> =
-            decode_page(page_data(json!([]), false, None)).expect("a well-formed page");
-        assert_eq!(
-            page,
-            Page {
-                nodes: vec![],
-                end_cursor: None,
-                has_next_page: false
-            }
-        );
+            decode_page(&page_data(json!([]), false, None)).expect("a well-formed page");
+        assert!(page.nodes.is_empty());
+        assert_eq!(page.end_cursor, None);
+        assert!(!page.has_next_page);
         assert!(page.is_end());
     }
 
     #[test]
     fn malformed_pages_are_invalid_responses() {
         let cases = [
-            ("no demarche", json!({})),
-            ("null demarche", json!({"demarche": null})),
+            ("no demarche", raw(&json!({}))),
+            ("null demarche", raw(&json!({"demarche": null}))),
             ("null nodes", page_data(Value::Null, false, None)),
             ("a null node", page_data(json!([null]), false, None)),
             (
@@ -265,11 +282,11 @@ mod tests {
             ),
             (
                 "no pageInfo",
-                json!({"demarche": {"connection": {"nodes": []}}}),
+                raw(&json!({"demarche": {"connection": {"nodes": []}}})),
             ),
         ];
         for (name, data) in cases {
-            let result = decode_page::<Dossier>(data);
+            let result = decode_page::<Dossier>(&data);
             assert!(
                 matches!(
                     result,

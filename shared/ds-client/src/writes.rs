@@ -98,6 +98,9 @@ impl DsClient {
         document: Document,
         variables: impl Serialize,
     ) -> Result<Value, UpstreamError> {
-        self.post(document, variables).await
+        let data = self.post(document, variables).await?;
+        serde_json::from_str(data.get()).map_err(|error| {
+            UpstreamError::invalid_response(format!("the answer's data is unreadable: {error}"))
+        })
     }
 }

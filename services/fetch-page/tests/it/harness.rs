@@ -268,7 +268,7 @@ impl SyncReport {
                         contract::Listing::PendingDeletedDossiers => &mut report.pending_deleted,
                     };
                     for record in &page.records {
-                        let number = record["number"]
+                        let number = record.to_value()["number"]
                             .as_i64()
                             .expect("records carry their number");
                         *counts.entry(number).or_default() += 1;

@@ -75,7 +75,7 @@ impl OffsetReport {
                 Event::PageFetched(page) => {
                     report.page_events += 1;
                     assert_eq!(page.record_count as usize, page.records.len());
-                    for record in &page.records {
+                    for record in page.records.iter().map(contract::Record::to_value) {
                         let id = record["id"].as_str().expect("records carry their id");
                         *report.records.entry(id.to_owned()).or_default() += 1;
                         if record["tombstone"] == true {

@@ -377,7 +377,10 @@ fn page_fetched(subject: PageSubject) -> Event {
         subject,
         page: 3,
         record_count: u32::try_from(records.len()).expect("a handful of records"),
-        records,
+        records: records
+            .iter()
+            .map(|record| contract::Record::of(record).expect("serialises"))
+            .collect(),
         has_next_page: true,
     })
 }
