@@ -117,3 +117,79 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
     assert_eq!(report.completions[0].records, expected.len() as u64);
     app.shutdown().await;
 }
+
+/// Every record of a `page.fetched` is the upstream's node, byte for byte: the first
+/// dossiers page the worker published, as its bytes went on the wire, is compared with
+/// the same page read again straight from the sandbox through the client (whose own
+/// tests show it keeps nodes as their bytes came).
+#[tokio::test]
+async fn every_record_is_the_node_the_upstream_served_byte_for_byte() {
+    let mut app = spawn_app(SandboxConfig::default()).await;
+    let mut pages = app
+        .broker
+        .subscribe_events("page.fetched")
+        .await
+        .expect("subscribe to pages");
+    app.publish(&sync_command(None)).await;
+    let (body, first) = loop {
+        let message = tokio::time::timeout(EVENT_GAP, pages.next())
+            .await
+            .expect("pages keep coming")
+            .expect("the subscription is open");
+        let envelope: contract::EventEnvelope =
+            serde_json::from_slice(&message.body).expect("an event");
+        if let contract::Event::PageFetched(page) = envelope.event
+            && page.page == 0
+            && matches!(
+                page.subject,
+                contract::PageSubject::Ds {
+                    listing: Listing::Dossiers,
+                    ..
+                }
+            )
+        {
+            break (String::from_utf8(message.body).expect("utf-8"), page);
+        }
+    };
+
+    let settings = crate::harness::settings_for(&app.sandbox, &[]);
+    let connection = settings.connections.get("sandbox").expect("the connection");
+    let settings::Credentials::Ds { token } = &connection.credentials else {
+        panic!("a DS connection")
+    };
+    let client = ds_client::DsClient::new(
+        ds_client::DsEndpoint {
+            base_url: connection.base_url.clone(),
+            token: token.clone(),
+            timeout: std::time::Duration::from_secs(10),
+        },
+        rate_gate::RateGate::back_to_back(10, std::time::Duration::from_secs(1)),
+    )
+    .expect("a client");
+    let request = ds_client::DossiersPageRequest {
+        demarche: ds_client::DemarcheNumber::new(crate::harness::DEMARCHE).expect("a number"),
+        first: ds_client::PageSize::new(connection.page_size.get()).expect("a page size"),
+        after: None,
+        updated_since: None,
+        state: None,
+    };
+    let served = client
+        .dossiers_page(&request)
+        .await
+        .expect("the sandbox answers");
+
+    assert!(!served.nodes.is_empty());
+    assert_eq!(first.records.len(), served.nodes.len());
+    let nodes: Vec<&str> = served.nodes.iter().map(|node| node.record.get()).collect();
+    assert!(
+        body.contains(&format!("\"records\":[{}]", nodes.join(","))),
+        "the event carries the nodes as served: {body}"
+    );
+    for (record, node) in first.records.iter().zip(&served.nodes) {
+        assert_eq!(
+            record.to_value(),
+            serde_json::from_str::<serde_json::Value>(node.record.get()).expect("JSON")
+        );
+    }
+    app.shutdown().await;
+}
