@@ -33,18 +33,24 @@ pub(crate) enum Load {
     /// Full syncs of the sandbox's large démarche: a cursor chain per listing, pages
     /// of [`DS_PAGE_SIZE`] dossiers.
     DsChain,
+    /// The same, the worker's runtime held to one thread (`TOKIO_WORKER_THREADS=1`)
+    /// instead of one per core.
+    DsChainOneThread,
     /// Divalto syncs of [`OFFSET_ROWS`] articles, [`OFFSET_WINDOW`] pages in flight.
     OffsetSync,
 }
 
 impl Load {
     /// Every load, in the order they are measured.
-    pub(crate) const ALL: [Load; 2] = [Load::DsChain, Load::OffsetSync];
+    pub(crate) const ALL: [Load; 3] = [Load::DsChain, Load::DsChainOneThread, Load::OffsetSync];
 
     /// What the load is, for the tables.
     pub(crate) fn describe(self) -> String {
         match self {
             Load::DsChain => format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages"),
+            Load::DsChainOneThread => {
+                format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages, TOKIO_WORKER_THREADS=1")
+            }
             Load::OffsetSync => format!(
                 "offset sync, {}-record pages, window {OFFSET_WINDOW}",
                 fanout::PAGE_SIZE
@@ -56,7 +62,7 @@ impl Load {
     /// processor time (counted in clock ticks of 10 ms) is read to about 1 %.
     pub(crate) fn syncs_per_batch(self) -> u32 {
         match self {
-            Load::DsChain => 40,
+            Load::DsChain | Load::DsChainOneThread => 40,
             Load::OffsetSync => 10,
         }
     }
@@ -146,7 +152,7 @@ async fn measure_load(
     load: Load,
 ) -> Result<Vec<Run<Cost>>, BenchError> {
     let (connection, keys) = match load {
-        Load::DsChain => (
+        Load::DsChain | Load::DsChainOneThread => (
             ds_sync::CONNECTION,
             ds_sync::connection_keys(rig, &[("PAGE_SIZE", DS_PAGE_SIZE.to_string())]),
         ),
@@ -154,7 +160,10 @@ async fn measure_load(
     };
     let settings = rig.settings(PREFETCH, connection, &keys)?;
     let mut lane = Lane::open::<FetchPage>(&settings, 0).await?;
-    let env = child::worker_env(rig.env(PREFETCH, connection, &keys), lane.prefix());
+    let mut env = child::worker_env(rig.env(PREFETCH, connection, &keys), lane.prefix());
+    if load == Load::DsChainOneThread {
+        env.push(("TOKIO_WORKER_THREADS".to_owned(), "1".to_owned()));
+    }
     let worker = Worker::spawn(binary, &env)?;
     let batches = measure_batches(plan, &mut lane, rig, &worker, ticks, load).await;
     let stopped = worker.stop().await;
@@ -228,7 +237,7 @@ async fn sync_once(
     load: Load,
 ) -> Result<Result<u32, String>, BenchError> {
     Ok(match load {
-        Load::DsChain => {
+        Load::DsChain | Load::DsChainOneThread => {
             let listed = Listed::in_sandbox(rig.sandbox());
             match ds_sync::sync(lane, rig.sandbox(), listed).await?.outcome {
                 RunOutcome::Completed(synced) => Ok(synced.pages),
