@@ -1,8 +1,7 @@
-//! The fetch-page worker binary: only wiring, see `worker_shell::serve`.
+//! The fetch-page worker binary: only wiring, see `worker_shell::main`.
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    worker_shell::serve(contract::WorkerKind::FetchPage, fetch_page::run).await
+fn main() -> ExitCode {
+    worker_shell::main(contract::WorkerKind::FetchPage, fetch_page::run)
 }

@@ -1,8 +1,7 @@
-//! The send-status worker binary: only wiring, see `worker_shell::serve`.
+//! The send-status worker binary: only wiring, see `worker_shell::main`.
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    worker_shell::serve(contract::WorkerKind::SendStatus, send_status::run).await
+fn main() -> ExitCode {
+    worker_shell::main(contract::WorkerKind::SendStatus, send_status::run)
 }

@@ -1,12 +1,10 @@
-//! The write-descriptors worker binary: only wiring, see `worker_shell::serve`.
+//! The write-descriptors worker binary: only wiring, see `worker_shell::main`.
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    worker_shell::serve(
+fn main() -> ExitCode {
+    worker_shell::main(
         contract::WorkerKind::WriteDescriptors,
         write_descriptors::run,
     )
-    .await
 }

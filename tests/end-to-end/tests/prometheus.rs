@@ -76,17 +76,14 @@ fn main() -> ExitCode {
 }
 
 fn run_worker(worker: &str) -> ExitCode {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    runtime.block_on(async {
-        match worker {
-            "fetch-page" => worker_shell::serve(WorkerKind::FetchPage, fetch_page::run).await,
-            "write-descriptors" => {
-                worker_shell::serve(WorkerKind::WriteDescriptors, write_descriptors::run).await
-            }
-            "send-status" => worker_shell::serve(WorkerKind::SendStatus, send_status::run).await,
-            other => panic!("no worker {other}"),
+    match worker {
+        "fetch-page" => worker_shell::main(WorkerKind::FetchPage, fetch_page::run),
+        "write-descriptors" => {
+            worker_shell::main(WorkerKind::WriteDescriptors, write_descriptors::run)
         }
-    })
+        "send-status" => worker_shell::main(WorkerKind::SendStatus, send_status::run),
+        other => panic!("no worker {other}"),
+    }
 }
 
 /// The three sandboxes: one per connection whose failures are counted apart.

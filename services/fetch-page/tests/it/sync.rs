@@ -124,7 +124,7 @@ async fn an_incremental_sync_returns_only_dossiers_updated_since_the_watermark()
 /// tests show it keeps nodes as their bytes came).
 #[tokio::test]
 async fn every_record_is_the_node_the_upstream_served_byte_for_byte() {
-    let mut app = spawn_app(SandboxConfig::default()).await;
+    let app = spawn_app(SandboxConfig::default()).await;
     let mut pages = app
         .broker
         .subscribe_events("page.fetched")

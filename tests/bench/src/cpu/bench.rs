@@ -33,22 +33,22 @@ pub(crate) enum Load {
     /// Full syncs of the sandbox's large démarche: a cursor chain per listing, pages
     /// of [`DS_PAGE_SIZE`] dossiers.
     DsChain,
-    /// The same, the worker's runtime held to one thread (`TOKIO_WORKER_THREADS=1`)
-    /// instead of one per core.
-    DsChainOneThread,
+    /// The same, the worker's runtime given a thread per core (`TOKIO_WORKER_THREADS`
+    /// set to the number of cores) instead of the worker's default of one.
+    DsChainThreadPerCore,
     /// Divalto syncs of [`OFFSET_ROWS`] articles, [`OFFSET_WINDOW`] pages in flight.
     OffsetSync,
 }
 
 impl Load {
     /// Every load, in the order they are measured.
-    pub(crate) const ALL: [Load; 3] = [Load::DsChain, Load::DsChainOneThread, Load::OffsetSync];
+    pub(crate) const ALL: [Load; 3] = [Load::DsChain, Load::DsChainThreadPerCore, Load::OffsetSync];
 
     /// What the load is, for the tables.
     pub(crate) fn describe(self) -> String {
         match self {
             Load::DsChain => format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages"),
-            Load::DsChainOneThread => {
+            Load::DsChainThreadPerCore => {
                 format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages, TOKIO_WORKER_THREADS=1")
             }
             Load::OffsetSync => format!(
@@ -62,10 +62,15 @@ impl Load {
     /// processor time (counted in clock ticks of 10 ms) is read to about 1 %.
     pub(crate) fn syncs_per_batch(self) -> u32 {
         match self {
-            Load::DsChain | Load::DsChainOneThread => 40,
+            Load::DsChain | Load::DsChainThreadPerCore => 40,
             Load::OffsetSync => 10,
         }
     }
+}
+
+/// The cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// What a load measured.
@@ -152,7 +157,7 @@ async fn measure_load(
     load: Load,
 ) -> Result<Vec<Run<Cost>>, BenchError> {
     let (connection, keys) = match load {
-        Load::DsChain | Load::DsChainOneThread => (
+        Load::DsChain | Load::DsChainThreadPerCore => (
             ds_sync::CONNECTION,
             ds_sync::connection_keys(rig, &[("PAGE_SIZE", DS_PAGE_SIZE.to_string())]),
         ),
@@ -161,8 +166,8 @@ async fn measure_load(
     let settings = rig.settings(PREFETCH, connection, &keys)?;
     let mut lane = Lane::open::<FetchPage>(&settings, 0).await?;
     let mut env = child::worker_env(rig.env(PREFETCH, connection, &keys), lane.prefix());
-    if load == Load::DsChainOneThread {
-        env.push(("TOKIO_WORKER_THREADS".to_owned(), "1".to_owned()));
+    if load == Load::DsChainThreadPerCore {
+        env.push(("TOKIO_WORKER_THREADS".to_owned(), cores().to_string()));
     }
     let worker = Worker::spawn(binary, &env)?;
     let batches = measure_batches(plan, &mut lane, rig, &worker, ticks, load).await;
@@ -237,7 +242,7 @@ async fn sync_once(
     load: Load,
 ) -> Result<Result<u32, String>, BenchError> {
     Ok(match load {
-        Load::DsChain | Load::DsChainOneThread => {
+        Load::DsChain | Load::DsChainThreadPerCore => {
             let listed = Listed::in_sandbox(rig.sandbox());
             match ds_sync::sync(lane, rig.sandbox(), listed).await?.outcome {
                 RunOutcome::Completed(synced) => Ok(synced.pages),
