@@ -48,9 +48,10 @@ impl Load {
     pub(crate) fn describe(self) -> String {
         match self {
             Load::DsChain => format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages"),
-            Load::DsChainThreadPerCore => {
-                format!("DS cursor chain, {DS_PAGE_SIZE}-dossier pages, TOKIO_WORKER_THREADS=1")
-            }
+            Load::DsChainThreadPerCore => format!(
+                "DS cursor chain, {DS_PAGE_SIZE}-dossier pages, TOKIO_WORKER_THREADS={}",
+                cores()
+            ),
             Load::OffsetSync => format!(
                 "offset sync, {}-record pages, window {OFFSET_WINDOW}",
                 fanout::PAGE_SIZE
