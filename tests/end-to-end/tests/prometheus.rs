@@ -11,7 +11,7 @@
 //! broker, where `.ci/run` enables it); otherwise the run says they were not.
 //!
 //! The test binary is also the workers: started with [`ROLE`] set, it runs that
-//! worker through `worker_shell::serve`, exactly as the worker binaries do. So the
+//! worker through `worker_shell::main`, exactly as the worker binaries do. So the
 //! test needs no binary of another package, and no harness (`harness = false`).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -45,15 +45,13 @@ pub(crate) fn binary_path(name: &str) -> Result<PathBuf, BenchError> {
         .with_file_name(name))
 }
 
-/// Builds `binary` (a worker, named as its package) next to the benchmark when it is
-/// missing and the benchmark runs under cargo (`cargo run` sets `CARGO`), in the same
-/// profile, so the whole benchmark stays one command. Returns whether it is there.
+/// Builds `binary` (a worker, named as its package) next to the benchmark when the
+/// benchmark runs under cargo (`cargo run` sets `CARGO`), in the same profile, so the
+/// whole benchmark stays one command and never measures a binary older than the code
+/// (cargo does nothing when it is up to date). Returns whether the binary is there.
 pub(crate) async fn ensure_built(binary: &Path) -> Result<bool, BenchError> {
-    if binary.is_file() {
-        return Ok(true);
-    }
     let Some(cargo) = std::env::var_os("CARGO") else {
-        return Ok(false);
+        return Ok(binary.is_file());
     };
     let release = binary
         .parent()
