@@ -80,6 +80,25 @@ pub(crate) fn dash() -> String {
     "-".to_owned()
 }
 
+/// The row of a load whose worker binary is missing, `columns` cells wide, and the note
+/// that says so.
+pub(crate) fn skipped(
+    load: String,
+    binary: &std::path::Path,
+    package: &str,
+    columns: usize,
+) -> (Vec<String>, String) {
+    let note = format!(
+        "skipped {load}: no binary at {}; build it first (`cargo build --release -p {package}`).",
+        binary.display()
+    );
+    let row = [load]
+        .into_iter()
+        .chain(std::iter::repeat_with(dash).take(columns.saturating_sub(1)))
+        .collect();
+    (row, note)
+}
+
 /// `values` comma-separated.
 pub(crate) fn joined<T: Display>(values: &[T]) -> String {
     values
@@ -97,6 +116,18 @@ pub(crate) fn nproc() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skipped_load_fills_its_row_with_dashes_and_names_the_build() {
+        let binary = std::path::Path::new("/x/release/fetch-page");
+        let (row, note) = skipped("a load".into(), binary, "fetch-page", 4);
+        assert_eq!(row, ["a load", "-", "-", "-"]);
+        assert!(note.contains("/x/release/fetch-page"), "{note}");
+        assert!(
+            note.contains("cargo build --release -p fetch-page"),
+            "{note}"
+        );
+    }
 
     #[test]
     fn columns_are_right_aligned_to_their_widest_cell() {

@@ -4,8 +4,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::figure::{Figure, number};
+use crate::memory::child::FETCH_PAGE;
 use crate::summary::{RunOutcome, RunsSummary, Spread};
-use crate::table::{aligned, dash, header, nproc, range};
+use crate::table::{aligned, dash, header, nproc, range, skipped};
 
 use super::bench::{Cost, Load, LoadReport, Plan, Report};
 
@@ -93,16 +94,9 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
 fn row(measured: &LoadReport, binary: &Path, notes: &mut Vec<String>) -> Vec<String> {
     let load = measured.load;
     let Some(batches) = &measured.batches else {
-        notes.push(format!(
-            "skipped {}: no binary at {}; build it first (`cargo build --release -p \
-             fetch-page`).",
-            load.describe(),
-            binary.display()
-        ));
-        return [load.describe()]
-            .into_iter()
-            .chain(std::iter::repeat_with(dash).take(HEADER.len() - 1))
-            .collect();
+        let (row, note) = skipped(load.describe(), binary, FETCH_PAGE, HEADER.len());
+        notes.push(note);
+        return row;
     };
     let summary = RunsSummary::of(batches);
     for why in &summary.failures {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::figure::{Figure, number};
 use crate::summary::{RunsSummary, Spread};
-use crate::table::{aligned, dash, header, nproc, range, spread_cells};
+use crate::table::{aligned, dash, header, nproc, range, skipped, spread_cells};
 
 use super::bench::{LoadReport, Peak, Plan, RECORDS, Report};
 use super::load::{Load, PREFETCH};
@@ -88,16 +88,9 @@ pub(crate) fn render(plan: &Plan, report: &Report) -> String {
 fn row(load: Load, measured: &LoadReport, notes: &mut Vec<String>) -> Vec<String> {
     let runs = match measured {
         LoadReport::Skipped { binary } => {
-            notes.push(format!(
-                "skipped {}: no binary at {}; build it first (`cargo build --release -p {}`).",
-                load.describe(),
-                binary.display(),
-                load.binary()
-            ));
-            return [load.describe()]
-                .into_iter()
-                .chain(std::iter::repeat_with(dash).take(HEADER.len() - 1))
-                .collect();
+            let (row, note) = skipped(load.describe(), binary, load.binary(), HEADER.len());
+            notes.push(note);
+            return row;
         }
         LoadReport::Measured { runs, .. } => runs,
     };
