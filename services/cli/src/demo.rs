@@ -4,7 +4,7 @@
 use std::{num::NonZeroU32, process::ExitCode, time::Duration};
 
 use anyhow::Context;
-use broker::{Broker, Topology, TopologyOptions};
+use broker::{Topology, TopologyOptions};
 use clap::Args;
 use contract::{Command, CommandBody, DsSync, WorkerKind};
 use job_state::JobStore;
@@ -12,7 +12,7 @@ use sandbox::{Sandbox, SandboxConfig};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
-use crate::{follow, sync_summary};
+use crate::{follow, sync_summary, target};
 
 /// The démarche the sandbox seeds with 2,350 dossiers.
 const SEEDED_DEMARCHE: u32 = 4242;
@@ -68,9 +68,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         queue_expires: Some(Duration::from_secs(300)),
         ..TopologyOptions::named(prefix.clone())
     });
-    let broker = connect(&args.amqp_url, topology.clone()).await?;
+    let broker = target::connect_to(&args.amqp_url, topology.clone()).await?;
     broker.declare(&[WorkerKind::FetchPage]).await?;
-    let worker_broker = connect(&args.amqp_url, topology).await?;
+    let worker_broker = target::connect_to(&args.amqp_url, topology).await?;
     let store = JobStore::connect(&settings.state.url, &prefix, Duration::from_secs(3600))
         .await
         .context(
@@ -119,47 +119,4 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     sandbox.shutdown().await;
     outcome?.print(args.json)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Connects to the broker, or explains how to get one.
-pub(crate) async fn connect(url: &str, topology: Topology) -> anyhow::Result<Broker> {
-    Broker::connect(url, topology).await.with_context(|| {
-        format!(
-            "no RabbitMQ answers at {}.\n\
-             Start one with `docker compose up -d rabbitmq`, or install Debian's `rabbitmq-server` \
-             package and run `rabbitmq-server -detached`; then set AMQP_URL if it is not on 127.0.0.1:5672",
-            redact_password(url)
-        )
-    })
-}
-
-/// The URL with its password, if any, replaced by `***`.
-fn redact_password(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_password;
-
-    #[test]
-    fn a_broker_password_is_never_printed() {
-        assert_eq!(
-            redact_password("amqp://guest:s3cret@host:5672/%2f"),
-            "amqp://guest:***@host:5672/%2f"
-        );
-        assert_eq!(
-            redact_password("amqp://127.0.0.1:5672/%2f"),
-            "amqp://127.0.0.1:5672/%2f"
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! The estafette command-line tool: run the demo, publish commands and follow their jobs.
 
 mod dead;
+#[cfg(feature = "demo")]
 mod demo;
 mod follow;
 mod status;
@@ -25,6 +26,7 @@ struct Cli {
 enum Commands {
     /// Start a sandbox upstream and a fetch-page worker in this process, sync the seeded
     /// démarche through the broker at AMQP_URL, and show its progress.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
     /// Publish a sync command and follow it until it completes.
     #[command(subcommand)]
@@ -54,6 +56,7 @@ async fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        #[cfg(feature = "demo")]
         Commands::Demo(args) => demo::run(args).await,
         Commands::Sync(command) => sync::run(command).await,
         Commands::Status(command) => status::run(command).await,

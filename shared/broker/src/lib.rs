@@ -215,7 +215,9 @@ impl Broker {
     /// Binds the durable quorum queue `<prefix>.<name>` to the events exchange with
     /// `binding` and reads it. Unlike [`Broker::subscribe_events`], the queue and
     /// what it holds outlive this subscription, its connection and a broker restart;
-    /// subscribing again reads on where the last one stopped.
+    /// subscribing again reads on where the last one stopped. Test code only (the
+    /// `testing` feature): the fault suites' ledger.
+    #[cfg(feature = "testing")]
     pub async fn subscribe_events_durably(
         &self,
         name: &str,

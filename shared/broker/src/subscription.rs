@@ -51,6 +51,7 @@ impl Subscription {
     /// A durable quorum queue `<prefix>.<name>` bound to the events: what it gathers
     /// survives a broker restart and the subscriber's own absence, so a test can
     /// count every event of a run that restarts the broker.
+    #[cfg(feature = "testing")]
     pub(crate) async fn durable_events(
         connection: &lapin::Connection,
         topology: &Topology,

@@ -41,7 +41,6 @@
 mod shared;
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -110,9 +109,10 @@ impl RateGate {
     }
 
     /// A gate of this process alone letting `requests` (at least 1) go per `per`, all
-    /// of them back to back: for the clients' tests and tools without Redis.
+    /// of them back to back: for the clients' tests (the `testing` feature).
+    #[cfg(feature = "testing")]
     pub fn back_to_back(requests: u32, per: Duration) -> Arc<Self> {
-        let requests = NonZeroU32::new(requests).unwrap_or(NonZeroU32::MIN);
+        let requests = std::num::NonZeroU32::new(requests).unwrap_or(std::num::NonZeroU32::MIN);
         Arc::new(Self::local(RateLimit {
             requests,
             per,

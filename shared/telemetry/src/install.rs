@@ -1,12 +1,11 @@
 //! Builds the subscriber stack and installs it as the global default.
 
 use std::io::IsTerminal;
-use std::sync::Once;
 
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -15,12 +14,6 @@ use tracing_subscriber::{Layer, Registry, fmt};
 
 use crate::log_format::LogFormat;
 use crate::{TelemetryError, TelemetryGuard, provider};
-
-/// When set, tests print their logs instead of discarding them.
-const TEST_LOG_VAR: &str = "TEST_LOG";
-
-/// Service name of the spans recorded by tests.
-const TEST_SERVICE_NAME: &str = "estafette-tests";
 
 /// A layer installed directly over the registry, as [`init_with_layers`] takes them.
 pub type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
@@ -88,70 +81,9 @@ pub fn init_for_tool(service_name: &'static str) -> Result<TelemetryGuard, Telem
     })
 }
 
-/// Installs the same stack for tests, once per process however often it is
-/// called: logs are discarded unless `TEST_LOG` is set, and spans get trace
-/// ids that propagate but are never exported. Does nothing if another global
-/// subscriber was installed first.
-pub fn init_for_tests() {
-    static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| {
-        let provider = provider::without_exporter(TEST_SERVICE_NAME);
-        // Another subscriber already owning the process is the test
-        // author's choice; it is kept.
-        let _ = install(test_fmt_layer(), Vec::new(), None, test_filter(), &provider);
-    });
-}
-
-/// Installs the test stack of [`init_for_tests`], but hands every span to
-/// `exporter` as soon as it ends (a simple, synchronous span processor), so a
-/// test can inspect the spans it caused. One global subscriber per process:
-/// a second call, or a call after [`init_for_tests`], fails with
-/// [`TelemetryError::AlreadyInstalled`].
-pub fn init_with_exporter<E>(exporter: E) -> Result<TelemetryGuard, TelemetryError>
-where
-    E: SpanExporter + 'static,
-{
-    init_for_inspection(exporter, None)
-}
-
-/// [`init_with_exporter`], and every log line also written to `writer` in the
-/// services' JSON format, at every level whatever `RUST_LOG` says, so a test
-/// can read all that a run could log. One global subscriber per process, as
-/// for [`init_with_exporter`].
-pub fn init_with_exporter_and_log_writer<E, W>(
-    exporter: E,
-    writer: W,
-) -> Result<TelemetryGuard, TelemetryError>
-where
-    E: SpanExporter + 'static,
-    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
-{
-    init_for_inspection(exporter, Some(json_layer(writer)))
-}
-
-fn init_for_inspection<E>(
-    exporter: E,
-    log_reader: Option<BoxedLayer>,
-) -> Result<TelemetryGuard, TelemetryError>
-where
-    E: SpanExporter + 'static,
-{
-    let provider = provider::with_simple_exporter(TEST_SERVICE_NAME, exporter);
-    install(
-        test_fmt_layer(),
-        Vec::new(),
-        log_reader,
-        test_filter(),
-        &provider,
-    )?;
-    Ok(TelemetryGuard {
-        provider: Some(provider),
-    })
-}
-
 /// One JSON object per line, with the current span and every span it is
 /// nested in.
-fn json_layer<W>(writer: W) -> BoxedLayer
+pub(crate) fn json_layer<W>(writer: W) -> BoxedLayer
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -164,25 +96,11 @@ where
     )
 }
 
-fn test_filter() -> EnvFilter {
-    EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env_lossy()
-}
-
-fn test_fmt_layer() -> BoxedLayer {
-    if std::env::var_os(TEST_LOG_VAR).is_some() {
-        Box::new(fmt::layer().with_test_writer())
-    } else {
-        Box::new(fmt::layer().with_writer(std::io::sink))
-    }
-}
-
 /// Makes the stack the global default, then registers the provider and the
 /// propagator globally for libraries that use the OpenTelemetry API directly.
 /// `filter` applies to the logs; spans reach the trace layer and the extra
 /// layers at `info` and above; `log_reader`, when given, sees everything.
-fn install(
+pub(crate) fn install(
     fmt_layer: BoxedLayer,
     extra_layers: Vec<BoxedLayer>,
     log_reader: Option<BoxedLayer>,

@@ -1,10 +1,11 @@
 //! Tracing subscriber and OpenTelemetry export, configured from the environment.
 //!
 //! Verbs: [`init`] for a service's `main` ([`init_with_layers`] when the
-//! service adds layers of its own, such as metrics), [`init_for_tests`] for
-//! test harnesses, [`init_with_exporter`] for a test that inspects the spans
-//! it caused ([`init_with_exporter_and_log_writer`] when it reads every log
-//! line too); [`propagation`] to carry W3C trace context across messages; and
+//! service adds layers of its own, such as metrics), [`init_for_tool`] for a
+//! command-line tool; with the `testing` feature, `init_for_tests` for test
+//! harnesses, `init_with_exporter` for a test that inspects the spans it caused
+//! (`init_with_exporter_and_log_writer` when it reads every log line too);
+//! [`propagation`] to carry W3C trace context across messages; and
 //! [`http`] for the spans of upstream HTTP calls.
 //!
 //! Every verb installs the same stack: an `EnvFilter` from `RUST_LOG`
@@ -33,14 +34,15 @@ mod install;
 mod log_format;
 pub mod propagation;
 mod provider;
+#[cfg(feature = "testing")]
+mod testing;
 
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-pub use install::{
-    BoxedLayer, init, init_for_tests, init_for_tool, init_with_exporter,
-    init_with_exporter_and_log_writer, init_with_layers,
-};
+pub use install::{BoxedLayer, init, init_for_tool, init_with_layers};
+#[cfg(feature = "testing")]
+pub use testing::{init_for_tests, init_with_exporter, init_with_exporter_and_log_writer};
 
 /// Telemetry could not be set up; the service should report it and exit.
 #[derive(Debug, thiserror::Error)]

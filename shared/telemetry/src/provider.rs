@@ -4,7 +4,7 @@
 use opentelemetry_otlp::SpanExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as ExportSpans};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::TelemetryError;
 
@@ -40,6 +40,7 @@ pub(crate) fn from_env(service_name: &'static str) -> Result<SdkTracerProvider, 
 }
 
 /// A provider that records spans (so they carry ids) but exports nothing.
+#[cfg(feature = "testing")]
 pub(crate) fn without_exporter(service_name: &'static str) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_resource(resource(service_name))
@@ -47,9 +48,10 @@ pub(crate) fn without_exporter(service_name: &'static str) -> SdkTracerProvider 
 }
 
 /// A provider that hands each span to `exporter` as soon as it ends.
+#[cfg(feature = "testing")]
 pub(crate) fn with_simple_exporter<E>(service_name: &'static str, exporter: E) -> SdkTracerProvider
 where
-    E: ExportSpans + 'static,
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
 {
     SdkTracerProvider::builder()
         .with_resource(resource(service_name))

@@ -9,10 +9,12 @@
 pub mod chaos;
 mod containers;
 mod proxy;
+mod worker;
 
 use std::time::Duration;
 
 pub use proxy::BrokerProxy;
+pub use worker::{RunningWorker, WorkerApp, WorkerRun, sandbox_settings, worker_parts};
 
 use broker::{Broker, Incoming, Subscription, Topology, TopologyOptions};
 use contract::{Event, EventEnvelope};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use contract::WorkerKind;
 use serde_json::Value;
 
-use crate::worker::{Worker, test_env};
+use crate::worker::{start_worker, test_env};
 
 /// The seeded démarche's dossiers, as a DS sync's summary counts them.
 const DOSSIERS: u64 = 2_350;
@@ -86,7 +86,7 @@ async fn a_sync_follows_its_job_through_a_lost_broker_connection() {
         )],
     );
     // The worker reaches the broker directly; only the follower goes through the proxy.
-    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
+    let worker = start_worker(WorkerKind::FetchPage, &env).await;
     let mut proxied = env.clone();
     proxied.push(("AMQP_URL".to_owned(), proxy.amqp_url()));
 
@@ -113,7 +113,7 @@ async fn follow_takes_up_a_job_whose_follower_was_killed() {
             sandbox.base_url(),
         )],
     );
-    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
+    let worker = start_worker(WorkerKind::FetchPage, &env).await;
 
     let (mut first, job) = start_sync(&env).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -1,6 +1,8 @@
 //! The `estafette` binary, run as a person would run it.
 
 mod dead;
+#[cfg(feature = "demo")]
+mod demo;
 mod follow;
 mod worker;
 mod write;
@@ -10,47 +12,7 @@ use std::process::Command;
 use contract::WorkerKind;
 use serde_json::Value;
 
-use worker::{Worker, test_env};
-
-fn estafette(args: &[&str], amqp_url: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_estafette"))
-        .args(args)
-        .env("AMQP_URL", amqp_url)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("the estafette binary runs")
-}
-
-#[test]
-fn the_demo_syncs_every_seeded_dossier_and_prints_a_json_summary() {
-    let output = estafette(&["demo", "--json"], &testkit::amqp_url());
-
-    assert!(
-        output.status.success(),
-        "demo failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: Value =
-        serde_json::from_slice(&output.stdout).expect("the summary is one JSON object");
-    assert_eq!(summary["dossiers"], 2_350);
-    assert_eq!(summary["deleted_dossiers"], 40);
-    assert_eq!(summary["pending_deleted_dossiers"], 12);
-    assert_eq!(summary["end"], "exhausted");
-    assert!(summary["pages"].as_u64().expect("pages") >= 24);
-}
-
-#[test]
-fn the_demo_explains_how_to_get_a_broker_when_none_answers() {
-    let output = estafette(&["demo"], "amqp://127.0.0.1:1/%2f");
-
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("no RabbitMQ answers at amqp://127.0.0.1:1/%2f"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("docker compose up -d rabbitmq"), "{stderr}");
-}
+use worker::{start_worker, test_env};
 
 #[test]
 fn a_sync_of_an_unknown_connection_is_refused_before_anything_is_published() {
@@ -112,7 +74,7 @@ async fn sync_amienscope_follows_the_job_and_prints_its_summary() {
             format!("{}/amienscope", sandbox.base_url()),
         )],
     );
-    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
+    let worker = start_worker(WorkerKind::FetchPage, &env).await;
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args([
@@ -169,7 +131,7 @@ async fn status_ds_accept_changes_the_dossier_and_prints_the_outcome() {
             sandbox.base_url(),
         )],
     );
-    let worker = Worker::start(WorkerKind::SendStatus, &env).await;
+    let worker = start_worker(WorkerKind::SendStatus, &env).await;
     let number = dossier.to_string();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
@@ -247,7 +209,7 @@ async fn a_sync_whose_job_state_is_lost_ends_with_the_reason_and_what_to_do() {
         .await
         .expect("topology");
     let mut events = testkit::EventLog::subscribe(&broker).await;
-    let worker = Worker::start(WorkerKind::FetchPage, &env).await;
+    let worker = start_worker(WorkerKind::FetchPage, &env).await;
     let sync = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args([

@@ -5,7 +5,7 @@ use std::process::Command;
 use contract::WorkerKind;
 use serde_json::{Value, json};
 
-use crate::worker::{Worker, test_env};
+use crate::worker::{start_worker, test_env};
 
 /// Runs `estafette` with `args` while a worker serves the test's own prefix.
 async fn estafette_with_worker(
@@ -30,7 +30,7 @@ async fn estafette_with_worker(
             ),
         ],
     );
-    let worker = Worker::start(WorkerKind::WriteDescriptors, &env).await;
+    let worker = start_worker(WorkerKind::WriteDescriptors, &env).await;
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_estafette"))
             .args(args)

@@ -1,71 +1,45 @@
-//! `spawn_worker`: the real worker `run`, its own topology prefix, a sandbox on port 0.
+//! The real `fetch_page::run` under the test's own topology prefix (`testkit::WorkerApp`),
+//! beside a sandbox on port 0.
 
 use std::{
     collections::{HashMap, HashSet},
     num::NonZeroU32,
+    ops::{Deref, DerefMut},
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 
-use broker::{Broker, Outgoing, Subscription};
+use broker::{Outgoing, Subscription};
 use contract::{
     Command, CommandBody, DsSync, Event, EventEnvelope, MessageId, PageSubject, WorkerKind,
 };
 use sandbox::{Sandbox, SandboxConfig};
-use settings::Settings;
-use testkit::EventLog;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use testkit::WorkerApp;
 
 /// The seeded démarche with 2,350 dossiers and 40 deleted ones.
 pub(crate) const DEMARCHE: u32 = 4242;
 /// Longest pause between two events of a running sync.
 pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
 
+/// The fetch-page worker under test beside its sandbox.
 pub(crate) struct TestApp {
-    pub(crate) prefix: String,
-    pub(crate) broker: Broker,
-    pub(crate) events: EventLog,
     pub(crate) sandbox: Sandbox,
-    pub(crate) settings: Settings,
-    worker: Option<RunningWorker>,
+    app: WorkerApp,
 }
 
-struct RunningWorker {
-    shutdown: CancellationToken,
-    task: JoinHandle<()>,
+impl Deref for TestApp {
+    type Target = WorkerApp;
+
+    fn deref(&self) -> &WorkerApp {
+        &self.app
+    }
 }
 
-/// Settings for the test: the sandbox connection (plus any extra variables) and the
-/// test broker, with short retry delays.
-pub(crate) fn settings_for(sandbox: &Sandbox, extra: &[(&str, &str)]) -> Settings {
-    let mut env = vec![
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
-            sandbox.base_url(),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_DIVALTO__BASE_URL".to_owned(),
-            format!("{}/divalto", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_AMIENSCOPE__BASE_URL".to_owned(),
-            format!("{}/amienscope", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
-            "0.05".to_owned(),
-        ),
-    ];
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    Settings::load(None, env).expect("test settings are valid")
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut WorkerApp {
+        &mut self.app
+    }
 }
 
 pub(crate) async fn spawn_app(config: SandboxConfig) -> TestApp {
@@ -87,64 +61,20 @@ pub(crate) async fn spawn_app_without_worker_with(
     config: SandboxConfig,
     extra: &[(&str, &str)],
 ) -> TestApp {
-    telemetry::init_for_tests();
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
         .expect("sandbox starts");
-    let settings = settings_for(&sandbox, extra);
-    let prefix = testkit::unique_prefix();
-    let broker = testkit::connect(&prefix).await;
-    broker
-        .declare(&[WorkerKind::FetchPage])
-        .await
-        .expect("topology");
-    let events = EventLog::subscribe(&broker).await;
-    TestApp {
-        prefix,
-        broker,
-        events,
-        sandbox,
+    let settings = testkit::sandbox_settings(&sandbox.base_url(), extra);
+    let app = WorkerApp::without_worker(
+        WorkerKind::FetchPage,
         settings,
-        worker: None,
-    }
+        testkit::worker_run!(fetch_page::run),
+    )
+    .await;
+    TestApp { sandbox, app }
 }
 
 impl TestApp {
-    /// Starts a worker (the real `run`) on its own connection.
-    pub(crate) async fn start_worker(&mut self) {
-        let shutdown = CancellationToken::new();
-        let worker_broker = testkit::connect(&self.prefix).await;
-        let settings = self.settings.clone();
-        let token = shutdown.clone();
-        let store = testkit::job_store(&self.prefix).await;
-        let task = tokio::spawn(async move {
-            fetch_page::run(&settings, &worker_broker, &store, token)
-                .await
-                .expect("worker runs");
-            worker_broker.close(Duration::from_secs(1)).await;
-        });
-        self.worker = Some(RunningWorker { shutdown, task });
-    }
-
-    /// Asks the worker to drain and waits until it has stopped.
-    pub(crate) async fn stop_worker(&mut self) {
-        let worker = self.worker.take().expect("a worker is running");
-        worker.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), worker.task)
-            .await
-            .expect("the worker drains in time")
-            .expect("the worker task did not panic");
-    }
-
-    pub(crate) async fn publish(&self, command: &Command) {
-        let outgoing = Outgoing::command(command, Vec::new());
-        self.broker
-            .publisher()
-            .publish(&outgoing)
-            .await
-            .expect("command confirmed");
-    }
-
     pub(crate) async fn publish_raw(&self, body: &[u8]) {
         let outgoing = Outgoing {
             target: broker::Target::Command(WorkerKind::FetchPage),
@@ -168,10 +98,8 @@ impl TestApp {
             .expect("dead letters readable")
     }
 
-    pub(crate) async fn shutdown(mut self) {
-        if self.worker.is_some() {
-            self.stop_worker().await;
-        }
+    pub(crate) async fn shutdown(self) {
+        self.app.shutdown().await;
         self.sandbox.shutdown().await;
     }
 }

@@ -152,8 +152,11 @@ async fn every_record_is_the_node_the_upstream_served_byte_for_byte() {
         }
     };
 
-    let settings = crate::harness::settings_for(&app.sandbox, &[]);
-    let connection = settings.connections.get("sandbox").expect("the connection");
+    let connection = app
+        .settings
+        .connections
+        .get("sandbox")
+        .expect("the connection");
     let settings::Credentials::Ds { token } = &connection.credentials else {
         panic!("a DS connection")
     };

@@ -1,23 +1,22 @@
-//! A sandbox, a worker (the real `run`) under its own topology prefix, and the events.
+//! The real `send_status::run` under the test's own topology prefix (`testkit::WorkerApp`),
+//! beside a sandbox on port 0.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use broker::{Broker, Outgoing};
 use contract::{
     Command, CommandBody, CommandFailed, DossierRef, DsStatus, Event, JobId, StatusAction,
     StatusSent, WorkerKind,
 };
 use ds_client::{DsClient, DsEndpoint};
-use job_state::JobStore;
 use rate_gate::RateGate;
 use sandbox::ds::dataset::DossierState;
 use sandbox::{Sandbox, SandboxConfig};
-use testkit::EventLog;
-use tokio_util::sync::CancellationToken;
+use testkit::WorkerApp;
 
 /// The connection the defaults define for the sandbox's DS API.
 pub(crate) const CONNECTION: &str = "sandbox";
@@ -26,69 +25,42 @@ pub(crate) const DEMARCHE: i64 = 4242;
 /// Longest wait for a command's event.
 pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
 
+/// The send-status worker under test beside its sandbox.
 pub(crate) struct TestApp {
     pub(crate) sandbox: Sandbox,
-    pub(crate) broker: Broker,
-    pub(crate) events: EventLog,
-    pub(crate) store: JobStore,
-    settings: settings::Settings,
-    shutdown: CancellationToken,
+    app: WorkerApp,
+}
+
+impl Deref for TestApp {
+    type Target = WorkerApp;
+
+    fn deref(&self) -> &WorkerApp {
+        &self.app
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut WorkerApp {
+        &mut self.app
+    }
 }
 
 /// Starts the sandbox and one worker whose settings get `extra`.
 pub(crate) async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
-    telemetry::init_for_tests();
     let sandbox = Sandbox::start(
         SandboxConfig::default(),
         "127.0.0.1:0".parse().expect("address"),
     )
     .await
     .expect("sandbox starts");
-    let prefix = testkit::unique_prefix();
-    let mut env = vec![
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX__BASE_URL".to_owned(),
-            sandbox.base_url(),
-        ),
-        (
-            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
-            "0.05".to_owned(),
-        ),
-    ];
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let settings = settings::Settings::load(None, env).expect("test settings are valid");
-    let broker = testkit::connect(&prefix).await;
-    broker
-        .declare(&[WorkerKind::SendStatus])
-        .await
-        .expect("topology");
-    let events = EventLog::subscribe(&broker).await;
-    let worker_broker = testkit::connect(&prefix).await;
-    let store = testkit::job_store(&prefix).await;
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    let worker_settings = settings.clone();
-    let worker_store = store.clone();
-    tokio::spawn(async move {
-        send_status::run(&worker_settings, &worker_broker, &worker_store, token)
-            .await
-            .expect("worker runs");
-        worker_broker.close(Duration::from_secs(1)).await;
-    });
-    TestApp {
-        sandbox,
-        broker,
-        events,
-        store,
+    let settings = testkit::sandbox_settings(&sandbox.base_url(), extra);
+    let app = WorkerApp::start(
+        WorkerKind::SendStatus,
         settings,
-        shutdown,
-    }
+        testkit::worker_run!(send_status::run),
+    )
+    .await;
+    TestApp { sandbox, app }
 }
 
 /// What the worker reported for one command.
@@ -115,19 +87,6 @@ impl Reported {
 }
 
 impl TestApp {
-    pub(crate) async fn publish(&self, command: &Command) {
-        self.publish_outgoing(&Outgoing::command(command, Vec::new()))
-            .await;
-    }
-
-    pub(crate) async fn publish_outgoing(&self, outgoing: &Outgoing) {
-        self.broker
-            .publisher()
-            .publish(outgoing)
-            .await
-            .expect("command confirmed");
-    }
-
     /// Publishes `command` and waits for what the worker reports about it.
     pub(crate) async fn run(&mut self, command: &Command) -> Reported {
         self.publish(command).await;
@@ -201,7 +160,7 @@ impl TestApp {
     }
 
     pub(crate) async fn shutdown(self) {
-        self.shutdown.cancel();
+        self.app.shutdown().await;
         self.sandbox.shutdown().await;
     }
 }

@@ -1,97 +1,58 @@
-//! A sandbox, a worker (the real `run`) under its own topology prefix, and the events.
+//! The real `write_descriptors::run` under the test's own topology prefix
+//! (`testkit::WorkerApp`), beside a sandbox on port 0.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use broker::{Broker, Outgoing};
 use contract::{
     ApidaeDelete, ApidaePut, Command, CommandBody, Descriptor, DescriptorsWritten, Event,
     EventEnvelope, ObjectDescriptors, ObjectRemovals, WorkerKind,
 };
 use sandbox::{Sandbox, SandboxConfig};
-use testkit::EventLog;
-use tokio_util::sync::CancellationToken;
+use testkit::WorkerApp;
 
 /// The connection the defaults define for the sandbox's Apidae API.
 pub(crate) const CONNECTION: &str = "sandbox_apidae";
 /// Longest pause between two events of a running job.
 pub(crate) const EVENT_GAP: Duration = Duration::from_secs(20);
 
+/// The write-descriptors worker under test beside its sandbox.
 pub(crate) struct TestApp {
-    pub(crate) prefix: String,
     pub(crate) sandbox: Sandbox,
-    pub(crate) broker: Broker,
-    pub(crate) events: EventLog,
-    shutdown: CancellationToken,
+    app: WorkerApp,
+}
+
+impl Deref for TestApp {
+    type Target = WorkerApp;
+
+    fn deref(&self) -> &WorkerApp {
+        &self.app
+    }
+}
+
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut WorkerApp {
+        &mut self.app
+    }
 }
 
 /// Starts the sandbox with `config`, and one worker whose settings get `extra`.
 pub(crate) async fn spawn_app(config: SandboxConfig, extra: &[(&str, &str)]) -> TestApp {
-    telemetry::init_for_tests();
     let sandbox = Sandbox::start(config, "127.0.0.1:0".parse().expect("address"))
         .await
         .expect("sandbox starts");
-    let prefix = testkit::unique_prefix();
-    let mut env = vec![
-        ("AMQP_URL".to_owned(), testkit::amqp_url()),
-        ("REDIS_URL".to_owned(), testkit::redis_url()),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__BASE_URL".to_owned(),
-            format!("{}/apidae", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__TOKEN_URL".to_owned(),
-            format!("{}/apidae/oauth/token", sandbox.base_url()),
-        ),
-        (
-            "ESTAFETTE__CONNECTIONS__SANDBOX_APIDAE__RATE_LIMIT__REQUESTS".to_owned(),
-            "1000".to_owned(),
-        ),
-        (
-            "ESTAFETTE__WORKER__TRANSIENT_RETRY_DELAY_SECONDS".to_owned(),
-            "0.05".to_owned(),
-        ),
-    ];
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let settings = settings::Settings::load(None, env).expect("test settings are valid");
-    let broker = testkit::connect(&prefix).await;
-    broker
-        .declare(&[WorkerKind::WriteDescriptors])
-        .await
-        .expect("topology");
-    let events = EventLog::subscribe(&broker).await;
-    let worker_broker = testkit::connect(&prefix).await;
-    let store = testkit::job_store(&prefix).await;
-    let shutdown = CancellationToken::new();
-    let token = shutdown.clone();
-    tokio::spawn(async move {
-        write_descriptors::run(&settings, &worker_broker, &store, token)
-            .await
-            .expect("worker runs");
-        worker_broker.close(Duration::from_secs(1)).await;
-    });
-    TestApp {
-        prefix,
-        sandbox,
-        broker,
-        events,
-        shutdown,
-    }
+    let settings = testkit::sandbox_settings(&sandbox.base_url(), extra);
+    let app = WorkerApp::start(
+        WorkerKind::WriteDescriptors,
+        settings,
+        testkit::worker_run!(write_descriptors::run),
+    )
+    .await;
+    TestApp { sandbox, app }
 }
 
 impl TestApp {
-    pub(crate) async fn publish(&self, command: &Command) {
-        self.broker
-            .publisher()
-            .publish(&Outgoing::command(command, Vec::new()))
-            .await
-            .expect("command confirmed");
-    }
-
     /// Publishes `command` and returns its events up to `descriptors.written`, or up to
     /// the `command.failed` of the command itself.
     pub(crate) async fn run(&mut self, command: &Command) -> Vec<EventEnvelope> {
@@ -116,7 +77,7 @@ impl TestApp {
     }
 
     pub(crate) async fn shutdown(self) {
-        self.shutdown.cancel();
+        self.app.shutdown().await;
         self.sandbox.shutdown().await;
     }
 }
