@@ -6,7 +6,7 @@ use std::{num::NonZeroU32, process::ExitCode};
 use clap::{Args, Subcommand, ValueEnum};
 use contract::{
     Command, CommandBody, CorrectionReason, DossierRef, DsStatus, Event, JobId, StatusAction,
-    StatusSent, WorkerKind,
+    StatusSent,
 };
 use ds_client::{InstructeurId, LabelId};
 use serde::Serialize;
@@ -59,6 +59,10 @@ pub(crate) struct DossierTarget {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Print the command as it would be published (exchange, routing key, properties,
+    /// body) and publish nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args)]
@@ -141,12 +145,11 @@ pub(crate) async fn run(command: StatusCommand) -> anyhow::Result<ExitCode> {
         instructeur: target.instructeur,
         action,
     });
-    // The worker checks every command the same way: refuse here what it would refuse.
-    let command =
-        Command::from_json(&Command::start_job(target.connection.clone(), body).to_json())
-            .map_err(|rejection| anyhow::anyhow!("{}", rejection.detail))?;
-    let broker =
-        crate::target::broker_for(&target.connection, Api::Ds, WorkerKind::SendStatus).await?;
+    let command = crate::target::checked(Command::start_job(target.connection, body))?;
+    if target.dry_run {
+        return crate::target::print_dry_run(&command, Api::Ds);
+    }
+    let broker = crate::target::broker_for(&command, Api::Ds).await?;
     let job_id = command.meta.job_id;
     let sent = follow::publish_and_follow(&broker, &command, target.json, |event, _| match event {
         Event::StatusSent(sent) => Ok(Step::Finished(sent)),

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use contract::{
     AmienscopeSync, Command, CommandBody, DivaltoQuery, DivaltoSync, DivaltoWhere, DsSync,
-    WorkerKind,
 };
 use settings::Api;
 
@@ -32,6 +31,10 @@ pub(crate) struct Target {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Print the command as it would be published (exchange, routing key, properties,
+    /// body) and publish nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args)]
@@ -130,8 +133,11 @@ pub(crate) async fn run(command: SyncCommand) -> anyhow::Result<ExitCode> {
             }),
         ),
     };
-    let broker = crate::target::broker_for(&target.connection, api, WorkerKind::FetchPage).await?;
-    let command = Command::start_job(target.connection, body);
+    let command = crate::target::checked(Command::start_job(target.connection, body))?;
+    if target.dry_run {
+        return crate::target::print_dry_run(&command, api);
+    }
+    let broker = crate::target::broker_for(&command, api).await?;
     let summary = follow::publish_and_follow(
         &broker,
         &command,

@@ -5,9 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use contract::{
-    ApidaeDelete, ApidaePut, Command, CommandBody, DescriptorsWritten, Event, JobId, WorkerKind,
-};
+use contract::{ApidaeDelete, ApidaePut, Command, CommandBody, DescriptorsWritten, Event, JobId};
 use serde::Serialize;
 use settings::Api;
 
@@ -35,6 +33,10 @@ pub(crate) struct ApidaeArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
+    /// Print the command as it would be published (exchange, routing key, properties,
+    /// body) and publish nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// What `--json` prints: the job, then the `descriptors.written` fields.
@@ -55,12 +57,12 @@ pub(crate) async fn run(command: WriteCommand) -> anyhow::Result<ExitCode> {
         serde_json::from_slice::<ApidaePut>(&text).map(CommandBody::ApidaePut)
     }
     .with_context(|| format!("{} is not a descriptor batch", args.file.display()))?;
-    // The worker checks every command the same way: refuse here what it would refuse.
-    let command = Command::from_json(&Command::start_job(args.connection.clone(), body).to_json())
-        .map_err(|rejection| anyhow::anyhow!("{}: {}", args.file.display(), rejection.detail))?;
-    let broker =
-        crate::target::broker_for(&args.connection, Api::Apidae, WorkerKind::WriteDescriptors)
-            .await?;
+    let command = crate::target::checked(Command::start_job(args.connection, body))
+        .with_context(|| format!("{} is refused", args.file.display()))?;
+    if args.dry_run {
+        return crate::target::print_dry_run(&command, Api::Apidae);
+    }
+    let broker = crate::target::broker_for(&command, Api::Apidae).await?;
     let written = follow::publish_and_follow(
         &broker,
         &command,

@@ -18,9 +18,9 @@ use lapin::options::QueueDeleteOptions;
 
 pub use consumer::{ConsumerOptions, Handler, run_consumer};
 pub use message::{Incoming, Outcome, Outgoing, Settlement, Target};
-pub use publisher::{PUBLISH_BATCH, Publisher};
+pub use publisher::{CONTENT_TYPE, DELIVERY_MODE, PUBLISH_BATCH, Publisher};
 pub use subscription::{FOLLOW_QUEUE_EXPIRES, Subscription};
-pub use topology::{Topology, TopologyOptions};
+pub use topology::{Route, Topology, TopologyOptions};
 
 /// A failure talking to the broker.
 #[derive(Debug, thiserror::Error)]

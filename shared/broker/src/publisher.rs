@@ -15,7 +15,7 @@ use contract::{
     ATTEMPT_HEADER, DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_QUEUE_HEADER, DEAD_LETTER_REASON_HEADER,
 };
 
-use crate::{BrokerError, Incoming, Outgoing, Target, Topology};
+use crate::{BrokerError, Incoming, Outgoing, Topology};
 
 /// How many messages [`Publisher::publish_batched`] builds and publishes at once.
 pub const PUBLISH_BATCH: usize = 64;
@@ -97,19 +97,11 @@ impl Publisher {
     /// Publishes every message, then waits until the broker has confirmed all of them.
     pub async fn publish_all(&self, messages: &[Outgoing]) -> Result<(), BrokerError> {
         let publications = messages.iter().map(|message| {
-            let (exchange, routing_key, mandatory) = match &message.target {
-                Target::Command(worker) => {
-                    (self.topology.commands_exchange(), worker.as_str(), true)
-                }
-                Target::Internal(worker) => {
-                    (self.topology.internal_exchange(), worker.as_str(), true)
-                }
-                Target::Event(event_type) => (self.topology.events_exchange(), *event_type, false),
-            };
+            let route = self.topology.route(&message.target);
             Publication {
-                exchange,
-                routing_key,
-                mandatory,
+                exchange: route.exchange,
+                routing_key: route.routing_key,
+                mandatory: route.mandatory,
                 body: &message.body,
                 properties: json_properties(&message.message_id.to_string(), Some(message.kind))
                     .with_headers(string_headers(&message.headers)),
@@ -293,12 +285,17 @@ fn unconfirmed(target: &str, detail: String) -> BrokerError {
     }
 }
 
+/// The `content_type` property of every message Estafette publishes.
+pub const CONTENT_TYPE: &str = "application/json";
+/// The `delivery_mode` property of every message Estafette publishes: persistent.
+pub const DELIVERY_MODE: u8 = 2;
+
 /// The properties of every message Estafette publishes: persistent JSON, with its id
 /// and kind.
 pub(crate) fn json_properties(message_id: &str, kind: Option<&str>) -> BasicProperties {
     let properties = BasicProperties::default()
-        .with_content_type("application/json".into())
-        .with_delivery_mode(2)
+        .with_content_type(CONTENT_TYPE.into())
+        .with_delivery_mode(DELIVERY_MODE)
         .with_message_id(ShortString::from(message_id));
     match kind {
         Some(kind) => properties.with_type(kind.into()),

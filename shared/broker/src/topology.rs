@@ -9,7 +9,7 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
-use crate::BrokerError;
+use crate::{BrokerError, Target};
 
 /// How the topology is named and shaped.
 #[derive(Debug, Clone)]
@@ -42,6 +42,17 @@ impl TopologyOptions {
 
 /// How long a publish waits for its confirm unless the options say otherwise.
 const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a message goes on the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route<'t> {
+    /// The exchange it is published to.
+    pub exchange: String,
+    /// Its routing key: the worker kind of a command, the type of an event.
+    pub routing_key: &'t str,
+    /// Whether a message no queue receives is an error (commands) or dropped (events).
+    pub mandatory: bool,
+}
 
 /// The names of everything Estafette declares on the broker.
 #[derive(Debug, Clone)]
@@ -76,6 +87,27 @@ impl Topology {
     /// refuses a page or chunk command that did not come through it.
     pub fn internal_exchange(&self) -> String {
         format!("{}.internal", self.options.prefix)
+    }
+
+    /// Where a message for `target` is published.
+    pub fn route<'t>(&self, target: &'t Target) -> Route<'t> {
+        match target {
+            Target::Command(worker) => Route {
+                exchange: self.commands_exchange(),
+                routing_key: worker.as_str(),
+                mandatory: true,
+            },
+            Target::Internal(worker) => Route {
+                exchange: self.internal_exchange(),
+                routing_key: worker.as_str(),
+                mandatory: true,
+            },
+            Target::Event(event_type) => Route {
+                exchange: self.events_exchange(),
+                routing_key: event_type,
+                mandatory: false,
+            },
+        }
     }
 
     /// The durable topic exchange events are published to.

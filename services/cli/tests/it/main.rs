@@ -34,6 +34,86 @@ fn a_sync_of_an_unknown_connection_is_refused_before_anything_is_published() {
     assert!(stderr.contains("no connection named `nowhere`"), "{stderr}");
 }
 
+/// `--dry-run` prints the message as it would be published, and needs no broker: the
+/// broker URL here answers nothing.
+#[test]
+fn a_dry_run_prints_the_command_as_it_would_be_published_and_connects_to_nothing() {
+    let output = Command::new(env!("CARGO_BIN_EXE_estafette"))
+        .args([
+            "sync",
+            "ds",
+            "--connection",
+            "sandbox",
+            "--demarche",
+            "4242",
+            "--since",
+            "2026-03-01T00:00:00Z",
+            "--dry-run",
+        ])
+        .env("AMQP_URL", "amqp://127.0.0.1:1/%2f")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the estafette binary runs");
+
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(printed["exchange"], "estafette.commands");
+    assert_eq!(printed["routing_key"], "fetch-page");
+    assert_eq!(printed["mandatory"], true);
+    assert_eq!(printed["properties"]["content_type"], "application/json");
+    assert_eq!(printed["properties"]["delivery_mode"], 2);
+    assert_eq!(printed["properties"]["type"], "ds.sync");
+    let body = serde_json::to_vec(&printed["body"]).expect("the body");
+    let command = contract::Command::from_json(&body).expect("the worker would accept it");
+    assert_eq!(
+        printed["properties"]["message_id"],
+        command.meta.message_id.to_string()
+    );
+    assert_eq!(command.meta.connection, "sandbox");
+    let contract::CommandBody::DsSync(sync) = command.body else {
+        panic!("a ds.sync, got {:?}", command.body)
+    };
+    assert_eq!(sync.demarche.get(), 4242);
+    assert_eq!(
+        sync.updated_since.map(|since| since.to_rfc3339()),
+        Some("2026-03-01T00:00:00+00:00".to_owned())
+    );
+}
+
+/// A dry run refuses what the worker would refuse, with the worker's reason.
+#[test]
+fn a_dry_run_of_a_command_the_worker_would_refuse_fails_with_the_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_estafette"))
+        .args([
+            "sync",
+            "divalto",
+            "--connection",
+            "sandbox_divalto",
+            "--dhoq",
+            "gtrsart.dhoq",
+            "--recordsql",
+            "Article",
+            "--id-field",
+            "ART_ID",
+            "--window",
+            "1000000",
+            "--dry-run",
+        ])
+        .env("AMQP_URL", "amqp://127.0.0.1:1/%2f")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the estafette binary runs");
+
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("window"), "{stderr}");
+}
+
 #[test]
 fn a_sync_of_one_api_on_a_connection_of_another_is_refused_before_publishing() {
     let output = Command::new(env!("CARGO_BIN_EXE_estafette"))
