@@ -41,7 +41,7 @@ pub struct CommandMeta {
 
 /// The kind-specific part of a command. It serialises as its body alone: the envelope
 /// writes the kind beside it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum CommandBody {
     /// `ds.sync`: walk every dossier of a démarche.
@@ -65,7 +65,7 @@ pub enum CommandBody {
 }
 
 /// Body of `ds.sync`: start a sync of one démarche on demarches-simplifiees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DsSync {
     /// The démarche number.
@@ -80,7 +80,7 @@ pub struct DsSync {
 
 /// Body of `ds.page`: one page of a running démarche sync. Everything the chain needs
 /// travels in the message, so no worker keeps job state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DsPage {
     /// The démarche number.
@@ -109,7 +109,7 @@ pub struct DsPage {
 
 /// A listing of an upstream source. A démarche sync walks `dossiers`, then
 /// `deleted_dossiers`, then `pending_deleted_dossiers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Listing {
     /// `demarche.dossiers`.
@@ -121,7 +121,9 @@ pub enum Listing {
 }
 
 /// Counts carried along a sync chain.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct SyncProgress {
     /// Pages fetched so far, both listings included.
@@ -139,7 +141,7 @@ pub struct SyncProgress {
 }
 
 /// A dossier state as the demarches-simplifiees API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DsDossierState {
     /// `en_construction`

@@ -14,7 +14,7 @@ use crate::FailureReason;
 pub const MAX_CHUNK_OBJECTS: usize = 50;
 
 /// Body of `apidae.put`: add or replace descriptors on any number of objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApidaePut {
     /// The objects and their descriptors.
@@ -22,7 +22,7 @@ pub struct ApidaePut {
 }
 
 /// Body of `apidae.delete`: remove descriptors from any number of objects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApidaeDelete {
     /// The objects and the descriptors to remove from each.
@@ -30,7 +30,7 @@ pub struct ApidaeDelete {
 }
 
 /// One tourism object and the descriptors to write on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectDescriptors {
     /// The Apidae object id.
@@ -40,7 +40,7 @@ pub struct ObjectDescriptors {
 }
 
 /// One private descriptor: its technical name and its text per language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Descriptor {
     /// The descriptor's technical name, chosen by the member's administrator.
@@ -50,7 +50,7 @@ pub struct Descriptor {
 }
 
 /// One tourism object and the technical names of the descriptors to remove.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectRemovals {
     /// The Apidae object id.
@@ -60,7 +60,7 @@ pub struct ObjectRemovals {
 }
 
 /// What a chunk writes: the objects of one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "operation", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DescriptorWrite {
     /// `PUT`: add or replace descriptors.
@@ -94,7 +94,7 @@ impl DescriptorWrite {
 }
 
 /// Body of `apidae.chunk`: one call's worth of a write job, published by the worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApidaeChunk {
     /// Index of the chunk within the job, from 0.
@@ -111,7 +111,7 @@ pub struct ApidaeChunk {
 }
 
 /// The two writes the API offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DescriptorOperation {
     /// `PUT`: add or replace.
@@ -121,7 +121,7 @@ pub enum DescriptorOperation {
 }
 
 /// What one chunk did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkResult {
     /// Index of the chunk within the job.
     pub chunk: u32,
@@ -135,7 +135,7 @@ pub struct ChunkResult {
 }
 
 /// A chunk that failed for good.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkFailure {
     /// The failure class.
     pub reason: FailureReason,
@@ -147,7 +147,7 @@ pub struct ChunkFailure {
 }
 
 /// Payload of `chunk.written`: one chunk of a descriptor job is done.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkWritten {
     /// The connection written through.
     pub connection: String,
@@ -160,7 +160,7 @@ pub struct ChunkWritten {
 }
 
 /// Payload of `descriptors.written`: a descriptor job is done, every chunk reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DescriptorsWritten {
     /// The connection written through.
     pub connection: String,

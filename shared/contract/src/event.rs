@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventEnvelope {
     /// Always [`SCHEMA_VERSION`] when written by this build.
     pub version: u16,
@@ -26,7 +26,7 @@ pub struct EventEnvelope {
 }
 
 /// The events Estafette publishes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type")]
 pub enum Event {
     /// One page of an upstream listing was read.
@@ -54,7 +54,7 @@ pub enum Event {
 }
 
 /// Payload of `page.fetched`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageFetched {
     /// The connection the page was read through.
     pub connection: String,
@@ -74,7 +74,7 @@ pub struct PageFetched {
 }
 
 /// Where a page was read: its fields sit beside the other `page.fetched` fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PageSubject {
     /// A page of a démarche's cursor listing.
@@ -94,7 +94,7 @@ pub enum PageSubject {
 }
 
 /// Payload of `sync.completed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SyncCompleted {
     /// The connection the sync used.
     pub connection: String,
@@ -114,7 +114,7 @@ pub struct SyncCompleted {
 }
 
 /// What a sync read: its fields sit beside the other `sync.completed` fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SyncSubject {
     /// A démarche of demarches-simplifiees.
@@ -163,6 +163,7 @@ pub enum SyncSubject {
     Deserialize,
     strum::IntoStaticStr,
     strum::VariantArray,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -178,7 +179,7 @@ pub enum SyncEnd {
 }
 
 /// Payload of `command.failed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CommandFailed {
     /// The failed command's `kind`, when it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,7 +198,7 @@ pub struct CommandFailed {
 
 /// Payload of `job.failed`: the end of a job that will never publish its completion.
 /// Published once per job, under the id `MessageId::for_job(job, "job.failed")`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobFailed {
     /// The connection the job used.
     pub connection: String,
@@ -223,6 +224,7 @@ pub struct JobFailed {
     Deserialize,
     strum::IntoStaticStr,
     strum::VariantArray,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

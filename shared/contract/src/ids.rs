@@ -7,7 +7,7 @@ use uuid::Uuid;
 const ESTAFETTE_NAMESPACE: Uuid = Uuid::from_u128(0x5e7a_f3e7_0c4b_4d0e_9a3f_2b1d_6c8e_a001);
 
 /// Identifies one job: a sync and every page, event and follow-up it causes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct JobId(pub Uuid);
 
@@ -26,7 +26,7 @@ impl fmt::Display for JobId {
 
 /// Identifies one message. Derived ids are deterministic, so a redelivered or
 /// replayed command produces messages with the same ids and consumers can deduplicate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct MessageId(pub Uuid);
 

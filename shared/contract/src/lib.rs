@@ -11,6 +11,7 @@ mod ids;
 mod offset;
 mod record;
 mod rejection;
+pub mod schema;
 mod status;
 
 pub use command::{

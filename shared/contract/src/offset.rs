@@ -15,7 +15,7 @@ pub const MAX_WINDOW: u32 = 1000;
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
 
 /// What an offset sync reads: the API, and the listing within it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "api", rename_all = "snake_case")]
 pub enum OffsetSource {
     /// One RecordSql query of a Divalto Infinity ERP.
@@ -50,7 +50,7 @@ pub(crate) fn check_carried_size(query: &impl Serialize) -> Result<(), String> {
 }
 
 /// A Divalto RecordSql query, named as declared in the ERP's web-service settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DivaltoQuery {
     /// The RecordSql dictionary file, e.g. `gtrsart.dhoq`.
@@ -71,7 +71,7 @@ pub struct DivaltoQuery {
 }
 
 /// A named WHERE clause of a RecordSql.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DivaltoWhere {
     /// The clause's name, e.g. `Between_Ean`.
@@ -82,7 +82,7 @@ pub struct DivaltoWhere {
 }
 
 /// The Amienscope events whose data or status changed since an instant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmienscopeListing {
     /// Events changed at or after this instant; the epoch reads everything.
@@ -93,7 +93,7 @@ pub struct AmienscopeListing {
 }
 
 /// Body of `divalto.sync`: read every record of one RecordSql query.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DivaltoSync {
     /// The query to read.
@@ -104,7 +104,7 @@ pub struct DivaltoSync {
 }
 
 /// Body of `amienscope.sync`: read every event changed since an instant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmienscopeSync {
     /// Events changed at or after this instant; every event when absent.
@@ -124,7 +124,7 @@ pub struct AmienscopeSync {
 /// pages overlap by one record, so the last record of a full page must come back as
 /// the first record of the next one. A mismatch shows that rows moved between the two
 /// reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffsetPage {
     /// What the job reads.
@@ -176,7 +176,7 @@ impl OffsetPage {
 }
 
 /// Rows `from` (included) to `to` (excluded) of an offset listing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OffsetRange {
     /// The first row.
@@ -212,6 +212,7 @@ impl OffsetRange {
     Deserialize,
     strum::IntoStaticStr,
     strum::VariantArray,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -223,7 +224,9 @@ pub enum Consistency {
 }
 
 /// What the drift guards of an offset sync saw. All zero means [`Consistency::Exact`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct DriftCounts {
     /// Record ids served on two different pages.

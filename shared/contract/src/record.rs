@@ -10,9 +10,13 @@ use serde_json::value::RawValue;
 /// `text` holds it.
 ///
 /// Two records are equal when they hold the same JSON value, however it is spelled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
-pub struct Record(Box<RawValue>);
+pub struct Record(
+    /// Every source's record is a JSON object.
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    Box<RawValue>,
+);
 
 impl Record {
     /// A record of JSON text already checked to be one JSON value, such as a node of

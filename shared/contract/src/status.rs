@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::DsDossierState;
 
 /// Body of `ds.status`: apply one decision to one dossier, as one instructeur.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DsStatus {
     /// The dossier, by number or by global id.
@@ -20,7 +20,7 @@ pub struct DsStatus {
 }
 
 /// A dossier named by its number (a JSON number) or its global id (a JSON string).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum DossierRef {
     /// The dossier number, as users see it.
@@ -30,7 +30,7 @@ pub enum DossierRef {
 }
 
 /// A decision about a dossier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StatusAction {
     /// `dossierPasserEnInstruction`: en construction → en instruction.
@@ -110,7 +110,7 @@ pub enum StatusAction {
 }
 
 /// Why a message asks for a correction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionReason {
     /// The dossier is incomplete.
@@ -175,7 +175,7 @@ impl DsStatus {
 }
 
 /// Payload of `status.sent`: the decision was applied, or found already applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StatusSent {
     /// The connection used.
     pub connection: String,

@@ -247,8 +247,7 @@ pub async fn read_ledger(
         let Ok(Some(message)) = tokio::time::timeout(gap, ledger.next()).await else {
             break;
         };
-        let envelope: EventEnvelope =
-            serde_json::from_slice(&message.body).expect("events are valid envelopes");
+        let envelope = crate::read_event(&message.body);
         ended |= ends(&envelope);
         events.push(envelope);
     }

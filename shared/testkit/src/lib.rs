@@ -166,7 +166,7 @@ impl EventLog {
             .await
             .unwrap_or_else(|_| panic!("no event within {within:?}"))
             .expect("the event subscription ended");
-        serde_json::from_slice(&message.body).expect("events are valid envelopes")
+        read_event(&message.body)
     }
 
     /// The next event if one comes within `within`.
@@ -174,7 +174,7 @@ impl EventLog {
         let message = tokio::time::timeout(within, self.subscription.next())
             .await
             .ok()??;
-        Some(serde_json::from_slice(&message.body).expect("events are valid envelopes"))
+        Some(read_event(&message.body))
     }
 
     /// Events up to and including the first that ends a job, or tells of a failure:
@@ -210,6 +210,35 @@ impl EventLog {
             }
         }
     }
+}
+
+/// An event as a worker published it, checked against the event schema first: every
+/// event an integration test reads is a sample of what the schema promises consumers.
+fn read_event(body: &[u8]) -> EventEnvelope {
+    let value: serde_json::Value = serde_json::from_slice(body).expect("events are JSON");
+    assert_fits_event_schema(&value);
+    serde_json::from_value(value).expect("events are valid envelopes")
+}
+
+/// Fails the test unless `event` fits the event schema (`docs/schemas/event.json`,
+/// generated from the contract types, which a test keeps equal to the file).
+pub fn assert_fits_event_schema(event: &serde_json::Value) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let file = contract::schema::schema_files()
+            .into_iter()
+            .find(|file| file.path == "event.json")
+            .expect("the event schema");
+        jsonschema::validator_for(&file.schema).expect("the event schema compiles")
+    });
+    let problems: Vec<String> = validator
+        .iter_errors(event)
+        .map(|error| format!("{} at {}", error, error.instance_path))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "an event does not fit docs/schemas/event.json: {problems:?}\n{event}"
+    );
 }
 
 /// Every dead letter of the broker's prefix, read through a walk that leaves them all

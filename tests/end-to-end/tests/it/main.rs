@@ -13,4 +13,5 @@ mod examples;
 mod kubernetes;
 mod messages;
 mod payload_fields;
+mod schemas;
 mod topology;
