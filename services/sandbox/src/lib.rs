@@ -132,6 +132,14 @@ impl Sandbox {
         self.dataset.snapshot()
     }
 
+    /// Deletes the visible dossier with this number now, as an instructeur would: the
+    /// next `deletedDossiers` listing names it. False when no visible dossier has it.
+    pub fn delete_dossier(&self, number: i64) -> bool {
+        self.dataset
+            .write()
+            .delete_dossier(number, chrono::Utc::now())
+    }
+
     /// Reads and changes the Divalto tables and tokens.
     pub fn divalto(&self) -> &DivaltoHandle {
         &self.divalto

@@ -285,6 +285,30 @@ impl Dataset {
         })
     }
 
+    /// Deletes the visible dossier with this number, as an instructeur would at `at`:
+    /// it leaves `dossiers` and joins its démarche's `deletedDossiers` in the state it
+    /// had. False when no visible dossier has that number.
+    pub fn delete_dossier(&mut self, number: i64, at: DateTime<Utc>) -> bool {
+        for demarche in &mut self.demarches {
+            let Some(index) = demarche
+                .dossiers
+                .iter()
+                .position(|dossier| dossier.number == number && dossier.is_visible())
+            else {
+                continue;
+            };
+            let dossier = demarche.dossiers.remove(index);
+            demarche.deleted_dossiers.push(DeletedDossier {
+                number,
+                state: dossier.state,
+                reason: DeletionReason::InstructeurRequest,
+                deleted_at: at,
+            });
+            return true;
+        }
+        false
+    }
+
     /// The state of the visible dossier with this number.
     pub fn dossier_state(&self, number: i64) -> Option<DossierState> {
         self.dossier(number).map(|(_, dossier)| dossier.state)
@@ -739,6 +763,31 @@ fn instant(seconds: i64, micros: u64) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_deleted_dossier_leaves_the_visible_ones_for_the_deletion_listing() {
+        let mut dataset = Dataset::seeded();
+        let dossier = dataset
+            .demarche(4242)
+            .and_then(|demarche| demarche.visible_dossiers().next())
+            .expect("a seeded visible dossier");
+        let (number, state) = (dossier.number, dossier.state);
+        let at = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .expect("an instant")
+            .with_timezone(&Utc);
+
+        assert!(dataset.delete_dossier(number, at));
+
+        assert!(dataset.dossier(number).is_none());
+        let demarche = dataset.demarche(4242).expect("the seeded démarche");
+        assert_eq!(demarche.visible_dossiers().count(), 2_349);
+        let deleted = demarche.deleted_dossiers.last().expect("a deletion");
+        assert_eq!(
+            (deleted.number, deleted.state, deleted.deleted_at),
+            (number, state, at)
+        );
+        assert!(!dataset.delete_dossier(number, at), "deleted once");
+    }
 
     #[test]
     fn the_large_demarche_has_2350_visible_dossiers_in_every_state() {
