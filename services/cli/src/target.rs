@@ -67,6 +67,8 @@ struct Properties<'a> {
 /// `--dry-run`: checks the command's connection as [`broker_for`] does, then prints
 /// what publishing `command` would send (exchange, routing key, AMQP properties, and
 /// the body exactly as its bytes would be) as one JSON object. Connects to nothing.
+/// Left out: the `traceparent` header a real publish adds, new each time (optional for
+/// other producers).
 pub(crate) fn print_dry_run(command: &Command, api: Api) -> anyhow::Result<ExitCode> {
     let settings = Settings::from_process_env()?;
     check_connection(&settings, &command.meta.connection, api)?;

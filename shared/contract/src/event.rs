@@ -13,7 +13,7 @@ use crate::{
 /// Every event on the wire: common fields plus the event itself, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventEnvelope {
-    /// Always [`SCHEMA_VERSION`] when written by this build.
+    /// Always 1 (`SCHEMA_VERSION`) when written by this build.
     pub version: u16,
     /// The job the event belongs to; absent only for a command too broken to name one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,8 +5,9 @@
 //!
 //! A schema says what a message looks like, not every rule a worker applies: the
 //! bounds a worker checks besides (a démarche number up to `i32::MAX`, a query of at
-//! most 16 KiB, a window of at most 1,000, a command of at most 4 MiB) are in the
-//! AsyncAPI document, and `estafette … --dry-run` checks them all.
+//! most 16 KiB, a window of at most 1,000, a command of at most 4 MiB) are in
+//! `Command::from_json`, which `estafette sync|write|status --dry-run` runs on the
+//! commands that start a job.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};

@@ -229,7 +229,10 @@ pub fn assert_fits_event_schema(event: &serde_json::Value) {
             .into_iter()
             .find(|file| file.path == "event.json")
             .expect("the event schema");
-        jsonschema::validator_for(&file.schema).expect("the event schema compiles")
+        jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&file.schema)
+            .expect("the event schema compiles")
     });
     let problems: Vec<String> = validator
         .iter_errors(event)

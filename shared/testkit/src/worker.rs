@@ -47,6 +47,7 @@ macro_rules! worker_run {
 }
 
 /// The types a [`WorkerRun`] takes, for [`worker_run!`] to name from any crate.
+#[doc(hidden)]
 pub mod worker_parts {
     pub use broker::Broker;
     pub use job_state::JobStore;
@@ -105,18 +106,19 @@ pub fn sandbox_settings(sandbox_url: &str, extra: &[(&str, &str)]) -> Settings {
     Settings::load(None, env).expect("test settings are valid")
 }
 
-/// One worker running in a task, on its own broker connection and job store under
-/// `prefix`.
+/// One worker running in a task, on its own broker connection and job store under its
+/// settings' topology prefix.
 pub struct RunningWorker {
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl RunningWorker {
-    /// Connects a broker and a job store under `prefix` and starts `run` on them.
-    pub async fn start(prefix: &str, settings: Settings, run: WorkerRun) -> RunningWorker {
-        let broker = crate::connect(prefix).await;
-        let store = crate::job_store(prefix).await;
+    /// Connects a broker and a job store under the settings' topology prefix and starts
+    /// `run` on them.
+    pub async fn start(settings: Settings, run: WorkerRun) -> RunningWorker {
+        let broker = crate::connect(&settings.broker.prefix).await;
+        let store = crate::job_store(&settings.broker.prefix).await;
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
@@ -155,10 +157,13 @@ pub struct WorkerApp {
 
 impl WorkerApp {
     /// Declares `kind`'s topology under a new prefix and subscribes to its events;
-    /// starts no worker yet ([`WorkerApp::start_worker`]).
-    pub async fn without_worker(kind: WorkerKind, settings: Settings, run: WorkerRun) -> Self {
+    /// starts no worker yet ([`WorkerApp::start_worker`]). The settings take the new
+    /// prefix, which also names the worker's rate gates in Redis: tests running at once
+    /// share no rate limit.
+    pub async fn without_worker(kind: WorkerKind, mut settings: Settings, run: WorkerRun) -> Self {
         telemetry::init_for_tests();
         let prefix = crate::unique_prefix();
+        settings.broker.prefix = prefix.clone();
         let broker = crate::connect(&prefix).await;
         broker.declare(&[kind]).await.expect("topology");
         let events = EventLog::subscribe(&broker).await;
@@ -183,7 +188,7 @@ impl WorkerApp {
 
     /// Starts a worker on connections of its own.
     pub async fn start_worker(&mut self) {
-        let worker = RunningWorker::start(&self.prefix, self.settings.clone(), self.run).await;
+        let worker = RunningWorker::start(self.settings.clone(), self.run).await;
         self.worker = Some(worker);
     }
 

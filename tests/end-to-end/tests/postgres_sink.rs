@@ -10,6 +10,9 @@
 //! says it was skipped and passes, unless `ESTAFETTE_REQUIRE_PYTHON` is set, as in CI,
 //! where it fails.
 
+#[path = "common/sync_worker.rs"]
+mod sync_worker;
+
 use std::collections::{BTreeSet, HashMap};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -20,10 +23,9 @@ use broker::{Outgoing, Subscription};
 use chrono::{DateTime, SecondsFormat, Utc};
 use contract::{
     Command, CommandBody, DsSync, Event, EventEnvelope, JobId, Listing, PageSubject, SyncCompleted,
-    WorkerKind,
 };
+use sandbox::Sandbox;
 use sandbox::ds::dataset::{DossierState, global_id};
-use sandbox::{Sandbox, SandboxConfig};
 use serde_json::{Value, json};
 use testkit::WorkerApp;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -305,31 +307,6 @@ impl SinkProcess {
     }
 }
 
-/// The sandbox and one fetch-page worker reading it, allowed as many requests as the
-/// syncs make.
-async fn start_worker() -> (Sandbox, WorkerApp) {
-    let sandbox = Sandbox::start(
-        SandboxConfig::default(),
-        "127.0.0.1:0".parse().expect("an address"),
-    )
-    .await
-    .expect("the sandbox starts");
-    let settings = testkit::sandbox_settings(
-        &sandbox.base_url(),
-        &[(
-            "ESTAFETTE__CONNECTIONS__SANDBOX__RATE_LIMIT__REQUESTS",
-            "100000",
-        )],
-    );
-    let app = WorkerApp::start(
-        WorkerKind::FetchPage,
-        settings,
-        testkit::worker_run!(fetch_page::run),
-    )
-    .await;
-    (sandbox, app)
-}
-
 /// The démarche's dossiers the administration sees, as the sandbox holds them now.
 fn visible_dossiers(sandbox: &Sandbox) -> BTreeSet<i64> {
     sandbox
@@ -520,7 +497,7 @@ async fn the_sink_keeps_the_visible_dossiers_through_full_and_incremental_syncs(
     }
     let database = TestDatabase::create().await;
     let queue = SinkQueue::new();
-    let (sandbox, mut app) = start_worker().await;
+    let (sandbox, mut app) = sync_worker::start_sandbox_and_worker().await;
     let sink = SinkProcess::start(&app.prefix, &queue, &database).await;
     let stale = deleted_dossiers(&sandbox);
     let stale_rows = stale

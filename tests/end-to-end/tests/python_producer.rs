@@ -7,13 +7,13 @@
 //! Without it each test says it was skipped and passes, unless `ESTAFETTE_REQUIRE_PYTHON`
 //! is set, as in CI, where it fails.
 
+#[path = "common/sync_worker.rs"]
+mod sync_worker;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use contract::WorkerKind;
-use sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
-use testkit::WorkerApp;
 
 /// The seeded démarche the example syncs.
 const DEMARCHE: i64 = 4242;
@@ -39,31 +39,6 @@ fn pika_available() -> bool {
         eprintln!("skipped: pika missing (pip install -r examples/python/requirements.txt)");
     }
     available
-}
-
-/// The sandbox and one fetch-page worker reading it, allowed as many requests as the
-/// sync makes.
-async fn start_worker() -> (Sandbox, WorkerApp) {
-    let sandbox = Sandbox::start(
-        SandboxConfig::default(),
-        "127.0.0.1:0".parse().expect("an address"),
-    )
-    .await
-    .expect("the sandbox starts");
-    let settings = testkit::sandbox_settings(
-        &sandbox.base_url(),
-        &[(
-            "ESTAFETTE__CONNECTIONS__SANDBOX__RATE_LIMIT__REQUESTS",
-            "100000",
-        )],
-    );
-    let app = WorkerApp::start(
-        WorkerKind::FetchPage,
-        settings,
-        testkit::worker_run!(fetch_page::run),
-    )
-    .await;
-    (sandbox, app)
 }
 
 /// Runs the example on the seeded démarche under `prefix`, with `arguments` added, and
@@ -94,7 +69,7 @@ async fn the_python_producer_syncs_the_seeded_demarche_and_counts_every_listing(
     if !pika_available() {
         return;
     }
-    let (sandbox, app) = start_worker().await;
+    let (sandbox, app) = sync_worker::start_sandbox_and_worker().await;
 
     let output = run_producer(&app.prefix, &["--json"]).await;
 
@@ -130,7 +105,7 @@ async fn the_python_producer_fails_with_the_reason_of_an_unknown_connection() {
     if !pika_available() {
         return;
     }
-    let (sandbox, app) = start_worker().await;
+    let (sandbox, app) = sync_worker::start_sandbox_and_worker().await;
 
     let output = run_producer(&app.prefix, &["--connection", "nowhere"]).await;
 

@@ -7,6 +7,8 @@ use broker::{Broker, dead_letter_queue::DeadLetter};
 use contract::{ApidaePut, CommandBody, Descriptor, ObjectDescriptors, WorkerKind};
 use serde_json::Value;
 
+use crate::worker::start_worker;
+
 /// Longest wait for the worker to dead-letter a command.
 const DEAD_LETTER_WITHIN: Duration = Duration::from_secs(20);
 
@@ -66,21 +68,12 @@ async fn dead_lists_shows_replays_and_purges_what_a_worker_gave_up_on() {
             "600".to_owned(),
         ),
     ];
-    let settings = settings::Settings::load(None, env.clone()).expect("settings");
     let broker = testkit::connect(&prefix).await;
     broker
         .declare(&[WorkerKind::WriteDescriptors])
         .await
         .expect("topology");
-    let store = testkit::job_store(&prefix).await;
-    let worker_broker = testkit::connect(&prefix).await;
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            write_descriptors::run(&settings, &worker_broker, &store, shutdown).await
-        })
-    };
+    let worker = start_worker(WorkerKind::WriteDescriptors, &env).await;
     // No connection has this name: the worker dead-letters the command at once.
     let command = contract::Command::start_job(
         "nowhere",
@@ -137,9 +130,5 @@ async fn dead_lists_shows_replays_and_purges_what_a_worker_gave_up_on() {
 
     assert_eq!(purged, "removed 1 dead letter\n");
     assert_eq!(empty, "no dead letters\n");
-    shutdown.cancel();
-    worker
-        .await
-        .expect("join")
-        .expect("the worker stops cleanly");
+    worker.stop().await;
 }

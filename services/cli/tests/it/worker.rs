@@ -33,6 +33,5 @@ pub(crate) async fn start_worker(kind: WorkerKind, env: &[(String, String)]) -> 
         WorkerKind::WriteDescriptors => testkit::worker_run!(write_descriptors::run),
         WorkerKind::SendStatus => testkit::worker_run!(send_status::run),
     };
-    let prefix = settings.broker.prefix.clone();
-    RunningWorker::start(&prefix, settings, run).await
+    RunningWorker::start(settings, run).await
 }

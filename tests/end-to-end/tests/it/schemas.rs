@@ -14,7 +14,9 @@ fn compiled(relative: &str) -> jsonschema::Validator {
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{} is readable: {error}", path.display()));
     let schema: Value = serde_json::from_str(&text).expect("a schema is JSON");
-    jsonschema::validator_for(&schema)
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
         .unwrap_or_else(|error| panic!("{relative} compiles: {error}"))
 }
 
