@@ -321,8 +321,19 @@ def to_microseconds(instant):
 
 
 def apply_completion(database, completion):
-    """Stores where the sync ended: its resume point, job, record count and end."""
+    """Stores where the sync ended: its resume point, job, record count and end.
+
+    Only a sync that read its whole listing moves the resume point: one that stopped
+    early (`page_limit`, a loop guard) or saw the listing drift (`drift_detected`) may
+    have missed records, and the next sync must start from the last complete one.
+    """
     key = sync_key(completion)
+    if completion["end"] != "exhausted" or completion.get("consistency") == "drift_detected":
+        return (
+            f"sync {key} ended {completion['end']} "
+            f"({completion.get('consistency', 'no consistency reported')}): "
+            "resume point kept"
+        )
     database.execute(
         """
         INSERT INTO sync_state (key, resume_point, job_id, records, sync_end, completed_at)
