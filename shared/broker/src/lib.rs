@@ -232,6 +232,18 @@ impl Broker {
         .await
     }
 
+    /// Reads a copy of every page or chunk command the workers publish to `worker`'s
+    /// queue through the internal exchange, from now on. Test code only (the `testing`
+    /// feature): the tests check each against its schema.
+    #[cfg(feature = "testing")]
+    pub async fn tap_internal_commands(
+        &self,
+        worker: contract::WorkerKind,
+    ) -> Result<Subscription, BrokerError> {
+        Subscription::internal_commands(&*self.connection.read().await, &self.topology, worker)
+            .await
+    }
+
     /// Reads the events while someone follows `job`, through its follow queue
     /// `<prefix>.follow.<job>`: a durable quorum queue bound to every event, which
     /// outlives its reader, its connection and a broker restart by

@@ -32,14 +32,35 @@ impl Subscription {
         topology: &Topology,
         binding: &str,
     ) -> Result<Self, BrokerError> {
+        Self::private(connection, &topology.events_exchange(), binding).await
+    }
+
+    /// A private queue bound to the internal exchange with `worker`'s routing key: a
+    /// copy of every page or chunk command the workers publish for that kind.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn internal_commands(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        worker: contract::WorkerKind,
+    ) -> Result<Self, BrokerError> {
+        Self::private(connection, &topology.internal_exchange(), worker.as_str()).await
+    }
+
+    /// A server-named queue of this connection alone, bound to `exchange` with
+    /// `binding`, gone with the connection.
+    async fn private(
+        connection: &lapin::Connection,
+        exchange: &str,
+        binding: &str,
+    ) -> Result<Self, BrokerError> {
         let options = QueueDeclareOptions {
             exclusive: true,
             auto_delete: true,
             ..Default::default()
         };
-        Self::bound_to_events(
+        Self::bound(
             connection,
-            topology,
+            exchange,
             "",
             options,
             FieldTable::default(),
@@ -64,12 +85,15 @@ impl Subscription {
             ..Default::default()
         };
         let arguments = topology.durable_queue_arguments();
-        Self::bound_to_events(connection, topology, &queue, options, arguments, binding).await
+        let exchange = topology.events_exchange();
+        Self::bound(connection, &exchange, &queue, options, arguments, binding).await
     }
 
-    async fn bound_to_events(
+    /// Declares `queue` (server-named when empty), binds it to `exchange` with
+    /// `binding`, and reads it.
+    async fn bound(
         connection: &lapin::Connection,
-        topology: &Topology,
+        exchange: &str,
         queue: &str,
         options: QueueDeclareOptions,
         arguments: FieldTable,
@@ -83,14 +107,13 @@ impl Subscription {
             .queue_declare(queue.into(), options, arguments)
             .await
             .map_err(|source| BrokerError::Topology {
-                what: "event subscription queue".into(),
+                what: "subscription queue".into(),
                 source,
             })?;
-        let exchange = topology.events_exchange();
         channel
             .queue_bind(
                 queue.name().clone(),
-                exchange.as_str().into(),
+                exchange.into(),
                 binding.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
@@ -149,7 +172,8 @@ impl Subscription {
             "x-overflow".into(),
             AMQPValue::LongString("drop-head".into()),
         );
-        Self::bound_to_events(connection, topology, &queue, options, arguments, "#").await
+        let exchange = topology.events_exchange();
+        Self::bound(connection, &exchange, &queue, options, arguments, "#").await
     }
 
     pub(crate) async fn dead_letters(

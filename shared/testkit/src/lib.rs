@@ -223,24 +223,44 @@ fn read_event(body: &[u8]) -> EventEnvelope {
 /// Fails the test unless `event` fits the event schema (`docs/schemas/event.json`,
 /// generated from the contract types, which a test keeps equal to the file).
 pub fn assert_fits_event_schema(event: &serde_json::Value) {
-    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let file = contract::schema::schema_files()
+    assert_fits_schema("event.json", event);
+}
+
+/// Fails the test unless `command` fits the schema of its kind
+/// (`docs/schemas/commands/<kind>.json`).
+pub fn assert_fits_command_schema(command: &serde_json::Value) {
+    let kind = command["kind"].as_str().expect("a command names its kind");
+    assert_fits_schema(&format!("commands/{kind}.json"), command);
+}
+
+/// Fails the test unless `message` fits the schema file at `path` under
+/// `docs/schemas/`, formats included.
+fn assert_fits_schema(path: &str, message: &serde_json::Value) {
+    static VALIDATORS: std::sync::OnceLock<
+        std::collections::HashMap<String, jsonschema::Validator>,
+    > = std::sync::OnceLock::new();
+    let validators = VALIDATORS.get_or_init(|| {
+        contract::schema::schema_files()
             .into_iter()
-            .find(|file| file.path == "event.json")
-            .expect("the event schema");
-        jsonschema::draft202012::options()
-            .should_validate_formats(true)
-            .build(&file.schema)
-            .expect("the event schema compiles")
+            .map(|file| {
+                let validator = jsonschema::draft202012::options()
+                    .should_validate_formats(true)
+                    .build(&file.schema)
+                    .unwrap_or_else(|error| panic!("{} compiles: {error}", file.path));
+                (file.path, validator)
+            })
+            .collect()
     });
+    let validator = validators
+        .get(path)
+        .unwrap_or_else(|| panic!("no schema docs/schemas/{path}"));
     let problems: Vec<String> = validator
-        .iter_errors(event)
+        .iter_errors(message)
         .map(|error| format!("{} at {}", error, error.instance_path))
         .collect();
     assert!(
         problems.is_empty(),
-        "an event does not fit docs/schemas/event.json: {problems:?}\n{event}"
+        "a message does not fit docs/schemas/{path}: {problems:?}\n{message}"
     );
 }
 

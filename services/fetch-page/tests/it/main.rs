@@ -6,5 +6,6 @@ mod harness;
 mod job_state;
 mod offset;
 mod process;
+mod schemas;
 mod sync;
 mod upstream_failures;

@@ -4,4 +4,5 @@
 mod dead_letters;
 mod harness;
 mod job_failures;
+mod schemas;
 mod writes;
