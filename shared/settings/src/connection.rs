@@ -77,9 +77,7 @@ impl ConnectionName {
     /// `name` if it is 1 to 64 characters of `a-z`, `0-9`, `_` and `-`.
     pub fn new(name: impl Into<String>) -> Result<Self, InvalidConnectionName> {
         let name = name.into();
-        let allowed =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
-        if (1..=64).contains(&name.len()) && name.chars().all(allowed) {
+        if is_valid_name(&name) {
             Ok(Self(name))
         } else {
             Err(InvalidConnectionName)
@@ -108,6 +106,13 @@ impl fmt::Display for ConnectionName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether `name` is 1 to 64 characters of `a-z`, `0-9`, `_` and `-`: the rule for
+/// connection and schedule names.
+pub(crate) fn is_valid_name(name: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    (1..=64).contains(&name.len()) && name.chars().all(allowed)
 }
 
 /// A connection name with a character outside `a-z0-9_-`, empty, or too long.

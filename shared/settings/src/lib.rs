@@ -22,7 +22,9 @@
 //! ([`WorkerSettings`]), `[state]` ([`StateSettings`]: the Redis url, which
 //! may carry a password, and how long job state is kept), `[metrics]`
 //! ([`MetricsSettings`]: the address of a worker's metrics and health
-//! endpoints) and `[connections.<name>]` ([`Connection`]).
+//! endpoints), `[connections.<name>]` ([`Connection`]), `[scheduler]`
+//! ([`SchedulerSettings`]) and the optional `[schedules.<name>]` ([`Schedule`]):
+//! a schedule's `body` is read from TOML tables, so set it in the file.
 //!
 //! A connection's `api` (`ds`, `divalto` or `amienscope`) decides which
 //! credential keys it takes ([`Credentials`]); another API's keys are
@@ -43,6 +45,7 @@ mod fields;
 mod layers;
 mod metrics;
 mod problem;
+mod schedule;
 mod secret;
 mod settings;
 mod state;
@@ -58,6 +61,7 @@ pub use credentials::{
 pub use fan_out::FanOut;
 pub use metrics::MetricsSettings;
 pub use problem::{Problem, SettingsError};
+pub use schedule::{DivaltoSince, Schedule, SchedulerSettings, Schedules, Timing};
 pub use settings::Settings;
 pub use state::StateSettings;
 pub use worker::WorkerSettings;

@@ -9,6 +9,7 @@ use crate::fields::Fields;
 use crate::layers;
 use crate::metrics::MetricsSettings;
 use crate::problem::{Problems, SettingsError};
+use crate::schedule::{SchedulerSettings, Schedules};
 use crate::state::StateSettings;
 use crate::worker::WorkerSettings;
 
@@ -28,6 +29,10 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Upstream connections by name.
     pub connections: Connections,
+    /// How the scheduler service runs.
+    pub scheduler: SchedulerSettings,
+    /// Syncs the scheduler service starts at set times, by name.
+    pub schedules: Schedules,
 }
 
 impl Settings {
@@ -81,6 +86,14 @@ fn read(
     let connections = root
         .section("connections", problems)
         .and_then(|fields| Connections::read(fields, env, problems));
+    let scheduler = root
+        .section("scheduler", problems)
+        .and_then(|fields| SchedulerSettings::read(fields, problems));
+    let schedules = match root.take("schedules") {
+        Some(value) => Fields::of("schedules".into(), value, problems)
+            .and_then(|fields| Schedules::read(fields, connections.as_ref(), problems)),
+        None => Some(Schedules::default()),
+    };
     root.finish(problems);
     Some(Settings {
         broker: broker?,
@@ -88,6 +101,8 @@ fn read(
         state: state?,
         metrics: metrics?,
         connections: connections?,
+        scheduler: scheduler?,
+        schedules: schedules?,
     })
 }
 
