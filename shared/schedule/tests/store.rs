@@ -1,0 +1,310 @@
+//! The schedule store against a real Redis (`REDIS_URL`, or 127.0.0.1:6379): each test
+//! under its own namespace.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use contract::{Command, JobId};
+use schedule::{Claim, Claimed, Outcome, RunEnd, ScheduleStore, run_command};
+use settings::{Schedule, Settings};
+
+async fn store() -> ScheduleStore {
+    ScheduleStore::connect(&testkit::redis_url().into(), &testkit::unique_prefix())
+        .await
+        .expect("a Redis server is needed: set REDIS_URL or run one on 127.0.0.1:6379")
+}
+
+fn dossiers() -> Schedule {
+    let path = std::env::temp_dir().join(format!("{}.toml", testkit::unique_prefix()));
+    std::fs::write(
+        &path,
+        "[schedules.dossiers]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\nevery_seconds = 60\nbody = { demarche = 4242 }\n",
+    )
+    .unwrap();
+    let settings = Settings::load(Some(&path), BTreeMap::new()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    settings.schedules.get("dossiers").unwrap().clone()
+}
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 7, 10, minute, 0).unwrap()
+}
+
+fn tick<'c>(
+    holder: &'c str,
+    minute: u32,
+    command: &'c Command,
+    since: Option<DateTime<Utc>>,
+) -> Claim<'c> {
+    Claim {
+        holder: Some(holder),
+        due: Some(at(minute)),
+        command,
+        since,
+    }
+}
+
+fn completed(job: JobId, resume_point: DateTime<Utc>, records: u64) -> RunEnd {
+    RunEnd {
+        job,
+        outcome: Outcome::Completed,
+        records,
+        reason: None,
+        resume_point: Some(resume_point),
+    }
+}
+
+#[tokio::test]
+async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
+    let store = store().await;
+    assert!(
+        store
+            .hold_lease("replica-a", Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    let first = run_command(&dossiers(), None);
+
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 1, &first, None))
+            .await
+            .unwrap(),
+        Claimed::Claimed
+    );
+    let again = run_command(&dossiers(), None);
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 1, &again, None))
+            .await
+            .unwrap(),
+        Claimed::AlreadyHandled,
+        "a due time is claimed once"
+    );
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 2, &again, None))
+            .await
+            .unwrap(),
+        Claimed::Skipped,
+        "the next due time passes while the first run is in flight"
+    );
+    let now = Claim {
+        holder: None,
+        due: None,
+        command: &again,
+        since: None,
+    };
+    assert_eq!(
+        store.claim("dossiers", &now).await.unwrap(),
+        Claimed::StillRunning
+    );
+
+    let state = store.state("dossiers").await.unwrap();
+    let running = state.running.unwrap();
+    assert_eq!(running.job, first.meta.job_id);
+    assert!(!running.published);
+    assert_eq!(
+        Command::from_json(running.command.as_bytes()),
+        Ok(first.clone())
+    );
+    assert_eq!((state.skips, state.last_slot), (1, Some(at(2))));
+
+    store
+        .mark_published("dossiers", first.meta.job_id)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .state("dossiers")
+            .await
+            .unwrap()
+            .running
+            .unwrap()
+            .published
+    );
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
+    let store = store().await;
+    let lifetime = Duration::from_millis(300);
+    assert!(store.hold_lease("replica-a", lifetime).await.unwrap());
+    assert!(!store.hold_lease("replica-b", lifetime).await.unwrap());
+    let command = run_command(&dossiers(), None);
+
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-b", 1, &command, None))
+            .await
+            .unwrap(),
+        Claimed::NotLeaseHolder
+    );
+    assert!(
+        store.hold_lease("replica-a", lifetime).await.unwrap(),
+        "the holder renews"
+    );
+    tokio::time::sleep(lifetime + Duration::from_millis(100)).await;
+    assert!(
+        store.hold_lease("replica-b", lifetime).await.unwrap(),
+        "a lapsed lease is free"
+    );
+    assert_eq!(
+        store.lease_holder().await.unwrap().as_deref(),
+        Some("replica-b")
+    );
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 1, &command, None))
+            .await
+            .unwrap(),
+        Claimed::NotLeaseHolder,
+        "the old holder can no longer claim"
+    );
+    store.release_lease("replica-a").await.unwrap();
+    assert_eq!(
+        store.lease_holder().await.unwrap().as_deref(),
+        Some("replica-b")
+    );
+    store.release_lease("replica-b").await.unwrap();
+    assert_eq!(store.lease_holder().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_completed_run_moves_the_resume_point_and_the_next_run_starts_there() {
+    let store = store().await;
+    store
+        .hold_lease("replica-a", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let first = run_command(&dossiers(), None);
+    store
+        .claim("dossiers", &tick("replica-a", 1, &first, None))
+        .await
+        .unwrap();
+
+    let recorded = store
+        .finish(&completed(first.meta.job_id, at(1), 2350))
+        .await
+        .unwrap();
+    assert_eq!(recorded.as_deref(), Some("dossiers"));
+    assert_eq!(
+        store
+            .finish(&completed(first.meta.job_id, at(9), 1))
+            .await
+            .unwrap(),
+        None,
+        "an end told twice is recorded once"
+    );
+    let state = store.state("dossiers").await.unwrap();
+    assert_eq!(state.resume_point, Some(at(1)));
+    assert!(state.running.is_none() && state.last_success.is_some());
+    let last = state.last_run.unwrap();
+    assert_eq!(
+        (last.job, last.outcome, last.records, last.since),
+        (first.meta.job_id, Outcome::Completed, 2350, None)
+    );
+
+    let stale = run_command(&dossiers(), None);
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 2, &stale, None))
+            .await
+            .unwrap(),
+        Claimed::ResumePointMoved,
+        "a claim must start from the resume point the store holds"
+    );
+    let second = run_command(&dossiers(), Some(at(1)));
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 2, &second, Some(at(1))))
+            .await
+            .unwrap(),
+        Claimed::Claimed
+    );
+    store
+        .finish(&completed(second.meta.job_id, at(2), 7))
+        .await
+        .unwrap();
+    let state = store.state("dossiers").await.unwrap();
+    assert_eq!(state.resume_point, Some(at(2)));
+    assert_eq!(state.last_run.unwrap().since, Some(at(1)));
+}
+
+#[tokio::test]
+async fn a_failed_run_keeps_the_resume_point_and_a_reset_during_a_run_wins() {
+    let store = store().await;
+    store
+        .hold_lease("replica-a", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let first = run_command(&dossiers(), None);
+    store
+        .claim("dossiers", &tick("replica-a", 1, &first, None))
+        .await
+        .unwrap();
+    store
+        .finish(&completed(first.meta.job_id, at(1), 10))
+        .await
+        .unwrap();
+
+    let failing = run_command(&dossiers(), Some(at(1)));
+    store
+        .claim("dossiers", &tick("replica-a", 2, &failing, Some(at(1))))
+        .await
+        .unwrap();
+    let failure = RunEnd {
+        job: failing.meta.job_id,
+        outcome: Outcome::Failed,
+        records: 0,
+        reason: Some("job_state_lost: gone".into()),
+        resume_point: None,
+    };
+    store.finish(&failure).await.unwrap();
+    let state = store.state("dossiers").await.unwrap();
+    assert_eq!(state.resume_point, Some(at(1)));
+    let last = state.last_run.unwrap();
+    assert_eq!(
+        (last.outcome, last.reason.as_deref()),
+        (Outcome::Failed, Some("job_state_lost: gone"))
+    );
+
+    let reset_meanwhile = run_command(&dossiers(), Some(at(1)));
+    store
+        .claim(
+            "dossiers",
+            &tick("replica-a", 3, &reset_meanwhile, Some(at(1))),
+        )
+        .await
+        .unwrap();
+    assert!(store.reset("dossiers").await.unwrap());
+    store
+        .finish(&completed(reset_meanwhile.meta.job_id, at(3), 5))
+        .await
+        .unwrap();
+    let state = store.state("dossiers").await.unwrap();
+    assert_eq!(
+        state.resume_point, None,
+        "the run in flight did not undo the reset"
+    );
+    assert_eq!(state.last_run.unwrap().outcome, Outcome::Completed);
+    assert!(!store.reset("dossiers").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_schedule_is_tracked_from_the_first_time_it_is_seen() {
+    let store = store().await;
+    assert_eq!(
+        store.state("dossiers").await.unwrap(),
+        schedule::ScheduleState::default()
+    );
+
+    store.track("dossiers", at(1)).await.unwrap();
+    store.track("dossiers", at(5)).await.unwrap();
+
+    assert_eq!(
+        store.state("dossiers").await.unwrap().tracked_since,
+        Some(at(1))
+    );
+}
