@@ -140,6 +140,15 @@ impl Sandbox {
             .delete_dossier(number, chrono::Utc::now())
     }
 
+    /// The user of the visible dossier with this number edits it now: the next
+    /// `dossiers(updatedSince:)` listing from before now names it. False when no
+    /// visible dossier has it.
+    pub fn touch_dossier(&self, number: i64) -> bool {
+        self.dataset
+            .write()
+            .touch_dossier(number, chrono::Utc::now())
+    }
+
     /// Reads and changes the Divalto tables and tokens.
     pub fn divalto(&self) -> &DivaltoHandle {
         &self.divalto

@@ -6,6 +6,7 @@
 
 mod consumer;
 pub mod dead_letter_queue;
+mod event_queue;
 mod message;
 mod publisher;
 mod subscription;
@@ -17,6 +18,7 @@ use contract::JobId;
 use lapin::options::QueueDeleteOptions;
 
 pub use consumer::{ConsumerOptions, Handler, run_consumer};
+pub use event_queue::{EventDelivery, EventQueue};
 pub use message::{Incoming, Outcome, Outgoing, Settlement, Target};
 pub use publisher::{CONTENT_TYPE, DELIVERY_MODE, PUBLISH_BATCH, Publisher};
 pub use subscription::{FOLLOW_QUEUE_EXPIRES, Subscription};
@@ -212,6 +214,25 @@ impl Broker {
         Subscription::events(&*self.connection.read().await, &self.topology, binding).await
     }
 
+    /// Declares the durable quorum queue `<prefix>.<name>`, binds it to the events
+    /// exchange with each of `bindings` (event types), and reads it with
+    /// acknowledgements, at most `prefetch` events unacknowledged (see [`EventQueue`]).
+    pub async fn event_queue(
+        &self,
+        name: &str,
+        bindings: &[&str],
+        prefetch: u16,
+    ) -> Result<EventQueue, BrokerError> {
+        EventQueue::open(
+            &*self.connection.read().await,
+            &self.topology,
+            name,
+            bindings,
+            prefetch,
+        )
+        .await
+    }
+
     /// Binds the durable quorum queue `<prefix>.<name>` to the events exchange with
     /// `binding` and reads it. Unlike [`Broker::subscribe_events`], the queue and
     /// what it holds outlive this subscription, its connection and a broker restart;
@@ -242,6 +263,17 @@ impl Broker {
     ) -> Result<Subscription, BrokerError> {
         Subscription::internal_commands(&*self.connection.read().await, &self.topology, worker)
             .await
+    }
+
+    /// Reads a copy of every start command producers publish to `worker`'s queue
+    /// through the commands exchange, from now on. Test code only (the `testing`
+    /// feature): the scheduler's tests count the runs it publishes.
+    #[cfg(feature = "testing")]
+    pub async fn tap_start_commands(
+        &self,
+        worker: contract::WorkerKind,
+    ) -> Result<Subscription, BrokerError> {
+        Subscription::start_commands(&*self.connection.read().await, &self.topology, worker).await
     }
 
     /// Reads the events while someone follows `job`, through its follow queue

@@ -46,6 +46,17 @@ impl Subscription {
         Self::private(connection, &topology.internal_exchange(), worker.as_str()).await
     }
 
+    /// A private queue bound to the commands exchange with `worker`'s routing key: a
+    /// copy of every start command producers publish for that kind.
+    #[cfg(feature = "testing")]
+    pub(crate) async fn start_commands(
+        connection: &lapin::Connection,
+        topology: &Topology,
+        worker: contract::WorkerKind,
+    ) -> Result<Self, BrokerError> {
+        Self::private(connection, &topology.commands_exchange(), worker.as_str()).await
+    }
+
     /// A server-named queue of this connection alone, bound to `exchange` with
     /// `binding`, gone with the connection.
     async fn private(

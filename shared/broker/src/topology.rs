@@ -258,7 +258,6 @@ impl Topology {
 
     /// The arguments of a durable quorum queue with no dead-letter exchange, expiring
     /// like the work queues when the options say so.
-    #[cfg(feature = "testing")]
     pub(crate) fn durable_queue_arguments(&self) -> FieldTable {
         self.queue_arguments(None, true)
     }

@@ -50,7 +50,7 @@ impl Outcome {
     pub const ALL: [Outcome; 3] = [Outcome::Completed, Outcome::Incomplete, Outcome::Failed];
 
     /// The outcome's name in the store, the metrics and `estafette schedules list`.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Outcome::Completed => "completed",
             Outcome::Incomplete => "incomplete",

@@ -141,10 +141,16 @@ impl ScheduleStore {
         let client = redis::Client::open(url.expose_secret())
             .map_err(|error| StoreError::InvalidUrl(format!("{:?}", error.kind())))?;
         let connection = ConnectionManager::new(client).await?;
-        Ok(Self {
+        Ok(Self::with_connection(connection, namespace))
+    }
+
+    /// The store on a connection already open (a worker shell's job store's), keys
+    /// under `namespace`.
+    pub fn with_connection(connection: ConnectionManager, namespace: &str) -> Self {
+        Self {
             connection,
             namespace: namespace.to_owned(),
-        })
+        }
     }
 
     /// Everything the store knows of the schedule `name`.

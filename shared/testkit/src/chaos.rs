@@ -18,7 +18,7 @@ pub struct Fleet {
     env: Vec<(String, String)>,
     logs: PathBuf,
     started: u32,
-    workers: Vec<Child>,
+    workers: Vec<(Child, PathBuf)>,
 }
 
 impl Fleet {
@@ -48,10 +48,25 @@ impl Fleet {
     /// SIGKILLs worker `index` (modulo the fleet's size) and starts another in its place.
     pub fn kill_and_replace(&mut self, index: usize) {
         let index = index % self.workers.len();
-        let worker = &mut self.workers[index];
+        let (worker, _) = &mut self.workers[index];
         worker.kill().expect("SIGKILL a worker");
         worker.wait().expect("the killed worker is reaped");
         self.workers[index] = self.spawn();
+    }
+
+    /// The log file of worker `index` (modulo the fleet's size), as it runs now.
+    pub fn log_of(&self, index: usize) -> &Path {
+        &self.workers[index % self.workers.len()].1
+    }
+
+    /// How many workers run.
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Whether the fleet has no worker.
+    pub fn is_empty(&self) -> bool {
+        self.workers.is_empty()
     }
 
     /// Where the workers' logs are, for a failure message.
@@ -61,7 +76,7 @@ impl Fleet {
 
     /// Kills every worker; removes their logs when `passed`.
     pub fn stop(mut self, passed: bool) {
-        for worker in &mut self.workers {
+        for (worker, _) in &mut self.workers {
             let _ = worker.kill();
             let _ = worker.wait();
         }
@@ -70,18 +85,19 @@ impl Fleet {
         }
     }
 
-    fn spawn(&mut self) -> Child {
+    fn spawn(&mut self) -> (Child, PathBuf) {
         self.started += 1;
         let log = self.logs.join(format!("worker-{}.log", self.started));
         let file = std::fs::File::create(&log).expect("a log file");
         let also = file.try_clone().expect("a second handle on the log file");
-        Command::new(&self.binary)
+        let child = Command::new(&self.binary)
             .envs(self.env.iter().map(|(key, value)| (key, value)))
             .env("LOG_FORMAT", "json")
             .stdout(file)
             .stderr(also)
             .spawn()
-            .unwrap_or_else(|e| panic!("{} starts: {e}", self.binary.display()))
+            .unwrap_or_else(|e| panic!("{} starts: {e}", self.binary.display()));
+        (child, log)
     }
 }
 

@@ -33,6 +33,14 @@
 //! | `estafette_jobs_completed_total` | counter | `worker`, `kind`, `connection`, `end`, `consistency` | [`JobMark::Completed`] |
 //! | `estafette_jobs_failed_total` | counter | `worker`, `kind`, `connection`, `reason` | [`JobMark::Failed`] |
 //! | `estafette_ready` | gauge | `worker` | 1 while `/readyz` answers 200, else 0; set at each scrape |
+//! | `estafette_schedule_interval_seconds` | gauge | `worker`, `schedule` | [`schedule_observed`] (the scheduler, every tick) |
+//! | `estafette_schedule_tracked_since_timestamp_seconds` | gauge | `worker`, `schedule` | [`schedule_observed`] |
+//! | `estafette_schedule_last_success_timestamp_seconds` | gauge | `worker`, `schedule` | [`schedule_observed`], once a run completed |
+//! | `estafette_schedule_last_outcome` | gauge | `worker`, `schedule`, `outcome` (`completed`, `incomplete`, `failed`) | [`schedule_observed`] |
+//! | `estafette_schedule_running` | gauge | `worker`, `schedule` | [`schedule_observed`] |
+//! | `estafette_schedule_skips` | gauge | `worker`, `schedule` | [`schedule_observed`] |
+//! | `estafette_schedule_runs_published_total` | counter | `worker`, `schedule` | [`schedule_run_published`] |
+//! | `estafette_scheduler_lease_held` | gauge | `worker` | [`scheduler_lease_held`] |
 //!
 //! The exposition is OpenMetrics text (`application/openmetrics-text;
 //! version=1.0.0`), which Prometheus reads natively.
@@ -44,6 +52,7 @@ mod labels;
 mod layer;
 mod record;
 mod registry;
+mod schedules;
 mod server;
 
 pub use delivery::{Delivery, Settled};
@@ -56,6 +65,13 @@ pub use record::{
     upstream_request,
 };
 pub use registry::{AlreadyInstalled, encode, install};
+/// The `worker` label of the scheduler service: only its registry holds the
+/// `estafette_schedule*` families.
+pub const SCHEDULER: &str = "scheduler";
+
+pub use schedules::{
+    ScheduleSnapshot, schedule_observed, schedule_run_published, scheduler_lease_held,
+};
 pub use server::{MetricsServer, Readiness, ServeError, serve};
 
 /// The name of every metric family this crate exposes, as queried in PromQL.

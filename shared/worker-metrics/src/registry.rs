@@ -16,6 +16,7 @@ use crate::labels::{
     ConnectionLabels, JobCompletedLabels, JobFailedLabels, JobLabels, OutcomeLabels, ReasonLabels,
     TokenLabels, UpstreamLabels,
 };
+use crate::schedules::ScheduleFamilies;
 
 /// Every name starts with this, followed by `_`.
 const PREFIX: &str = "estafette";
@@ -56,6 +57,7 @@ pub(crate) struct Metrics {
     pub(crate) jobs_completed: Family<JobCompletedLabels, Counter>,
     pub(crate) jobs_failed: Family<JobFailedLabels, Counter>,
     ready: Gauge,
+    pub(crate) schedules: ScheduleFamilies,
     pub(crate) deliveries: InFlight,
     /// The connections [`crate::register_known`] named; `None` before it is called.
     known_connections: Mutex<Option<BTreeSet<String>>>,
@@ -83,6 +85,7 @@ impl Metrics {
             jobs_completed: Family::default(),
             jobs_failed: Family::default(),
             ready: Gauge::default(),
+            schedules: ScheduleFamilies::default(),
             deliveries: InFlight::default(),
             known_connections: Mutex::new(None),
         };
@@ -118,6 +121,9 @@ impl Metrics {
 
     fn register_families(&mut self) {
         let registry = &mut self.registry;
+        if self.worker == crate::SCHEDULER {
+            self.schedules.register(registry);
+        }
         registry.register(
             "messages_consumed",
             "Deliveries taken from the worker's queue",

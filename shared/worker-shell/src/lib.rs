@@ -4,7 +4,8 @@
 //! [`consume`] is the end of every worker's `run`: declare, consume, drain.
 //! [`handle_delivery`] wraps each delivery a handler takes: the consumer span, the
 //! parse, and the dead letter of what cannot be handled.
-//! [`main`] is a worker binary's whole `main`: it builds the runtime (one worker thread
+//! [`main`] is a worker binary's whole `main` (and the scheduler's: see [`Service`]):
+//! it builds the runtime (one worker thread
 //! unless `TOKIO_WORKER_THREADS` says otherwise) and runs [`serve`] on it.
 //! [`serve`]: set up the metrics registry (every series labelled with the worker's
 //! name), start telemetry with the metrics layer (exit 70 if it cannot start), read
@@ -44,6 +45,51 @@ pub use worker_metrics as metrics;
 
 /// The shortest time between two starts of the consumer after failures.
 const MIN_CONSUMER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The Estafette service a binary runs: a worker of one kind, or the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// A worker consuming its kind's queue.
+    Worker(WorkerKind),
+    /// The scheduler, which publishes scheduled syncs.
+    Scheduler,
+}
+
+impl Service {
+    /// The binary's name, and the `worker` label of its metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Worker(worker) => worker.as_str(),
+            Service::Scheduler => worker_metrics::SCHEDULER,
+        }
+    }
+
+    /// What the service does, in one line of its `--help`.
+    fn about(self) -> &'static str {
+        match self {
+            Service::Worker(_) => {
+                "An Estafette worker: it consumes its queue until SIGTERM or SIGINT, then drains."
+            }
+            Service::Scheduler => {
+                "The Estafette scheduler: it publishes scheduled syncs until SIGTERM or SIGINT."
+            }
+        }
+    }
+
+    /// The series the service counts from its first scrape, at 0.
+    fn known_series(self, settings: &Settings) -> worker_metrics::KnownSeries {
+        match self {
+            Service::Worker(worker) => series::known_series(worker, settings),
+            Service::Scheduler => worker_metrics::KnownSeries::default(),
+        }
+    }
+}
+
+impl From<WorkerKind> for Service {
+    fn from(worker: WorkerKind) -> Self {
+        Service::Worker(worker)
+    }
+}
 
 /// Whether this process can take work, as `/readyz` reports it.
 static READINESS: LazyLock<Readiness> = LazyLock::new(Readiness::new);
@@ -151,7 +197,7 @@ fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
 /// A worker binary's `main`: [`serve`] on a runtime of [`DEFAULT_RUNTIME_THREADS`]
 /// worker threads, or as many as `TOKIO_WORKER_THREADS` says. Exits 64 when that
 /// variable is unusable, 70 when the runtime cannot start.
-pub fn main<R, E>(worker: WorkerKind, run: R) -> ExitCode
+pub fn main<R, E>(service: impl Into<Service>, run: R) -> ExitCode
 where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
@@ -164,7 +210,7 @@ where
         }
     };
     match runtime(threads) {
-        Ok(runtime) => runtime.block_on(serve(worker, run)),
+        Ok(runtime) => runtime.block_on(serve(service.into(), run)),
         Err(error) => {
             eprintln!("cannot start the runtime: {error}");
             ExitCode::from(70)
@@ -172,15 +218,15 @@ where
     }
 }
 
-/// Runs a `worker`, whose `run` takes the settings, the broker, the job store and the
+/// Runs a `service`, whose `run` takes the settings, the broker, the job store and the
 /// shutdown token, until it stops; returns the exit status.
-pub async fn serve<R, E>(worker: WorkerKind, run: R) -> ExitCode
+pub async fn serve<R, E>(service: Service, run: R) -> ExitCode
 where
     R: AsyncFnOnce(&Settings, &Broker, &JobStore, CancellationToken) -> Result<(), E>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let name = worker.as_str();
-    if let Some(exit) = answer_arguments(name, std::env::args().skip(1)) {
+    let name = service.name();
+    if let Some(exit) = answer_arguments(service, std::env::args().skip(1)) {
         return exit;
     }
     if let Err(error) = worker_metrics::install(name) {
@@ -201,7 +247,7 @@ where
             return ExitCode::from(64);
         }
     };
-    worker_metrics::register_known(&series::known_series(worker, &settings));
+    worker_metrics::register_known(&service.known_series(&settings));
     let result = connect_and_run(settings, run).await;
     if let Err(error) = telemetry.shutdown() {
         eprintln!("telemetry did not flush: {error}");
@@ -215,12 +261,13 @@ where
     }
 }
 
-/// What a worker says about itself: it takes no arguments, its settings come from
+/// What a service says about itself: it takes no arguments, its settings come from
 /// the environment.
-fn usage(name: &str) -> String {
+fn usage(service: Service) -> String {
+    let (name, about) = (service.name(), service.about());
     format!(
         "Usage: {name}\n\n\
-         An Estafette worker: it consumes its queue until SIGTERM or SIGINT, then drains.\n\
+         {about}\n\
          It takes no arguments. Settings come from the embedded defaults, the TOML file\n\
          named by ESTAFETTE_CONFIG, AMQP_URL, REDIS_URL and ESTAFETTE__SECTION__KEY\n\
          variables (README, \"Settings\"). /metrics, /livez and /readyz are served on\n\
@@ -231,11 +278,12 @@ fn usage(name: &str) -> String {
 
 /// Answers `--help` and `--version` (exit 0) and refuses any other argument (exit 64)
 /// before anything starts; `None` when there are no arguments and the worker runs.
-fn answer_arguments(name: &str, mut args: impl Iterator<Item = String>) -> Option<ExitCode> {
+fn answer_arguments(service: Service, mut args: impl Iterator<Item = String>) -> Option<ExitCode> {
     let first = args.next()?;
+    let name = service.name();
     match first.as_str() {
         "-h" | "--help" => {
-            print!("{}", usage(name));
+            print!("{}", usage(service));
             Some(ExitCode::SUCCESS)
         }
         "-V" | "--version" => {
@@ -243,7 +291,10 @@ fn answer_arguments(name: &str, mut args: impl Iterator<Item = String>) -> Optio
             Some(ExitCode::SUCCESS)
         }
         other => {
-            eprintln!("{name}: unexpected argument {other:?}\n\n{}", usage(name));
+            eprintln!(
+                "{name}: unexpected argument {other:?}\n\n{}",
+                usage(service)
+            );
             Some(ExitCode::from(64))
         }
     }
@@ -321,7 +372,10 @@ mod tests {
     use super::*;
 
     fn answer(args: &[&str]) -> Option<ExitCode> {
-        answer_arguments("fetch-page", args.iter().map(|arg| (*arg).to_owned()))
+        answer_arguments(
+            Service::Worker(WorkerKind::FetchPage),
+            args.iter().map(|arg| (*arg).to_owned()),
+        )
     }
 
     #[test]
@@ -345,8 +399,11 @@ mod tests {
 
     #[test]
     fn the_help_says_where_settings_come_from() {
-        let help = usage("fetch-page");
+        let help = usage(Service::Worker(WorkerKind::FetchPage));
         assert!(help.starts_with("Usage: fetch-page\n"), "{help}");
         assert!(help.contains("ESTAFETTE_CONFIG"), "{help}");
+        let help = usage(Service::Scheduler);
+        assert!(help.starts_with("Usage: scheduler\n"), "{help}");
+        assert!(help.contains("publishes scheduled syncs"), "{help}");
     }
 }

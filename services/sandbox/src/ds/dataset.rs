@@ -309,6 +309,23 @@ impl Dataset {
         false
     }
 
+    /// The user of the visible dossier with this number edits it at `at`: its
+    /// `dateDerniereModification` moves there. False when no visible dossier has it.
+    pub fn touch_dossier(&mut self, number: i64, at: DateTime<Utc>) -> bool {
+        let dossier = self
+            .demarches
+            .iter_mut()
+            .flat_map(|demarche| demarche.dossiers.iter_mut())
+            .find(|dossier| dossier.number == number && dossier.is_visible());
+        match dossier {
+            Some(dossier) => {
+                dossier.updated_at = at;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The state of the visible dossier with this number.
     pub fn dossier_state(&self, number: i64) -> Option<DossierState> {
         self.dossier(number).map(|(_, dossier)| dossier.state)

@@ -1,0 +1,5 @@
+//! Integration tests of the scheduler: real scheduler processes, a real broker and
+//! Redis, a fetch-page worker and the sandbox.
+
+mod harness;
+mod runs;

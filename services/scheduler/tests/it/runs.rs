@@ -1,0 +1,164 @@
+//! Runs published by two replicas: one per due time, each from the last resume point,
+//! never two at once, and a lease that changes hands when its holder is killed.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use sandbox::SandboxConfig;
+
+use crate::harness::{SCHEDULE, Scene, Timing};
+
+/// Visible dossiers of démarche 4242 in the seeded data.
+const SEEDED_DOSSIERS: usize = 2350;
+
+/// Dossiers of démarche 4242 the tests change between runs.
+fn some_dossiers(scene: &Scene, count: usize, skip: usize) -> Vec<i64> {
+    scene
+        .sandbox
+        .dataset()
+        .demarche(4242)
+        .expect("the seeded démarche")
+        .visible_dossiers()
+        .map(|dossier| dossier.number)
+        .skip(skip)
+        .take(count)
+        .collect()
+}
+
+#[tokio::test]
+async fn two_replicas_publish_each_run_once_from_the_last_resume_point() {
+    let timing = Timing {
+        every_seconds: 3,
+        lease_seconds: 3.0,
+        tick_seconds: 0.2,
+    };
+    let mut scene = Scene::start(SandboxConfig::default(), timing, 2).await;
+
+    let full = scene.next_run().await;
+    assert_eq!(full.since(), None, "the first run is a full sync");
+    assert_eq!(full.dossiers.len(), SEEDED_DOSSIERS);
+
+    let touched = some_dossiers(&scene, 3, 10);
+    let removed = some_dossiers(&scene, 2, 500);
+    for &number in &touched {
+        assert!(scene.sandbox.touch_dossier(number));
+    }
+    for &number in &removed {
+        assert!(scene.sandbox.delete_dossier(number));
+    }
+    let changed = scene.next_run().await;
+    assert_eq!(changed.since(), Some(full.completed.resume_point));
+    assert_eq!(
+        changed.dossiers,
+        touched.iter().copied().collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        changed.deleted,
+        removed.iter().copied().collect::<BTreeSet<_>>()
+    );
+
+    let quiet = scene.next_run().await;
+    assert_eq!(quiet.since(), Some(changed.completed.resume_point));
+    assert!(quiet.dossiers.is_empty() && quiet.deleted.is_empty());
+
+    let runs = [&full, &changed, &quiet];
+    let jobs: BTreeSet<_> = runs.iter().map(|run| run.command.meta.job_id.0).collect();
+    assert_eq!(jobs.len(), 3, "each run is a job of its own");
+    let state = scene.recorded(quiet.command.meta.job_id).await;
+    assert_eq!(state.skips, 0, "no run outlasted its interval");
+    let last = state.last_run.expect("a finished run");
+    assert_eq!(
+        (last.outcome, last.records),
+        (schedule::Outcome::Completed, 0)
+    );
+    assert_eq!(last.since, Some(changed.completed.resume_point));
+    assert_eq!(state.resume_point, Some(quiet.completed.resume_point));
+    scene.finish(true).await;
+}
+
+#[tokio::test]
+async fn a_run_that_outlasts_its_interval_skips_due_times_and_never_overlaps() {
+    let config = SandboxConfig {
+        latency: Duration::from_millis(120),
+        ..SandboxConfig::default()
+    };
+    let timing = Timing {
+        every_seconds: 1,
+        lease_seconds: 3.0,
+        tick_seconds: 0.2,
+    };
+    let mut scene = Scene::start(config, timing, 2).await;
+
+    let slow = scene.next_run().await;
+    assert_eq!(slow.dossiers.len(), SEEDED_DOSSIERS);
+    let during = scene
+        .store
+        .state(SCHEDULE)
+        .await
+        .expect("the store answers");
+    assert!(
+        during.skips >= 1,
+        "a {} ms run with a 1 s interval skips due times; skips: {}",
+        slow.completed.elapsed_ms,
+        during.skips
+    );
+    let next = scene.next_run().await;
+    assert_eq!(
+        next.since(),
+        Some(slow.completed.resume_point),
+        "the next run was claimed after the slow one ended, from its resume point"
+    );
+    scene.finish(true).await;
+}
+
+#[tokio::test]
+async fn killing_the_lease_holder_hands_over_without_publishing_a_run_twice() {
+    let timing = Timing {
+        every_seconds: 2,
+        lease_seconds: 2.0,
+        tick_seconds: 0.2,
+    };
+    let mut scene = Scene::start(SandboxConfig::default(), timing, 2).await;
+    let first = scene.next_run().await;
+    let (index, holder) = scene
+        .lease_holder()
+        .await
+        .expect("a replica holds the lease");
+
+    let killed = Instant::now();
+    scene.fleet.kill_and_replace(index);
+    let successor = loop {
+        let now_held = scene.store.lease_holder().await.expect("the store answers");
+        if let Some(successor) = now_held.filter(|successor| *successor != holder) {
+            break successor;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "nobody took the lease over"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let handover = killed.elapsed();
+    println!("lease handed over from {holder} to {successor} in {handover:?}");
+    assert!(
+        handover <= Duration::from_secs(2) + Duration::from_secs(3),
+        "the lease (2 s) changed hands in {handover:?}"
+    );
+
+    let mut runs = vec![first];
+    for _ in 0..2 {
+        runs.push(scene.next_run().await);
+    }
+    for pair in runs.windows(2) {
+        assert_eq!(pair[1].since(), Some(pair[0].completed.resume_point));
+    }
+    let mut jobs: Vec<_> = runs.iter().map(|run| run.command.meta.job_id.0).collect();
+    jobs.extend(scene.remaining_starts().await.into_iter().map(|job| job.0));
+    let distinct: BTreeSet<_> = jobs.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        jobs.len(),
+        "a run was published twice: {jobs:?}"
+    );
+    scene.finish(true).await;
+}
