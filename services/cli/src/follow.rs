@@ -72,7 +72,7 @@ pub(crate) async fn publish_and_follow<T>(
 /// Hands each event of `job_id`, from `events` on, to `step` until it returns an
 /// outcome or an error; then forgets the job's follow queue. A lost connection is
 /// taken up again; only a timeout leaves the queue for another follower.
-async fn follow<T>(
+pub(crate) async fn follow<T>(
     broker: &Broker,
     job_id: JobId,
     mut events: Subscription,

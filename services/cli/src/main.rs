@@ -4,6 +4,7 @@ mod dead;
 #[cfg(feature = "demo")]
 mod demo;
 mod follow;
+mod schedules;
 mod status;
 mod sync;
 mod sync_summary;
@@ -40,6 +41,9 @@ enum Commands {
     /// List, show, replay or purge the dead letters: what the workers gave up on.
     #[command(subcommand)]
     Dead(dead::DeadCommand),
+    /// List the schedules, start a run now, or forget a resume point.
+    #[command(subcommand)]
+    Schedules(schedules::SchedulesCommand),
     /// Follow a job published earlier by `sync`, `write` or `status` (whose follower
     /// stopped less than 15 minutes ago) to its end, and print its outcome.
     Follow(follow::FollowArgs),
@@ -62,6 +66,7 @@ async fn main() -> ExitCode {
         Commands::Status(command) => status::run(command).await,
         Commands::Write(command) => write::run(command).await,
         Commands::Dead(command) => dead::run(command).await,
+        Commands::Schedules(command) => schedules::run(command).await,
         Commands::Follow(args) => follow::run(args).await,
     };
     if let Err(error) = telemetry.shutdown() {

@@ -96,6 +96,19 @@ pub const METRIC_NAMES: &[&str] = &[
     "estafette_ready",
 ];
 
+/// The name of every metric family only the scheduler's registry exposes (see
+/// [`SCHEDULER`]), as queried in PromQL.
+pub const SCHEDULER_METRIC_NAMES: &[&str] = &[
+    "estafette_schedule_interval_seconds",
+    "estafette_schedule_tracked_since_timestamp_seconds",
+    "estafette_schedule_last_success_timestamp_seconds",
+    "estafette_schedule_last_outcome",
+    "estafette_schedule_running",
+    "estafette_schedule_skips",
+    "estafette_schedule_runs_published_total",
+    "estafette_scheduler_lease_held",
+];
+
 /// The families of [`METRIC_NAMES`] that are histograms.
 pub const HISTOGRAM_NAMES: &[&str] = &[
     "estafette_upstream_request_duration_seconds",

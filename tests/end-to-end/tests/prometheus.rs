@@ -5,6 +5,7 @@
 //! evaluated through Prometheus's HTTP API and compared with what the run did, as
 //! the sandboxes and the broker tell it: errors, 429s, token requests, dead letters
 //! and jobs counted exactly, pages and records within Prometheus's extrapolation.
+//! No scheduler runs: the schedule panels and the schedule alert return nothing.
 //!
 //! The RabbitMQ panels are checked when the test broker's Prometheus plugin answers
 //! (`testkit::rabbitmq_prometheus_address`, 127.0.0.1:15692 for the machine's own
@@ -1055,6 +1056,28 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
         }
     }
 
+    // Schedules: only the scheduler exports their series, and none runs here.
+    for title in [
+        "Time since last successful run",
+        "Last outcome per schedule",
+        "Runs in flight and skips",
+        "Scheduler lease holder",
+    ] {
+        let results = answers
+            .get(title)
+            .unwrap_or_else(|| panic!("no panel {title:?}"));
+        for (target, samples) in results.iter().enumerate() {
+            let series = count(samples.len() as u64);
+            checks.near(
+                title,
+                &format!("series of query {target}"),
+                series,
+                0.0,
+                0.0,
+            );
+        }
+    }
+
     // Queues, from the RabbitMQ plugin.
     let queue_panels = [
         "Work queues: ready",
@@ -1130,6 +1153,7 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
                     }
                     "EstafetteDeadLettersGrowing" => label("reason"),
                     "EstafetteUpstreamErrorRatio" => label("connection"),
+                    "EstafetteScheduleNotSucceeding" => label("schedule"),
                     _ => label("instance"),
                 }
             })
@@ -1139,6 +1163,8 @@ async fn dashboard_and_alerts_tell_what_the_run_did() {
             "EstafetteDeadLettersGrowing" => dead_reasons.clone(),
             "EstafetteUpstreamErrorRatio" => error_connections.clone(),
             "EstafetteReplicaNotReady" | "EstafetteReplicaDown" => BTreeSet::new(),
+            // No scheduler runs: no schedule is tracked.
+            "EstafetteScheduleNotSucceeding" => BTreeSet::new(),
             other => panic!("alert {other} has no expectation here"),
         };
         println!("alert {alert}: returns {fired:?}, the run implies {implied:?}");

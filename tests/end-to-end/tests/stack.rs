@@ -1,6 +1,7 @@
 //! The compose stack, run for real: `docker-compose up` of the broker, Redis, the
-//! sandbox, three fetch-page replicas, write-descriptors, send-status and
-//! Prometheus; jobs of every kind through `docker-compose run --rm cli`; a replica's
+//! sandbox, three fetch-page replicas, write-descriptors, send-status, the scheduler
+//! and Prometheus; jobs of every kind through `docker-compose run --rm cli`; a run of
+//! the scheduler's every-minute schedule ending completed; a replica's
 //! process killed (the engine restarts it) and the broker restarted mid-sync; then `docker-compose stop` drains the
 //! workers. Prints what it measured.
 //!
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use sandbox::ds::dataset::DossierState;
 use serde_json::Value;
 
@@ -34,6 +36,12 @@ const DS_SYNC: [&str; 6] = [
 ];
 /// How long `docker-compose stop` gives each container before SIGKILL.
 const STOP_GRACE_SECONDS: u64 = 30;
+/// The schedule of deploy/scheduler.toml: the seeded démarche's sync, every minute.
+const SCHEDULE: &str = "demarche_4242";
+/// Longest time from every service healthy to the schedule's first run ending
+/// completed: it is due at the first whole minute after the scheduler started, and
+/// its sync shares the workers with the cli's jobs.
+const SCHEDULED_RUN_WITHIN: Duration = Duration::from_secs(75);
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -181,7 +189,9 @@ impl Stack {
                     (id, state)
                 })
                 .collect();
-            let expected = 5 + FETCH_PAGE_REPLICAS + 1;
+            // The broker, Redis, the sandbox, write-descriptors, send-status and the
+            // scheduler; the fetch-page replicas; Prometheus.
+            let expected = 6 + FETCH_PAGE_REPLICAS + 1;
             if states.len() == expected
                 && states
                     .iter()
@@ -212,6 +222,20 @@ impl Stack {
             .filter(|line| line.starts_with(&format!("{name}{{")) && line.contains(labels))
             .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
             .sum()
+    }
+
+    /// When the scheduler's log first tells that a run of `schedule` ended completed.
+    fn completed_run(&self, schedule: &str) -> Option<DateTime<Utc>> {
+        let output = self.run(&["logs", "--no-color", "scheduler"]);
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| tells_a_completed_run(line, schedule))
+            .filter_map(|line| {
+                // Compose prefixes each line with the container's name and ` | `.
+                let message = line.split_once(" | ").map_or(line, |(_, message)| message);
+                message.split_whitespace().next()?.parse().ok()
+            })
+            .min()
     }
 
     /// Prometheus's targets and their health, once each has been scraped.
@@ -255,6 +279,14 @@ impl Drop for Stack {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// Whether a line of the scheduler's log, in the text format, tells that a run of
+/// `schedule` ended completed.
+fn tells_a_completed_run(line: &str, schedule: &str) -> bool {
+    line.contains(" run ended ")
+        && line.contains(&format!(" schedule=\"{schedule}\""))
+        && line.contains(" outcome=\"completed\"")
 }
 
 /// What the seeded sandbox holds, as the sandbox crate itself seeds it.
@@ -310,12 +342,20 @@ fn the_compose_stack_runs_every_job_and_survives_a_killed_replica_and_a_broker_r
         "fetch-page",
         "write-descriptors",
         "send-status",
+        "scheduler",
         "prometheus",
     ]);
     let healthy = stack.until_healthy(up);
+    let healthy_at = Utc::now();
     measured.insert(
         "healthy after up",
         format!("{:.1} s", healthy.as_secs_f64()),
+    );
+    let scheduler = stack.containers("scheduler");
+    assert_eq!(scheduler.len(), 1, "one scheduler replica");
+    assert_eq!(
+        Stack::inspect(&scheduler[0], "{{.State.Health.Status}}"),
+        "healthy"
     );
 
     // A DS sync.
@@ -455,6 +495,33 @@ fn the_compose_stack_runs_every_job_and_survives_a_killed_replica_and_a_broker_r
     assert_eq!(sent["already_applied"], false, "{sent}");
     measured.insert("ds decision", "message sent".into());
 
+    // The scheduler's schedule: its first run, published while the jobs above ran
+    // or soon after, ends completed.
+    let within = chrono::Duration::from_std(SCHEDULED_RUN_WITHIN).expect("a short duration");
+    let deadline = healthy_at + within;
+    let completed = loop {
+        if let Some(at) = stack.completed_run(SCHEDULE) {
+            break at;
+        }
+        // A line is read a little after the scheduler writes it.
+        assert!(
+            Utc::now() < deadline + chrono::Duration::seconds(5),
+            "no run of {SCHEDULE} ended completed within {SCHEDULED_RUN_WITHIN:?} of the stack being healthy"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    assert!(
+        completed <= deadline,
+        "the first completed run of {SCHEDULE} ended at {completed}, after {deadline}"
+    );
+    measured.insert(
+        "scheduled ds sync",
+        format!(
+            "{SCHEDULE} completed {:.1} s after healthy",
+            (completed - healthy_at).as_seconds_f64()
+        ),
+    );
+
     // A fetch-page replica killed mid-sync: the sync still ends exact.
     let started = Instant::now();
     let sync = stack.cli(&[], &DS_SYNC);
@@ -502,7 +569,8 @@ fn the_compose_stack_runs_every_job_and_survives_a_killed_replica_and_a_broker_r
         ),
     );
 
-    // Prometheus scrapes every replica of every worker, and the broker's plugin.
+    // Prometheus scrapes every replica of every worker, the scheduler, and the
+    // broker's plugin.
     let deadline = Instant::now() + Duration::from_secs(90);
     let targets = loop {
         let targets = stack.prometheus_targets();
@@ -510,7 +578,8 @@ fn the_compose_stack_runs_every_job_and_survives_a_killed_replica_and_a_broker_r
             .iter()
             .filter(|(name, _)| name.starts_with("estafette-workers"))
             .count();
-        if workers == FETCH_PAGE_REPLICAS + 2 && targets.iter().all(|(_, health)| health == "up") {
+        // The other two workers and the scheduler are scraped in the same job.
+        if workers == FETCH_PAGE_REPLICAS + 3 && targets.iter().all(|(_, health)| health == "up") {
             break targets;
         }
         assert!(Instant::now() < deadline, "Prometheus targets: {targets:?}");

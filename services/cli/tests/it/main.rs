@@ -4,6 +4,7 @@ mod dead;
 #[cfg(feature = "demo")]
 mod demo;
 mod follow;
+mod schedules;
 mod worker;
 mod write;
 

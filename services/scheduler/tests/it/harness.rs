@@ -213,6 +213,25 @@ impl Scene {
             .map(|index| (index, holder))
     }
 
+    /// The `/metrics` text of replica `index`, at the address its log names.
+    pub(crate) async fn metrics_of(&self, index: usize) -> String {
+        let log = std::fs::read_to_string(self.fleet.log_of(index)).expect("the replica's log");
+        let address = log
+            .lines()
+            .filter(|line| line.contains("serving /metrics"))
+            .find_map(|line| {
+                let event: serde_json::Value = serde_json::from_str(line).ok()?;
+                event["fields"]["local_addr"].as_str().map(str::to_owned)
+            })
+            .expect("the replica logged its metrics address");
+        reqwest::get(format!("http://{address}/metrics"))
+            .await
+            .expect("the replica serves /metrics")
+            .text()
+            .await
+            .expect("a text exposition")
+    }
+
     /// The run ids of every start command published so far and not read yet.
     pub(crate) async fn remaining_starts(&mut self) -> Vec<JobId> {
         let mut jobs = Vec::new();

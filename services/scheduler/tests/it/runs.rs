@@ -73,7 +73,41 @@ async fn two_replicas_publish_each_run_once_from_the_last_resume_point() {
     );
     assert_eq!(last.since, Some(changed.completed.resume_point));
     assert_eq!(state.resume_point, Some(quiet.completed.resume_point));
+
+    let mut holders = 0;
+    let mut published = 0;
+    for index in 0..2 {
+        let metrics = scene.metrics_of(index).await;
+        for family in worker_metrics::SCHEDULER_METRIC_NAMES {
+            assert!(metrics.contains(family), "{family} is missing:\n{metrics}");
+        }
+        assert!(metrics.contains(
+            "estafette_schedule_last_outcome{worker=\"scheduler\",schedule=\"dossiers\",outcome=\"completed\"} 1"
+        ), "{metrics}");
+        holders += sample(
+            &metrics,
+            "estafette_scheduler_lease_held{worker=\"scheduler\"}",
+        );
+        published += sample(
+            &metrics,
+            "estafette_schedule_runs_published_total{worker=\"scheduler\",schedule=\"dossiers\"}",
+        );
+    }
+    assert_eq!(holders, 1, "one replica holds the lease");
+    let seen = 3 + scene.remaining_starts().await.len();
+    assert_eq!(
+        published as usize, seen,
+        "every run published was counted once"
+    );
     scene.finish(true).await;
+}
+
+/// The value of the series `series` in a text exposition, 0 when absent.
+fn sample(metrics: &str, series: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse::<f64>().ok())
+        .map_or(0, |value| value as u64)
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! `docker-compose.yml` checked against the repository without a Docker engine: the
-//! files it builds from and mounts, the binaries `deploy/Dockerfile` copies, the
-//! sandbox's flags, the workers' broker, Redis and connection settings, the start
-//! order, the published ports and the targets Prometheus scrapes.
+//! files it builds from and mounts, the binaries `deploy/Dockerfile` copies (and
+//! `.dockerignore` and `.ci/stack` let in and build), the sandbox's flags, the
+//! workers' and the scheduler's broker, Redis and connection settings, the
+//! scheduler's schedules, the start order, the published ports and the targets
+//! Prometheus scrapes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -22,8 +24,23 @@ const WORKER_KINDS: [WorkerKind; 3] = [
     WorkerKind::SendStatus,
 ];
 
+/// The scheduler's binary. It runs like a worker (the workers' settings, broker,
+/// Redis, metrics port and health check) but consumes no work queue.
+const SCHEDULER_BINARY: &str = worker_metrics::SCHEDULER;
+
 /// The estafette tool's binary: its command line is a subcommand, not flags.
 const CLI_BINARY: &str = "estafette";
+
+/// The file `.ci/stack` builds the release binaries of the prebuilt image with.
+const CI_STACK: &str = ".ci/stack";
+
+/// The kinds a schedule may publish, each with the `api` of the connections it may
+/// name.
+const SCHEDULED_KINDS: &[(&str, &str)] = &[
+    ("ds.sync", "ds"),
+    ("divalto.sync", "divalto"),
+    ("amienscope.sync", "amienscope"),
+];
 
 /// Flags clap gives every binary without a field declaring them.
 const CLAP_BUILT_IN_FLAGS: &[&str] = &["help", "version"];
@@ -426,6 +443,60 @@ fn dockerfile_built_binaries() -> Option<BTreeSet<String>> {
     (!named.is_empty()).then_some(named)
 }
 
+/// The binaries the `prebuilt` target copies from a host build: the `COPY`
+/// instructions that read `target/release/`, not another stage.
+fn dockerfile_prebuilt_binaries() -> BTreeSet<String> {
+    dockerfile_instructions()
+        .iter()
+        .filter(|instruction| instruction.starts_with("COPY ") && !instruction.contains("--from"))
+        .flat_map(|instruction| instruction.split_whitespace())
+        .filter_map(|word| word.strip_prefix("target/release/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The release binaries `.dockerignore` lets into the build context.
+fn dockerignore_admitted_binaries() -> BTreeSet<String> {
+    read(".dockerignore")
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("!target/release/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The binaries `.ci/stack`'s `cargo build --release` names with `--bin`.
+fn ci_stack_built_binaries() -> BTreeSet<String> {
+    let script = read(CI_STACK);
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in script.lines().map(str::trim) {
+        if line.starts_with('#') {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => {
+                current.push_str(part);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(line);
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let build = commands
+        .iter()
+        .map(|command| command.split_whitespace().collect::<Vec<_>>())
+        .find(|words| words.starts_with(&["cargo", "build", "--release"]))
+        .unwrap_or_else(|| panic!("{CI_STACK} runs cargo build --release"));
+    build
+        .iter()
+        .zip(build.iter().skip(1))
+        .filter(|(flag, _)| **flag == "--bin")
+        .map(|(_, name)| (*name).to_owned())
+        .collect()
+}
+
 /// The long flags a clap `Parser` in `source` declares: each `#[arg(long ...)]`
 /// field, kebab-cased, or its explicit `long = "..."` name.
 fn declared_long_flags(source: &str) -> BTreeSet<String> {
@@ -541,8 +612,16 @@ fn worker_binaries() -> BTreeSet<&'static str> {
     WORKER_KINDS.iter().map(|kind| kind.as_str()).collect()
 }
 
-/// The ports a service accepts connections on inside the stack: a worker's
-/// `metrics.listen`, the sandbox's `--listen`, and every port it publishes or exposes.
+/// The binaries that run like workers: every worker kind's, and the scheduler's.
+fn shell_binaries() -> BTreeSet<&'static str> {
+    let mut binaries = worker_binaries();
+    binaries.insert(SCHEDULER_BINARY);
+    binaries
+}
+
+/// The ports a service accepts connections on inside the stack: a worker's or the
+/// scheduler's `metrics.listen`, the sandbox's `--listen`, and every port it
+/// publishes or exposes.
 fn listening_ports(service: &Value) -> BTreeSet<u16> {
     let mut listening: BTreeSet<u16> = ports(service).iter().map(|port| port.target).collect();
     if let Some(exposed) = service.get("expose").and_then(Value::as_sequence) {
@@ -554,7 +633,7 @@ fn listening_ports(service: &Value) -> BTreeSet<u16> {
         );
     }
     let program = program(service).unwrap_or_default();
-    if worker_binaries().contains(program.as_str()) {
+    if shell_binaries().contains(program.as_str()) {
         let port = environment(service)
             .get("ESTAFETTE__METRICS__LISTEN")
             .map_or_else(default_metrics_port, |listen| socket_port(listen));
@@ -581,14 +660,80 @@ fn assert_reaches_a_service(services: &BTreeMap<String, Value>, owner: &str, url
     host
 }
 
-/// The services whose program is a worker binary.
-fn worker_services(services: &BTreeMap<String, Value>) -> Vec<(&String, &Value)> {
+/// The services whose program is a worker binary or the scheduler.
+fn shell_services(services: &BTreeMap<String, Value>) -> Vec<(&String, &Value)> {
     services
         .iter()
         .filter(|(_, service)| {
-            program(service).is_some_and(|program| worker_binaries().contains(program.as_str()))
+            program(service).is_some_and(|program| shell_binaries().contains(program.as_str()))
         })
         .collect()
+}
+
+/// The one service that runs `binary`.
+fn service_running<'s>(
+    services: &'s BTreeMap<String, Value>,
+    binary: &str,
+) -> (&'s String, &'s Value) {
+    let runners: Vec<(&String, &Value)> = services
+        .iter()
+        .filter(|(_, service)| program(service).as_deref() == Some(binary))
+        .collect();
+    assert_eq!(
+        runners.len(),
+        1,
+        "{binary} runs in {} services",
+        runners.len()
+    );
+    runners[0]
+}
+
+/// The settings file a service names with `ESTAFETTE_CONFIG`, as the host path it
+/// bind-mounts there; `None` when it names none.
+fn mounted_settings_file(name: &str, service: &Value) -> Option<String> {
+    let named = environment(service).get("ESTAFETTE_CONFIG")?.clone();
+    let mount = bind_mounts(service)
+        .into_iter()
+        .find(|mount| mount.container == named)
+        .unwrap_or_else(|| {
+            panic!("{name}: ESTAFETTE_CONFIG names {named}, which it does not mount")
+        });
+    Some(normalize(Path::new(&mount.host)).display().to_string())
+}
+
+/// The `[schedules.<name>]` tables of a settings file, each as its keys and their
+/// values (a string without its quotes, anything else as written).
+fn schedules_of(file: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut schedules: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in read(file).lines().map(str::trim) {
+        if line.starts_with('[') {
+            current = line
+                .strip_prefix("[schedules.")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .map(str::to_owned);
+            if let Some(name) = &current {
+                schedules.entry(name.clone()).or_default();
+            }
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (Some(name), Some((key, value))) = (&current, line.split_once('=')) else {
+            continue;
+        };
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or(value);
+        schedules
+            .get_mut(name)
+            .expect("the table was opened")
+            .insert(key.trim().to_owned(), value.to_owned());
+    }
+    schedules
 }
 
 // ---------------------------------------------------------------------------
@@ -696,25 +841,45 @@ fn our_binaries_are_started_with_flags_they_declare() {
 }
 
 #[test]
-fn every_worker_kind_runs_in_its_own_service_with_settable_replicas() {
+fn the_prebuilt_image_holds_what_the_build_stage_copies_ci_builds_and_the_context_admits() {
+    let prebuilt = dockerfile_prebuilt_binaries();
+    assert_eq!(
+        prebuilt,
+        dockerfile_copied_binaries(),
+        "the prebuilt target and the build stage fill the image with the same binaries"
+    );
+    assert_eq!(
+        dockerignore_admitted_binaries(),
+        prebuilt,
+        ".dockerignore must let in exactly the binaries the prebuilt target copies"
+    );
+    assert_eq!(
+        ci_stack_built_binaries(),
+        prebuilt,
+        "{CI_STACK} must build exactly the binaries the prebuilt target copies"
+    );
+    for binary in shell_binaries() {
+        assert!(prebuilt.contains(binary), "the image lacks {binary}");
+    }
+}
+
+#[test]
+fn every_worker_kind_and_the_scheduler_run_in_their_own_service_with_settable_replicas() {
     let services = services_as_written();
-    for kind in WORKER_KINDS {
+    for binary in shell_binaries() {
         let runners: Vec<&String> = services
             .iter()
-            .filter(|(_, service)| program(service).as_deref() == Some(kind.as_str()))
+            .filter(|(_, service)| program(service).as_deref() == Some(binary))
             .map(|(name, _)| name)
             .collect();
-        assert_eq!(runners.len(), 1, "{} runs in {runners:?}", kind.as_str());
+        assert_eq!(runners.len(), 1, "{binary} runs in {runners:?}");
         let service = &services[runners[0]];
         let replicas = service
             .get("deploy")
             .and_then(|deploy| deploy.get("replicas"))
             .and_then(scalar)
             .unwrap_or_else(|| panic!("{} sets no deploy.replicas", runners[0]));
-        let variable = format!(
-            "{}_REPLICAS",
-            kind.as_str().to_uppercase().replace('-', "_")
-        );
+        let variable = format!("{}_REPLICAS", binary.to_uppercase().replace('-', "_"));
         assert!(
             replicas.starts_with(&format!("${{{variable}:-")),
             "{}: replicas `{replicas}` is not settable through {variable}",
@@ -729,11 +894,11 @@ fn every_worker_kind_runs_in_its_own_service_with_settable_replicas() {
 }
 
 #[test]
-fn workers_and_the_cli_reach_the_broker_and_redis_by_service_name() {
+fn workers_the_scheduler_and_the_cli_reach_the_broker_and_redis_by_service_name() {
     let services = services();
     let broker_users = services.iter().filter(|(_, service)| {
         program(service).is_some_and(|program| {
-            worker_binaries().contains(program.as_str()) || program == CLI_BINARY
+            shell_binaries().contains(program.as_str()) || program == CLI_BINARY
         })
     });
     let mut checked = 0;
@@ -751,7 +916,54 @@ fn workers_and_the_cli_reach_the_broker_and_redis_by_service_name() {
         }
         checked += 1;
     }
-    assert_eq!(checked, WORKER_KINDS.len() + 1, "three workers and the cli");
+    assert_eq!(
+        checked,
+        WORKER_KINDS.len() + 2,
+        "three workers, the scheduler and the cli"
+    );
+}
+
+#[test]
+fn the_scheduler_and_the_cli_read_the_mounted_schedules_of_sandbox_connections() {
+    let services = services();
+    let connections = default_connections();
+    let (name, scheduler) = service_running(&services, SCHEDULER_BINARY);
+    let file = mounted_settings_file(name, scheduler)
+        .unwrap_or_else(|| panic!("{name} names no settings file: it has no schedule"));
+    let schedules = schedules_of(&file);
+    assert!(!schedules.is_empty(), "{file} configures no schedule");
+    for (schedule, keys) in &schedules {
+        let key = |key: &str| {
+            keys.get(key)
+                .unwrap_or_else(|| panic!("{file}: schedules.{schedule} sets no {key}"))
+        };
+        let kind = key("kind");
+        let (_, api) = SCHEDULED_KINDS
+            .iter()
+            .find(|(known, _)| known == kind)
+            .unwrap_or_else(|| panic!("{file}: schedules.{schedule}: {kind} is not a sync"));
+        let connection = key("connection");
+        let configured = connections.get(connection).unwrap_or_else(|| {
+            panic!("{file}: schedules.{schedule} names {connection}, absent from defaults.toml")
+        });
+        assert_eq!(
+            configured.get("api").map(String::as_str),
+            Some(*api),
+            "{file}: schedules.{schedule}: {connection} is no {api} connection"
+        );
+        assert!(
+            keys.contains_key("every_seconds") != keys.contains_key("cron"),
+            "{file}: schedules.{schedule} sets one of every_seconds and cron"
+        );
+        key("body");
+    }
+    // `estafette schedules` lists and starts the schedules its own settings name.
+    let (cli_name, cli) = service_running(&services, CLI_BINARY);
+    assert_eq!(
+        mounted_settings_file(cli_name, cli).as_deref(),
+        Some(file.as_str()),
+        "{cli_name} reads the scheduler's settings file"
+    );
 }
 
 #[test]
@@ -765,7 +977,7 @@ fn workers_reach_every_local_connection_through_the_sandbox_service() {
     let sandbox_port = socket_port(
         &flag_value(&words(sandbox.get("command")), "listen").expect("the sandbox's --listen"),
     );
-    for (name, service) in worker_services(&services) {
+    for (name, service) in shell_services(&services) {
         let environment = environment(service);
         for (variable, url) in &environment {
             let Some(rest) = variable.strip_prefix("ESTAFETTE__CONNECTIONS__") else {
@@ -861,7 +1073,7 @@ fn redis_keeps_the_job_state_in_an_append_only_file_on_a_volume() {
 #[test]
 fn the_broker_redis_and_sandbox_are_waited_for_until_healthy() {
     let services = services();
-    for (name, service) in worker_services(&services) {
+    for (name, service) in shell_services(&services) {
         let dependencies = depends_on(service);
         for dependency in ["rabbitmq", "redis", "sandbox"] {
             assert_eq!(
@@ -990,7 +1202,7 @@ fn prometheus_scrapes_compose_services_on_the_ports_they_listen_on() {
         );
     }
     let metrics_port = default_metrics_port();
-    for (name, _) in worker_services(&services) {
+    for (name, _) in shell_services(&services) {
         assert!(
             scraped.contains(&(name.clone(), metrics_port)),
             "Prometheus does not scrape {name}:{metrics_port}"

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use contract::WorkerKind;
 use serde_json::Value;
-use worker_metrics::{HISTOGRAM_NAMES, METRIC_NAMES};
+use worker_metrics::{HISTOGRAM_NAMES, METRIC_NAMES, SCHEDULER_METRIC_NAMES};
 
 use crate::deploy::{alert_rules, dashboard, panels, read};
 
@@ -71,7 +71,10 @@ const AGGREGATIONS: &[&str] = &[
 
 /// Whether a query may select `name`.
 fn is_exposed(name: &str) -> bool {
-    is_worker_series(name) || RABBITMQ_METRICS.contains(&name) || PROMETHEUS_METRICS.contains(&name)
+    is_worker_series(name)
+        || SCHEDULER_METRIC_NAMES.contains(&name)
+        || RABBITMQ_METRICS.contains(&name)
+        || PROMETHEUS_METRICS.contains(&name)
 }
 
 /// Every `expr` of every panel target, with its panel's title.

@@ -1,6 +1,7 @@
 //! The Kubernetes manifests in `deploy/k8s/`, checked against the workspace: the
 //! binaries the Deployments run, the queues KEDA watches, the port and probes the
-//! workers serve, the Secret keys they read and the settings file they mount.
+//! workers and the scheduler serve, the Secret keys they read, the settings file
+//! they mount and the schedules it holds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,6 +50,22 @@ const SECRET_NAMES: &[&str] = &["token", "password", "private_key", "client_secr
 
 /// The APIs a production settings file connects to, one connection each at least.
 const APIS: &[&str] = &["ds", "divalto", "amienscope", "apidae"];
+
+/// The scheduler's binary and Deployment. It runs like a worker but consumes no
+/// work queue, so KEDA does not scale it.
+const SCHEDULER: &str = worker_metrics::SCHEDULER;
+
+/// The fewest replicas of the scheduler: one holds the lease, another is ready to
+/// take it over.
+const SCHEDULER_MIN_REPLICAS: u64 = 2;
+
+/// The kinds a schedule may publish, each with the `api` of the connections it may
+/// name.
+const SCHEDULED_KINDS: &[(&str, &str)] = &[
+    ("ds.sync", "ds"),
+    ("divalto.sync", "divalto"),
+    ("amienscope.sync", "amienscope"),
+];
 
 /// One document of a manifest file.
 struct Manifest {
@@ -166,6 +183,28 @@ fn worker_names() -> BTreeSet<&'static str> {
     worker_kinds()
         .into_iter()
         .map(|kind| kind.as_str())
+        .collect()
+}
+
+/// The names of the Deployments: one per worker kind, and the scheduler.
+fn deployment_names() -> BTreeSet<String> {
+    worker_names()
+        .into_iter()
+        .chain([SCHEDULER])
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The Deployments a ScaledObject scales.
+fn scaled_names(manifests: &[Manifest]) -> BTreeSet<&str> {
+    of_kind(manifests, "ScaledObject")
+        .into_iter()
+        .map(|scaled| {
+            text(
+                &scaled.document["spec"]["scaleTargetRef"]["name"],
+                &format!("{}: scaleTargetRef.name", scaled.context()),
+            )
+        })
         .collect()
 }
 
@@ -331,12 +370,13 @@ fn every_document_names_its_api_version_kind_and_name_in_the_estafette_namespace
 }
 
 #[test]
-fn the_manifests_hold_one_deployment_and_one_scaled_object_per_worker_kind() {
+fn the_manifests_deploy_every_worker_kind_and_the_scheduler_and_scale_only_the_workers() {
     let manifests = manifests();
     let workers: BTreeSet<String> = worker_names().into_iter().map(str::to_owned).collect();
+    let deployments = deployment_names();
 
-    assert_eq!(names(&manifests, "Deployment"), workers);
-    assert_eq!(of_kind(&manifests, "Deployment").len(), workers.len());
+    assert_eq!(names(&manifests, "Deployment"), deployments);
+    assert_eq!(of_kind(&manifests, "Deployment").len(), deployments.len());
     let targets: Vec<&str> = of_kind(&manifests, "ScaledObject")
         .into_iter()
         .map(|scaled| {
@@ -361,6 +401,29 @@ fn the_manifests_hold_one_deployment_and_one_scaled_object_per_worker_kind() {
         of_kind(&manifests, "Secret").is_empty(),
         "no manifest holds a Secret: credentials stay out of the repository"
     );
+}
+
+#[test]
+fn keda_owns_the_workers_replicas_and_the_scheduler_sets_its_own() {
+    let manifests = manifests();
+    let scaled = scaled_names(&manifests);
+    for deployment in of_kind(&manifests, "Deployment") {
+        let context = deployment.context();
+        let replicas = &deployment.document["spec"]["replicas"];
+        if scaled.contains(deployment.name()) {
+            // Applying the file again must not undo what KEDA scaled.
+            assert!(replicas.is_null(), "{context}: replicas left to KEDA");
+            continue;
+        }
+        assert_eq!(deployment.name(), SCHEDULER, "{context}: nothing scales it");
+        let replicas = replicas
+            .as_u64()
+            .unwrap_or_else(|| panic!("{context}: sets replicas, since nothing scales it"));
+        assert!(
+            replicas >= SCHEDULER_MIN_REPLICAS,
+            "{context}: {replicas} replicas, none to take the lease over"
+        );
+    }
 }
 
 #[test]
@@ -643,6 +706,52 @@ fn the_settings_file_connects_to_every_api_with_credentials_named_not_written() 
             !SECRET_NAMES.contains(&bare),
             "{SETTINGS_FILE}: {key} writes a secret: use {bare}_env"
         );
+    }
+}
+
+#[test]
+fn every_schedule_of_the_settings_file_names_a_connection_of_the_api_its_kind_reads() {
+    let manifests = manifests();
+    let (_, file) = settings_file(&manifests);
+    let assignments = assignments(file, SETTINGS_FILE);
+    let setting = |key: &str| {
+        assignments
+            .iter()
+            .find(|(assigned, _)| assigned == key)
+            .map(|(_, value)| unquoted(value))
+    };
+    let schedules: BTreeSet<&str> = assignments
+        .iter()
+        .filter_map(|(key, _)| key.strip_prefix("schedules.")?.split_once('.'))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        !schedules.is_empty(),
+        "{SETTINGS_FILE} gives the scheduler no schedule"
+    );
+    for schedule in schedules {
+        let required = |key: &str| {
+            setting(&format!("schedules.{schedule}.{key}"))
+                .unwrap_or_else(|| panic!("{SETTINGS_FILE}: schedules.{schedule} sets no {key}"))
+        };
+        let kind = required("kind");
+        let (_, api) = SCHEDULED_KINDS
+            .iter()
+            .find(|(known, _)| *known == kind)
+            .unwrap_or_else(|| panic!("{SETTINGS_FILE}: schedules.{schedule}: {kind} is no sync"));
+        let connection = required("connection");
+        assert_eq!(
+            setting(&format!("connections.{connection}.api")),
+            Some(*api),
+            "{SETTINGS_FILE}: schedules.{schedule} names {connection}, no {api} connection of the file"
+        );
+        let every = setting(&format!("schedules.{schedule}.every_seconds"));
+        let cron = setting(&format!("schedules.{schedule}.cron"));
+        assert!(
+            every.is_some() != cron.is_some(),
+            "{SETTINGS_FILE}: schedules.{schedule} sets one of every_seconds and cron"
+        );
+        required("body");
     }
 }
 
