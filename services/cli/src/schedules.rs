@@ -157,10 +157,10 @@ fn listed<'s>(
             .timing
             .next_after(counted_from)
             .map(|next| instant(next.max(now))),
-        resume_point: state.resume_point.map(instant),
+        resume_point: state.resume_point.map(resume_point),
         running: state.running.as_ref().map(|running| ListedRun {
             job_id: running.job.0.to_string(),
-            since: running.since.map(instant),
+            since: running.since.map(resume_point),
             claimed_at: instant(running.claimed_at),
             published: running.published,
             trigger: running.trigger.clone(),
@@ -171,7 +171,7 @@ fn listed<'s>(
             finished_at: instant(last.finished_at),
             records: last.records,
             reason: last.reason.clone(),
-            since: last.since.map(instant),
+            since: last.since.map(resume_point),
         }),
         last_success: state.last_success.map(instant),
         skips: state.skips,
@@ -182,6 +182,11 @@ fn listed<'s>(
 /// An instant as `list` shows it: RFC 3339, UTC, to the second.
 fn instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// A resume point as `list` shows it: exactly, as a sync's `--since` takes it.
+fn resume_point(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// The `list` table's titles.
@@ -277,7 +282,7 @@ async fn start(
     let job_id = command.meta.job_id;
     let from = state
         .resume_point
-        .map_or_else(|| "the beginning (full sync)".to_owned(), instant);
+        .map_or_else(|| "the beginning (full sync)".to_owned(), resume_point);
     eprintln!(
         "run {job_id} of {name} claimed, from {from} (`estafette follow {job_id}` follows it again)"
     );

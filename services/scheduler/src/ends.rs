@@ -10,9 +10,6 @@ use schedule::{Outcome, RunEnd, ScheduleStore, run_end};
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
-/// The queue's name after the prefix.
-pub(crate) const QUEUE: &str = "scheduler";
-
 /// The events that can end a run.
 const ENDING_EVENTS: [&str; 3] = ["sync.completed", "job.failed", "command.failed"];
 
@@ -30,7 +27,11 @@ pub(crate) async fn run(
     let readiness = worker_shell::readiness();
     loop {
         let opened = broker
-            .event_queue(QUEUE, &ENDING_EVENTS, settings.broker.prefetch)
+            .event_queue(
+                crate::RUN_ENDS_QUEUE,
+                &ENDING_EVENTS,
+                settings.broker.prefetch,
+            )
             .await;
         match opened {
             Ok(queue) => {

@@ -29,6 +29,10 @@ use schedule::ScheduleStore;
 use settings::Settings;
 use tokio_util::sync::CancellationToken;
 
+/// The name, after the prefix, of the durable queue every replica reads the run ends
+/// from: `<prefix>.scheduler`.
+pub const RUN_ENDS_QUEUE: &str = "scheduler";
+
 /// Why the scheduler stopped before it was asked to.
 #[derive(Debug, thiserror::Error)]
 pub enum SchedulerError {

@@ -51,7 +51,7 @@ impl EventQueue {
             .create_channel()
             .await
             .map_err(BrokerError::Connection)?;
-        let queue = format!("{}.{name}", topology.prefix());
+        let queue = topology.event_queue(name);
         let options = QueueDeclareOptions {
             durable: true,
             ..Default::default()

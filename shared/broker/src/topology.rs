@@ -76,6 +76,12 @@ impl Topology {
         self.options.confirm_timeout
     }
 
+    /// The durable quorum queue `<prefix>.<name>` of a service that reads chosen events
+    /// with acknowledgements (see [`crate::Broker::event_queue`]).
+    pub fn event_queue(&self, name: &str) -> String {
+        format!("{}.{name}", self.prefix())
+    }
+
     /// The durable direct exchange producers publish start commands to.
     pub fn commands_exchange(&self) -> String {
         format!("{}.commands", self.options.prefix)

@@ -76,12 +76,16 @@ impl Fleet {
 
     /// Kills every worker; removes their logs when `passed`.
     pub fn stop(mut self, passed: bool) {
+        self.kill_all();
+        if passed {
+            let _ = std::fs::remove_dir_all(&self.logs);
+        }
+    }
+
+    fn kill_all(&mut self) {
         for (worker, _) in &mut self.workers {
             let _ = worker.kill();
             let _ = worker.wait();
-        }
-        if passed {
-            let _ = std::fs::remove_dir_all(&self.logs);
         }
     }
 
@@ -98,6 +102,14 @@ impl Fleet {
             .spawn()
             .unwrap_or_else(|e| panic!("{} starts: {e}", self.binary.display()));
         (child, log)
+    }
+}
+
+/// A test that panics drops its fleet without stopping it: its workers must not outlive
+/// the test process. Their logs stay, for the failure.
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        self.kill_all();
     }
 }
 

@@ -57,6 +57,7 @@ fn the_document_names_exactly_the_queues_the_broker_declares() {
         .map(|worker| topology.work_queue(worker))
         .collect();
     declared.insert(topology.dead_letters());
+    declared.insert(topology.event_queue(scheduler::RUN_ENDS_QUEUE));
 
     assert_eq!(documented, declared);
 }
@@ -133,13 +134,14 @@ fn every_operation_concerns_persistent_messages() {
 }
 
 #[test]
-fn workers_receive_only_from_their_work_queues() {
+fn workers_receive_only_from_their_work_queues_and_the_scheduler_from_its_own() {
     let document = Document::load();
     let topology = topology();
     let work_queues: BTreeSet<String> = worker_kinds()
         .into_iter()
         .map(|worker| topology.work_queue(worker))
         .collect();
+    let run_ends = topology.event_queue(scheduler::RUN_ENDS_QUEUE);
     for (name, operation) in document.operations() {
         if operation["action"] != json!("receive") {
             continue;
@@ -147,7 +149,10 @@ fn workers_receive_only_from_their_work_queues() {
         let channel = document.resolve(&operation["channel"]);
         let queue = as_str(&channel["bindings"]["amqp"]["queue"]["name"], name);
 
-        assert!(work_queues.contains(queue), "{name} receives from {queue}");
+        assert!(
+            work_queues.contains(queue) || queue == run_ends,
+            "{name} receives from {queue}"
+        );
     }
 }
 
