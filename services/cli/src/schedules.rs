@@ -157,10 +157,12 @@ fn listed<'s>(
             .timing
             .next_after(counted_from)
             .map(|next| instant(next.max(now))),
-        resume_point: state.resume_point.map(resume_point),
+        resume_point: state
+            .resume_point_for(&schedule::definition(schedule))
+            .map(exact_instant),
         running: state.running.as_ref().map(|running| ListedRun {
             job_id: running.job.0.to_string(),
-            since: running.since.map(resume_point),
+            since: running.since.map(exact_instant),
             claimed_at: instant(running.claimed_at),
             published: running.published,
             trigger: running.trigger.clone(),
@@ -171,7 +173,7 @@ fn listed<'s>(
             finished_at: instant(last.finished_at),
             records: last.records,
             reason: last.reason.clone(),
-            since: last.since.map(resume_point),
+            since: last.since.map(exact_instant),
         }),
         last_success: state.last_success.map(instant),
         skips: state.skips,
@@ -185,7 +187,7 @@ fn instant(at: DateTime<Utc>) -> String {
 }
 
 /// A resume point as `list` shows it: exactly, as a sync's `--since` takes it.
-fn resume_point(at: DateTime<Utc>) -> String {
+fn exact_instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
@@ -254,20 +256,24 @@ async fn start(
         );
     }
     let broker = crate::target::connect(settings).await?;
-    let (command, state, events) = loop {
+    let (command, resume_point, events) = loop {
         let state = store.state(name).await?;
-        let command = schedule::run_command(schedule, state.resume_point);
+        let definition = schedule::definition(schedule);
+        let resume_point = state.resume_point_for(&definition);
+        let command = schedule::run_command(schedule, resume_point);
         let claim = Claim {
             holder: None,
             due: None,
             command: &command,
-            since: state.resume_point,
+            since: resume_point,
+            generation: state.generation,
+            definition: &definition,
         };
         // The follow queue exists before the run can be published: no event is missed.
         let events = broker.follow_job(command.meta.job_id, true).await?;
         let claimed = store.claim(name, &claim).await?;
         if claimed == Claimed::Claimed {
-            break (command, state, events);
+            break (command, resume_point, events);
         }
         drop(events);
         broker.forget_follow(command.meta.job_id).await;
@@ -280,9 +286,7 @@ async fn start(
         }
     };
     let job_id = command.meta.job_id;
-    let from = state
-        .resume_point
-        .map_or_else(|| "the beginning (full sync)".to_owned(), resume_point);
+    let from = resume_point.map_or_else(|| "the beginning (full sync)".to_owned(), exact_instant);
     eprintln!(
         "run {job_id} of {name} claimed, from {from} (`estafette follow {job_id}` follows it again)"
     );

@@ -13,6 +13,10 @@ use tokio_util::sync::CancellationToken;
 /// The events that can end a run.
 const ENDING_EVENTS: [&str; 3] = ["sync.completed", "job.failed", "command.failed"];
 
+/// How far past this host's clock a completion's resume point may lie: the worker that
+/// wrote it runs on another host, whose clock may be a little ahead.
+const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// How long to wait before trying the store again when it did not answer.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
@@ -114,7 +118,8 @@ async fn record(
 
 /// The run end an event body tells. A body that is no event is logged and dropped:
 /// workers write every event, so it came from elsewhere. A completion whose resume
-/// point lies in the future could open a gap: it fails the run instead.
+/// point lies in the future (beyond [`CLOCK_SKEW`]) could open a gap: it fails the run
+/// instead.
 fn read_end(body: &[u8]) -> Option<RunEnd> {
     let envelope: EventEnvelope = match serde_json::from_slice(body) {
         Ok(envelope) => envelope,
@@ -124,7 +129,10 @@ fn read_end(body: &[u8]) -> Option<RunEnd> {
         }
     };
     let mut end = run_end(&envelope)?;
-    if end.resume_point.is_some_and(|at| at > Utc::now()) {
+    if end
+        .resume_point
+        .is_some_and(|at| at > Utc::now() + CLOCK_SKEW)
+    {
         end.outcome = Outcome::Failed;
         end.resume_point = None;
         end.reason = Some("the completion's resume point lies in the future".into());
@@ -150,12 +158,19 @@ mod tests {
     }
 
     #[test]
-    fn a_completion_from_the_future_fails_the_run() {
+    fn a_completion_from_the_future_fails_the_run_beyond_clock_skew() {
         let end = read_end(&completion("2999-01-01T00:00:00Z")).unwrap();
 
         assert_eq!((end.outcome, end.resume_point), (Outcome::Failed, None));
         let end = read_end(&completion("2026-01-01T00:00:00Z")).unwrap();
         assert_eq!(end.outcome, Outcome::Completed);
+        let ahead = (Utc::now() + chrono::TimeDelta::seconds(5)).to_rfc3339();
+        let end = read_end(&completion(&ahead)).unwrap();
+        assert_eq!(
+            end.outcome,
+            Outcome::Completed,
+            "a clock a few seconds ahead"
+        );
     }
 
     #[test]

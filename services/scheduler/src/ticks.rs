@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use contract::Command;
 use schedule::{
-    Claim, Claimed, Outcome, ScheduleState, ScheduleStore, StoreError, due_time, run_command,
+    Claim, Claimed, Outcome, RunEnd, Running, ScheduleState, ScheduleStore, StoreError, definition,
+    due_time, run_command,
 };
 use settings::{Schedule, Settings, Timing};
 use tokio_util::sync::CancellationToken;
@@ -52,6 +53,7 @@ pub(crate) async fn run(
             broker,
             store,
             holder: held.then_some(replica),
+            max_run: settings.scheduler.max_run,
         };
         for (name, schedule) in &settings.schedules {
             if let Err(error) = tick.schedule(name, schedule).await {
@@ -71,6 +73,8 @@ struct Tick<'t> {
     store: &'t ScheduleStore,
     /// This replica, when it holds the lease.
     holder: Option<&'t str>,
+    /// How long a run may go without an end.
+    max_run: std::time::Duration,
 }
 
 impl Tick<'_> {
@@ -89,8 +93,8 @@ impl Tick<'_> {
                 self.claim(holder, name, schedule, &state, due).await?;
                 state = self.store.state(name).await?;
             }
-            if let Some(running) = state.running.as_ref().filter(|running| !running.published) {
-                self.publish(name, &running.command).await?;
+            if let Some(running) = &state.running {
+                self.look_after(name, running, now).await?;
             }
         }
         observe(name, schedule, &state, now);
@@ -105,18 +109,25 @@ impl Tick<'_> {
         state: &ScheduleState,
         due: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let command = run_command(schedule, state.resume_point);
+        let definition = definition(schedule);
+        let resume_point = state.resume_point_for(&definition);
+        if resume_point.is_none() && state.resume_point.is_some() {
+            tracing::info!(
+                schedule = name,
+                "the schedule reads something else than its resume point was reached for: a full sync"
+            );
+        }
+        let command = run_command(schedule, resume_point);
         let claim = Claim {
             holder: Some(holder),
             due: Some(due),
             command: &command,
-            since: state.resume_point,
+            since: resume_point,
+            generation: state.generation,
+            definition: &definition,
         };
         let claimed = self.store.claim(name, &claim).await?;
-        let since = state
-            .resume_point
-            .map(|at| at.to_rfc3339())
-            .unwrap_or_default();
+        let since = resume_point.map(|at| at.to_rfc3339()).unwrap_or_default();
         match claimed {
             Claimed::Claimed => tracing::info!(
                 schedule = name,
@@ -141,17 +152,56 @@ impl Tick<'_> {
         Ok(())
     }
 
+    /// Publishes the run in flight if it is not yet, and gives it up as failed once it
+    /// has gone `max_run` without an end.
+    async fn look_after(
+        &self,
+        name: &str,
+        running: &Running,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let age = (now - running.claimed_at).to_std().unwrap_or_default();
+        if age > self.max_run {
+            let reason = format!(
+                "no end within max_run_seconds ({} s); the job may still be going",
+                self.max_run.as_secs()
+            );
+            return self.give_up(name, running, reason).await;
+        }
+        if running.published {
+            return Ok(());
+        }
+        match Command::from_json(running.command.as_bytes()) {
+            Ok(command) => self.publish(name, &command).await,
+            Err(rejection) => {
+                let reason = format!("its stored command cannot be read: {rejection}");
+                self.give_up(name, running, reason).await
+            }
+        }
+    }
+
+    /// Records the run in flight as failed for `reason`, its resume point kept.
+    async fn give_up(
+        &self,
+        name: &str,
+        running: &Running,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(schedule = name, job_id = %running.job.0, reason, "run given up");
+        let end = RunEnd {
+            job: running.job,
+            outcome: Outcome::Failed,
+            records: 0,
+            reason: Some(reason),
+            resume_point: None,
+        };
+        self.store.finish_run(name, &end).await.map(drop)
+    }
+
     /// Publishes a claimed run's command and notes it published; a failure leaves it
     /// claimed, to publish again at the next tick.
-    async fn publish(&self, name: &str, command: &str) -> Result<(), StoreError> {
-        let command = match Command::from_json(command.as_bytes()) {
-            Ok(command) => command,
-            Err(rejection) => {
-                tracing::error!(schedule = name, %rejection, "the claimed command cannot be read");
-                return Ok(());
-            }
-        };
-        match self.broker.publish_command(&command).await {
+    async fn publish(&self, name: &str, command: &Command) -> Result<(), StoreError> {
+        match self.broker.publish_command(command).await {
             Ok(()) => {
                 self.store.mark_published(name, command.meta.job_id).await?;
                 metrics::schedule_run_published(name);

@@ -5,10 +5,13 @@
 //! A schedule's state lives in Redis (the `[state]` url), in one hash per schedule,
 //! `<ns>:schedule:<name>`, with no expiry:
 //!
-//! - `resume_point`: the `resume_point` of the last run that read its whole listing;
-//!   the next run starts from it. Absent at first, after `estafette schedules reset`,
-//!   and after a loss of the store's data: the next run is then a full sync, so a loss
-//!   costs a longer run, never a gap.
+//! - `resume_point`: the `resume_point` of the last run that read its whole listing,
+//!   with `resume_definition`, the fingerprint of the definition that run was built
+//!   from ([`definition`]); the next run starts from it if the schedule still reads
+//!   the same ([`ScheduleState::resume_point_for`]). Absent at first, after
+//!   `estafette schedules reset` (which also moves `generation` on, so that a run in
+//!   flight does not set it again), and after a loss of the store's data: the next run
+//!   is then a full sync, so a loss costs a longer run, never a gap.
 //! - `tracked_since`, `last_slot`: when the schedule was first seen, and the last due
 //!   time handled (run or skipped); due times are counted after it, so a scheduler
 //!   that was down catches up once, not once per missed time.
@@ -28,5 +31,5 @@ mod run;
 mod store;
 
 pub use due::due_time;
-pub use run::{Outcome, RunEnd, run_command, run_end};
+pub use run::{Outcome, RunEnd, definition, run_command, run_end};
 pub use store::{Claim, Claimed, LastRun, Running, ScheduleState, ScheduleStore, StoreError};

@@ -6,6 +6,7 @@ use contract::{
     SyncEnd, SyncSubject,
 };
 use settings::Schedule;
+use sha2::{Digest, Sha256};
 
 /// The start command of a new run of `schedule`, starting from `resume_point`: the
 /// `updated_since` of a démarche or Amienscope sync, the schedule's `since` clause of
@@ -31,6 +32,29 @@ pub fn run_command(schedule: &Schedule, resume_point: Option<DateTime<Utc>>) -> 
         _ => {}
     }
     Command::start_job(schedule.connection.as_str(), body)
+}
+
+/// The fingerprint of what `schedule` reads: its kind, connection, body and Divalto
+/// `since` clause (not its timing). A resume point reached under one definition says
+/// nothing of another, so it is stored with this and used only by the same.
+pub fn definition(schedule: &Schedule) -> String {
+    let body = serde_json::to_string(&schedule.body).expect("a command body always serialises");
+    let since = schedule
+        .divalto_since
+        .as_ref()
+        .map(|since| {
+            format!(
+                "{}\n{}\n{}",
+                since.where_name, since.parameter, since.format
+            )
+        })
+        .unwrap_or_default();
+    let text = format!(
+        "{}\n{}\n{body}\n{since}",
+        schedule.kind(),
+        schedule.connection
+    );
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// How a run ended.

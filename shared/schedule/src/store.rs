@@ -70,8 +70,13 @@ pub struct LastRun {
 /// Everything the store knows of one schedule.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScheduleState {
-    /// Where the next run starts; none: a full sync.
+    /// Where the last complete run ended; see [`ScheduleState::resume_point_for`].
     pub resume_point: Option<DateTime<Utc>>,
+    /// The fingerprint of the schedule's definition that run was built from.
+    pub resume_definition: Option<String>,
+    /// How many times the resume point was reset: a run claimed before a reset does
+    /// not set it again.
+    pub generation: u64,
     /// When a scheduler first saw the schedule.
     pub tracked_since: Option<DateTime<Utc>>,
     /// The last due time handled, run or skipped.
@@ -88,6 +93,17 @@ pub struct ScheduleState {
     pub last_skip: Option<DateTime<Utc>>,
 }
 
+impl ScheduleState {
+    /// Where the next run of a schedule whose definition has the fingerprint
+    /// `definition` (see [`crate::definition`]) starts: the resume point, unless it was
+    /// reached by another definition (another démarche, filter, query or connection),
+    /// whose resume point says nothing of this one: then none, a full sync.
+    pub fn resume_point_for(&self, definition: &str) -> Option<DateTime<Utc>> {
+        self.resume_point
+            .filter(|_| self.resume_definition.as_deref() == Some(definition))
+    }
+}
+
 /// A run to claim.
 #[derive(Debug, Clone)]
 pub struct Claim<'c> {
@@ -97,8 +113,12 @@ pub struct Claim<'c> {
     pub due: Option<DateTime<Utc>>,
     /// The command it publishes.
     pub command: &'c contract::Command,
-    /// The resume point the command starts from, as the store held it.
+    /// The resume point the command starts from.
     pub since: Option<DateTime<Utc>>,
+    /// The generation the caller read with the resume point.
+    pub generation: u64,
+    /// The fingerprint of the definition the command was built from.
+    pub definition: &'c str,
 }
 
 /// What came of a [`Claim`].
@@ -112,7 +132,7 @@ pub enum Claimed {
     StillRunning,
     /// This due time was handled already, by this replica or another.
     AlreadyHandled,
-    /// The resume point changed since it was read (a reset): read it again.
+    /// The resume point was reset since it was read: read it again.
     ResumePointMoved,
     /// The claimer does not hold the lease.
     NotLeaseHolder,
@@ -197,7 +217,9 @@ impl ScheduleStore {
             .arg(claim.command.to_json())
             .arg(claim.since.map(instant).unwrap_or_default())
             .arg(Utc::now().timestamp_millis())
-            .arg(name);
+            .arg(name)
+            .arg(claim.generation)
+            .arg(claim.definition);
         let answer: String = invocation
             .invoke_async(&mut self.connection.clone())
             .await?;
@@ -232,9 +254,16 @@ impl ScheduleStore {
         let Some(name) = name else {
             return Ok(None);
         };
+        Ok(self.finish_run(&name, end).await?.then_some(name))
+    }
+
+    /// Records `end` for the schedule `name` if its job is that schedule's run in
+    /// flight (whether or not the run index still names it); returns whether it was.
+    pub async fn finish_run(&self, name: &str, end: &RunEnd) -> Result<bool, StoreError> {
+        let job = end.job.0.to_string();
         let mut invocation = FINISH.prepare_invoke();
         invocation
-            .key(self.schedule_key(&name))
+            .key(self.schedule_key(name))
             .key(self.runs_key())
             .arg(&job)
             .arg(end.outcome.as_str())
@@ -245,16 +274,16 @@ impl ScheduleStore {
         let recorded: i64 = invocation
             .invoke_async(&mut self.connection.clone())
             .await?;
-        Ok((recorded == 1).then_some(name))
+        Ok(recorded == 1)
     }
 
     /// Forgets the resume point of the schedule `name`: its next run is a full sync,
     /// and a run in flight will not set it again. Returns whether there was one.
     pub async fn reset(&self, name: &str) -> Result<bool, StoreError> {
-        let removed: i64 = self
-            .connection
-            .clone()
-            .hdel(self.schedule_key(name), "resume_point")
+        let mut invocation = RESET.prepare_invoke();
+        invocation.key(self.schedule_key(name));
+        let removed: i64 = invocation
+            .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(removed == 1)
     }
@@ -340,6 +369,8 @@ impl Fields<'_> {
         };
         Ok(ScheduleState {
             resume_point: self.instant("resume_point")?,
+            resume_definition: self.text("resume_definition").map(str::to_owned),
+            generation: self.number("generation")?,
             tracked_since: self.millis("tracked_since")?,
             last_slot: self
                 .number("last_slot")
@@ -407,5 +438,6 @@ static PUBLISHED: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/published.lua")));
 static FINISH: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/finish.lua")));
 static LEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/lease.lua")));
+static RESET: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("scripts/reset.lua")));
 static RELEASE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("scripts/release.lua")));

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use contract::{Command, JobId};
-use schedule::{Claim, Claimed, Outcome, RunEnd, ScheduleStore, run_command};
+use schedule::{Claim, Claimed, Outcome, RunEnd, ScheduleStore, definition, run_command};
 use settings::{Schedule, Settings};
 
 async fn store() -> ScheduleStore {
@@ -16,15 +16,24 @@ async fn store() -> ScheduleStore {
 }
 
 fn dossiers() -> Schedule {
+    of_demarche(4242)
+}
+
+fn of_demarche(demarche: u32) -> Schedule {
     let path = std::env::temp_dir().join(format!("{}.toml", testkit::unique_prefix()));
     std::fs::write(
         &path,
-        "[schedules.dossiers]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\nevery_seconds = 60\nbody = { demarche = 4242 }\n",
+        format!("[schedules.dossiers]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\nevery_seconds = 60\nbody = {{ demarche = {demarche} }}\n"),
     )
     .unwrap();
     let settings = Settings::load(Some(&path), BTreeMap::new()).unwrap();
     std::fs::remove_file(&path).unwrap();
     settings.schedules.get("dossiers").unwrap().clone()
+}
+
+/// The definition of [`dossiers`], leaked for the claims' lifetime.
+fn same() -> &'static str {
+    Box::leak(definition(&dossiers()).into_boxed_str())
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -36,12 +45,15 @@ fn tick<'c>(
     minute: u32,
     command: &'c Command,
     since: Option<DateTime<Utc>>,
+    generation: u64,
 ) -> Claim<'c> {
     Claim {
         holder: Some(holder),
         due: Some(at(minute)),
         command,
         since,
+        generation,
+        definition: same(),
     }
 }
 
@@ -68,7 +80,7 @@ async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
 
     assert_eq!(
         store
-            .claim("dossiers", &tick("replica-a", 1, &first, None))
+            .claim("dossiers", &tick("replica-a", 1, &first, None, 0))
             .await
             .unwrap(),
         Claimed::Claimed
@@ -76,7 +88,7 @@ async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
     let again = run_command(&dossiers(), None);
     assert_eq!(
         store
-            .claim("dossiers", &tick("replica-a", 1, &again, None))
+            .claim("dossiers", &tick("replica-a", 1, &again, None, 0))
             .await
             .unwrap(),
         Claimed::AlreadyHandled,
@@ -84,7 +96,7 @@ async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
     );
     assert_eq!(
         store
-            .claim("dossiers", &tick("replica-a", 2, &again, None))
+            .claim("dossiers", &tick("replica-a", 2, &again, None, 0))
             .await
             .unwrap(),
         Claimed::Skipped,
@@ -95,6 +107,8 @@ async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
         due: None,
         command: &again,
         since: None,
+        generation: 0,
+        definition: same(),
     };
     assert_eq!(
         store.claim("dossiers", &now).await.unwrap(),
@@ -136,7 +150,7 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
 
     assert_eq!(
         store
-            .claim("dossiers", &tick("replica-b", 1, &command, None))
+            .claim("dossiers", &tick("replica-b", 1, &command, None, 0))
             .await
             .unwrap(),
         Claimed::NotLeaseHolder
@@ -156,7 +170,7 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
     );
     assert_eq!(
         store
-            .claim("dossiers", &tick("replica-a", 1, &command, None))
+            .claim("dossiers", &tick("replica-a", 1, &command, None, 0))
             .await
             .unwrap(),
         Claimed::NotLeaseHolder,
@@ -171,32 +185,49 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
     assert_eq!(store.lease_holder().await.unwrap(), None);
 }
 
+/// A store whose lease `replica-a` holds.
+async fn leased_store() -> ScheduleStore {
+    let store = store().await;
+    assert!(
+        store
+            .hold_lease("replica-a", Duration::from_secs(10))
+            .await
+            .unwrap()
+    );
+    store
+}
+
+/// Claims the run due at `minute`, from `since`, in `generation`; returns its command.
+async fn claimed(
+    store: &ScheduleStore,
+    minute: u32,
+    since: Option<DateTime<Utc>>,
+    generation: u64,
+) -> Command {
+    let command = run_command(&dossiers(), since);
+    let claim = tick("replica-a", minute, &command, since, generation);
+    assert_eq!(
+        store.claim("dossiers", &claim).await.unwrap(),
+        Claimed::Claimed
+    );
+    command
+}
+
 #[tokio::test]
 async fn a_completed_run_moves_the_resume_point_and_the_next_run_starts_there() {
-    let store = store().await;
-    store
-        .hold_lease("replica-a", Duration::from_secs(10))
-        .await
-        .unwrap();
-    let first = run_command(&dossiers(), None);
-    store
-        .claim("dossiers", &tick("replica-a", 1, &first, None))
-        .await
-        .unwrap();
+    let store = leased_store().await;
+    let first = claimed(&store, 1, None, 0).await;
 
     let recorded = store
         .finish(&completed(first.meta.job_id, at(1), 2350))
         .await
         .unwrap();
     assert_eq!(recorded.as_deref(), Some("dossiers"));
-    assert_eq!(
-        store
-            .finish(&completed(first.meta.job_id, at(9), 1))
-            .await
-            .unwrap(),
-        None,
-        "an end told twice is recorded once"
-    );
+    let again = store
+        .finish(&completed(first.meta.job_id, at(9), 1))
+        .await
+        .unwrap();
+    assert_eq!(again, None, "an end told twice is recorded once");
     let state = store.state("dossiers").await.unwrap();
     assert_eq!(state.resume_point, Some(at(1)));
     assert!(state.running.is_none() && state.last_success.is_some());
@@ -206,23 +237,7 @@ async fn a_completed_run_moves_the_resume_point_and_the_next_run_starts_there() 
         (first.meta.job_id, Outcome::Completed, 2350, None)
     );
 
-    let stale = run_command(&dossiers(), None);
-    assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 2, &stale, None))
-            .await
-            .unwrap(),
-        Claimed::ResumePointMoved,
-        "a claim must start from the resume point the store holds"
-    );
-    let second = run_command(&dossiers(), Some(at(1)));
-    assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 2, &second, Some(at(1))))
-            .await
-            .unwrap(),
-        Claimed::Claimed
-    );
+    let second = claimed(&store, 2, Some(at(1)), 0).await;
     store
         .finish(&completed(second.meta.job_id, at(2), 7))
         .await
@@ -233,27 +248,15 @@ async fn a_completed_run_moves_the_resume_point_and_the_next_run_starts_there() 
 }
 
 #[tokio::test]
-async fn a_failed_run_keeps_the_resume_point_and_a_reset_during_a_run_wins() {
-    let store = store().await;
-    store
-        .hold_lease("replica-a", Duration::from_secs(10))
-        .await
-        .unwrap();
-    let first = run_command(&dossiers(), None);
-    store
-        .claim("dossiers", &tick("replica-a", 1, &first, None))
-        .await
-        .unwrap();
+async fn a_failed_run_keeps_the_resume_point() {
+    let store = leased_store().await;
+    let first = claimed(&store, 1, None, 0).await;
     store
         .finish(&completed(first.meta.job_id, at(1), 10))
         .await
         .unwrap();
 
-    let failing = run_command(&dossiers(), Some(at(1)));
-    store
-        .claim("dossiers", &tick("replica-a", 2, &failing, Some(at(1))))
-        .await
-        .unwrap();
+    let failing = claimed(&store, 2, Some(at(1)), 0).await;
     let failure = RunEnd {
         job: failing.meta.job_id,
         outcome: Outcome::Failed,
@@ -269,27 +272,94 @@ async fn a_failed_run_keeps_the_resume_point_and_a_reset_during_a_run_wins() {
         (last.outcome, last.reason.as_deref()),
         (Outcome::Failed, Some("job_state_lost: gone"))
     );
+}
 
-    let reset_meanwhile = run_command(&dossiers(), Some(at(1)));
+#[tokio::test]
+async fn a_reset_during_a_run_wins_even_over_a_full_sync_and_a_stale_claim_is_refused() {
+    let store = leased_store().await;
+    let full = claimed(&store, 1, None, 0).await;
+    assert!(
+        !store.reset("dossiers").await.unwrap(),
+        "nothing to forget yet"
+    );
     store
-        .claim(
-            "dossiers",
-            &tick("replica-a", 3, &reset_meanwhile, Some(at(1))),
-        )
+        .finish(&completed(full.meta.job_id, at(1), 10))
         .await
         .unwrap();
-    assert!(store.reset("dossiers").await.unwrap());
-    store
-        .finish(&completed(reset_meanwhile.meta.job_id, at(3), 5))
-        .await
-        .unwrap();
+
     let state = store.state("dossiers").await.unwrap();
     assert_eq!(
         state.resume_point, None,
-        "the run in flight did not undo the reset"
+        "the run claimed before the reset did not set it"
     );
-    assert_eq!(state.last_run.unwrap().outcome, Outcome::Completed);
-    assert!(!store.reset("dossiers").await.unwrap());
+    assert_eq!(state.generation, 1);
+    assert!(state.last_success.is_some(), "it still completed");
+    let stale = run_command(&dossiers(), None);
+    assert_eq!(
+        store
+            .claim("dossiers", &tick("replica-a", 2, &stale, None, 0))
+            .await
+            .unwrap(),
+        Claimed::ResumePointMoved,
+        "a claim built before the reset is refused"
+    );
+    let fresh = claimed(&store, 2, None, 1).await;
+    store
+        .finish(&completed(fresh.meta.job_id, at(2), 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.state("dossiers").await.unwrap().resume_point,
+        Some(at(2))
+    );
+}
+
+#[tokio::test]
+async fn a_resume_point_serves_only_the_definition_that_reached_it() {
+    let store = leased_store().await;
+    let first = claimed(&store, 1, None, 0).await;
+    store
+        .finish(&completed(first.meta.job_id, at(1), 10))
+        .await
+        .unwrap();
+
+    let state = store.state("dossiers").await.unwrap();
+    assert_eq!(
+        state.resume_point_for(&definition(&dossiers())),
+        Some(at(1))
+    );
+    assert_eq!(
+        state.resume_point_for(&definition(&of_demarche(5000))),
+        None,
+        "another démarche starts with a full sync"
+    );
+}
+
+#[tokio::test]
+async fn a_run_in_flight_is_finished_by_its_schedule_even_without_the_run_index() {
+    let store = leased_store().await;
+    let lost = claimed(&store, 1, None, 0).await;
+    let given_up = RunEnd {
+        job: lost.meta.job_id,
+        outcome: Outcome::Failed,
+        records: 0,
+        reason: Some("no end within max_run_seconds".into()),
+        resume_point: None,
+    };
+
+    assert!(store.finish_run("dossiers", &given_up).await.unwrap());
+    assert!(
+        !store.finish_run("dossiers", &given_up).await.unwrap(),
+        "once"
+    );
+    let late = store
+        .finish(&completed(lost.meta.job_id, at(1), 10))
+        .await
+        .unwrap();
+    assert_eq!(late, None, "its late end is nobody's run any more");
+    let state = store.state("dossiers").await.unwrap();
+    assert!(state.running.is_none() && state.resume_point.is_none());
+    assert_eq!(state.last_run.unwrap().outcome, Outcome::Failed);
 }
 
 #[tokio::test]

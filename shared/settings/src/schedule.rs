@@ -26,12 +26,19 @@ pub struct SchedulerSettings {
     /// in the defaults); it renews a lease it holds at every tick. Must be under a
     /// third of `lease_seconds`, so that two renewals may fail before the lease lapses.
     pub tick: Duration,
+    /// How long a run may go without an end (key `max_run_seconds`, 86400 in the
+    /// defaults): past it, the run is recorded as failed, its resume point kept, and the
+    /// schedule runs again at its next due time. The guard against a run whose end
+    /// never comes (its command purged from the dead letters, its end lost with the
+    /// store's last second of writes).
+    pub max_run: Duration,
 }
 
 impl SchedulerSettings {
     pub(crate) fn read(mut fields: Fields, problems: &mut Problems) -> Option<Self> {
         let lease = fields.required("lease_seconds", problems, positive_seconds);
         let tick = fields.required("tick_seconds", problems, positive_seconds);
+        let max_run = fields.required("max_run_seconds", problems, positive_seconds);
         if let (Some(lease), Some(tick)) = (lease, tick)
             && tick * 3 >= lease
         {
@@ -44,6 +51,7 @@ impl SchedulerSettings {
         Some(Self {
             lease: lease?,
             tick: tick?,
+            max_run: max_run?,
         })
     }
 }
@@ -281,9 +289,14 @@ fn read_every(value: Value) -> Result<Timing, String> {
 }
 
 fn read_cron(value: Value) -> Result<Timing, String> {
-    croner::Cron::from_str(&text(value)?)
-        .map(|cron| Timing::Cron(Box::new(cron)))
-        .map_err(|error| format!("is not a cron expression: {error}"))
+    let cron = croner::Cron::from_str(&text(value)?)
+        .map_err(|error| format!("is not a cron expression: {error}"))?;
+    let timing = Timing::Cron(Box::new(cron));
+    // `0 0 30 2 *` parses, and never comes.
+    match timing.next_after(Utc::now()) {
+        Some(_) => Ok(timing),
+        None => Err("names no time that will come".to_owned()),
+    }
 }
 
 fn read_divalto_since(path: String, value: Value, problems: &mut Problems) -> Option<DivaltoSince> {

@@ -25,6 +25,19 @@ pub(crate) struct Timing {
     pub(crate) every_seconds: u32,
     pub(crate) lease_seconds: f64,
     pub(crate) tick_seconds: f64,
+    pub(crate) max_run_seconds: f64,
+}
+
+impl Timing {
+    /// Due every `every_seconds`, a 2 s lease, 0.2 s ticks, and runs given an hour.
+    pub(crate) fn every(every_seconds: u32) -> Timing {
+        Timing {
+            every_seconds,
+            lease_seconds: 2.0,
+            tick_seconds: 0.2,
+            max_run_seconds: 3600.0,
+        }
+    }
 }
 
 pub(crate) struct Scene {
@@ -82,10 +95,13 @@ impl Scene {
         std::fs::write(
             &config,
             format!(
-                "[scheduler]\nlease_seconds = {}\ntick_seconds = {}\n\n\
+                "[scheduler]\nlease_seconds = {}\ntick_seconds = {}\nmax_run_seconds = {}\n\n\
                  [schedules.{SCHEDULE}]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\n\
                  every_seconds = {}\nbody = {{ demarche = 4242 }}\n",
-                timing.lease_seconds, timing.tick_seconds, timing.every_seconds
+                timing.lease_seconds,
+                timing.tick_seconds,
+                timing.max_run_seconds,
+                timing.every_seconds
             ),
         )
         .expect("the scheduler's settings file");
@@ -178,6 +194,18 @@ impl Scene {
                     };
                 }
                 other => panic!("the run failed: {other:?}"),
+            }
+        }
+    }
+
+    /// The completion of `job`, other jobs' events passed over.
+    pub(crate) async fn completion_of(&mut self, job: JobId) -> SyncCompleted {
+        loop {
+            let event = self.app.events.next(PATIENCE).await;
+            match event.event {
+                Event::SyncCompleted(completed) if event.job_id == Some(job) => return completed,
+                Event::PageFetched(_) | Event::SyncCompleted(_) => {}
+                other => panic!("a run failed: {other:?}"),
             }
         }
     }

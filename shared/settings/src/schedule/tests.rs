@@ -35,6 +35,7 @@ fn the_defaults_have_no_schedule_and_a_ten_second_lease() {
     assert!(settings.schedules.is_empty());
     assert_eq!(settings.scheduler.lease, Duration::from_secs(10));
     assert_eq!(settings.scheduler.tick, Duration::from_secs(1));
+    assert_eq!(settings.scheduler.max_run, Duration::from_secs(86_400));
 }
 
 #[test]
@@ -144,6 +145,12 @@ fn every_problem_of_a_schedule_is_reported_with_the_rest() {
         since = { where = "W", parameter = "p" }
         body = { updated_since = "2026-01-01T00:00:00Z" }
 
+        [schedules.never]
+        kind = "ds.sync"
+        connection = "sandbox"
+        cron = "0 0 30 2 *"
+        body = { demarche = 1 }
+
         [schedules.no_time]
         kind = "ds.sync"
         connection = "sandbox"
@@ -159,6 +166,7 @@ fn every_problem_of_a_schedule_is_reported_with_the_rest() {
             "scheduler.tick_seconds: must be under a third of lease_seconds",
             "schedules.Bad-Name: schedule names are 1 to 64 characters of a-z, 0-9, _ and -",
             "schedules.Bad-Name.kind: must be ds.sync, divalto.sync or amienscope.sync, found \"ds.page\"",
+            "schedules.never.cron: names no time that will come",
             "schedules.no_time.every_seconds: or cron is required",
             "schedules.no_time.body: invalid body: demarche: invalid value: integer `0`, expected a nonzero u32",
             "schedules.no_time.colour: unknown key",
