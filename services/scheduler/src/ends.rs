@@ -46,7 +46,7 @@ pub(crate) async fn run(
                     return Ok(());
                 }
             }
-            Err(error) if shutdown.is_cancelled() => return Err(error),
+            Err(_) if shutdown.is_cancelled() => return Ok(()),
             Err(error) => tracing::warn!(%error, "cannot read the run ends; reconnecting"),
         }
         if shutdown.is_cancelled() {
