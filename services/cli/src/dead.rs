@@ -217,12 +217,7 @@ const WIDTHS: [usize; 6] = [36, 15, 29, 8, 6, 8];
 
 /// One line of the `list` table.
 fn row(cells: &[String; 7]) -> String {
-    let mut line = String::new();
-    for (cell, width) in cells.iter().zip(WIDTHS) {
-        line.push_str(&format!("{cell:<width$}  "));
-    }
-    line.push_str(&cells[6]);
-    line.trim_end().to_owned()
+    crate::table::row(cells, &WIDTHS)
 }
 
 /// The `list` cells of one dead letter.

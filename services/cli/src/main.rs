@@ -8,6 +8,7 @@ mod schedules;
 mod status;
 mod sync;
 mod sync_summary;
+mod table;
 mod target;
 mod write;
 

@@ -205,13 +205,9 @@ const HEADER: [&str; 7] = [
 /// The widths of every column but the last.
 const WIDTHS: [usize; 6] = [20, 16, 20, 20, 10, 8];
 
+/// One line of the `list` table.
 fn row(cells: &[String; 7]) -> String {
-    let mut line = String::new();
-    for (cell, width) in cells.iter().zip(WIDTHS) {
-        line.push_str(&format!("{cell:<width$}  "));
-    }
-    line.push_str(&cells[6]);
-    line.trim_end().to_owned()
+    crate::table::row(cells, &WIDTHS)
 }
 
 fn cells(schedule: &Listed<'_>) -> [String; 7] {

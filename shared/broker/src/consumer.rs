@@ -62,6 +62,28 @@ pub struct ConsumerOptions {
     pub drain_grace: Duration,
 }
 
+/// Consumes `queue` on `channel` with acknowledgements, at most `prefetch` deliveries
+/// unacknowledged.
+pub(crate) async fn consume_with_acks(
+    channel: &lapin::Channel,
+    queue: &str,
+    prefetch: u16,
+) -> Result<lapin::Consumer, BrokerError> {
+    channel
+        .basic_qos(prefetch, Default::default())
+        .await
+        .map_err(BrokerError::Connection)?;
+    channel
+        .basic_consume(
+            queue.into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(BrokerError::Connection)
+}
+
 /// Consumes the worker's queue until `shutdown` is cancelled or the connection fails.
 ///
 /// On shutdown the consumer is cancelled first, so no new delivery arrives; handlers
@@ -80,19 +102,7 @@ pub async fn run_consumer<H: Handler>(
 ) -> Result<(), BrokerError> {
     let queue = broker.topology().work_queue(options.worker);
     let channel = broker.open_channel().await?;
-    channel
-        .basic_qos(options.prefetch, Default::default())
-        .await
-        .map_err(BrokerError::Connection)?;
-    let mut consumer = channel
-        .basic_consume(
-            queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .map_err(BrokerError::Connection)?;
+    let mut consumer = consume_with_acks(&channel, &queue, options.prefetch).await?;
     tracing::info!(queue, prefetch = options.prefetch, "consuming");
 
     let tracker = TaskTracker::new();

@@ -3,10 +3,7 @@
 
 use futures_util::StreamExt;
 use lapin::{
-    options::{
-        BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions,
-        QueueDeclareOptions,
-    },
+    options::{BasicAckOptions, QueueBindOptions, QueueDeclareOptions},
     types::FieldTable,
 };
 
@@ -83,19 +80,7 @@ impl EventQueue {
                     source,
                 })?;
         }
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await
-            .map_err(BrokerError::Connection)?;
-        let consumer = channel
-            .basic_consume(
-                queue.as_str().into(),
-                "".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(BrokerError::Connection)?;
+        let consumer = crate::consumer::consume_with_acks(&channel, &queue, prefetch).await?;
         Ok(Self {
             consumer,
             _channel: channel,

@@ -1,13 +1,13 @@
 //! The schedule store against a real Redis (`REDIS_URL`, or 127.0.0.1:6379): each test
 //! under its own namespace.
 
-use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use contract::{Command, JobId};
 use schedule::{Claim, Claimed, Outcome, RunEnd, ScheduleStore, definition, run_command};
-use settings::{Schedule, Settings};
+use settings::Schedule;
 
 async fn store() -> ScheduleStore {
     ScheduleStore::connect(&testkit::redis_url().into(), &testkit::unique_prefix())
@@ -20,20 +20,17 @@ fn dossiers() -> Schedule {
 }
 
 fn of_demarche(demarche: u32) -> Schedule {
-    let path = std::env::temp_dir().join(format!("{}.toml", testkit::unique_prefix()));
-    std::fs::write(
-        &path,
-        format!("[schedules.dossiers]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\nevery_seconds = 60\nbody = {{ demarche = {demarche} }}\n"),
-    )
-    .unwrap();
-    let settings = Settings::load(Some(&path), BTreeMap::new()).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let settings = testkit::settings_from_toml(&format!(
+        "[schedules.dossiers]\nkind = \"ds.sync\"\nconnection = \"sandbox\"\n\
+         every_seconds = 60\nbody = {{ demarche = {demarche} }}\n"
+    ));
     settings.schedules.get("dossiers").unwrap().clone()
 }
 
-/// The definition of [`dossiers`], leaked for the claims' lifetime.
+/// The definition of [`dossiers`].
 fn same() -> &'static str {
-    Box::leak(definition(&dossiers()).into_boxed_str())
+    static DEFINITION: LazyLock<String> = LazyLock::new(|| definition(&dossiers()));
+    &DEFINITION
 }
 
 fn at(minute: u32) -> DateTime<Utc> {
@@ -67,8 +64,8 @@ fn completed(job: JobId, resume_point: DateTime<Utc>, records: u64) -> RunEnd {
     }
 }
 
-#[tokio::test]
-async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
+/// A store whose lease `replica-a` holds.
+async fn leased_store() -> ScheduleStore {
     let store = store().await;
     assert!(
         store
@@ -76,29 +73,60 @@ async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
             .await
             .unwrap()
     );
+    store
+}
+
+/// Claims the run due at `minute`, from `since`, in `generation`; returns its command.
+async fn claimed(
+    store: &ScheduleStore,
+    minute: u32,
+    since: Option<DateTime<Utc>>,
+    generation: u64,
+) -> Command {
+    let command = run_command(&dossiers(), since);
+    let claim = tick("replica-a", minute, &command, since, generation);
+    assert_eq!(
+        store.claim("dossiers", &claim).await.unwrap(),
+        Claimed::Claimed
+    );
+    command
+}
+
+/// A leased store whose first run, a full sync claimed at minute 1, completed with
+/// its resume point at minute 1.
+async fn store_after_a_full_run() -> ScheduleStore {
+    let store = leased_store().await;
+    let first = claimed(&store, 1, None, 0).await;
+    store
+        .finish(&completed(first.meta.job_id, at(1), 10))
+        .await
+        .unwrap();
+    store
+}
+
+/// What `holder` gets for claiming `command` as the full-sync run due at `minute`.
+async fn claim(store: &ScheduleStore, holder: &str, minute: u32, command: &Command) -> Claimed {
+    let claim = tick(holder, minute, command, None, 0);
+    store.claim("dossiers", &claim).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_run_per_due_time_and_a_skip_while_one_is_in_flight() {
+    let store = leased_store().await;
     let first = run_command(&dossiers(), None);
 
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 1, &first, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-a", 1, &first).await,
         Claimed::Claimed
     );
     let again = run_command(&dossiers(), None);
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 1, &again, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-a", 1, &again).await,
         Claimed::AlreadyHandled,
         "a due time is claimed once"
     );
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 2, &again, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-a", 2, &again).await,
         Claimed::Skipped,
         "the next due time passes while the first run is in flight"
     );
@@ -149,10 +177,7 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
     let command = run_command(&dossiers(), None);
 
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-b", 1, &command, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-b", 1, &command).await,
         Claimed::NotLeaseHolder
     );
     assert!(
@@ -169,10 +194,7 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
         Some("replica-b")
     );
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 1, &command, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-a", 1, &command).await,
         Claimed::NotLeaseHolder,
         "the old holder can no longer claim"
     );
@@ -183,34 +205,6 @@ async fn only_the_lease_holder_claims_and_a_lapsed_lease_is_taken_over() {
     );
     store.release_lease("replica-b").await.unwrap();
     assert_eq!(store.lease_holder().await.unwrap(), None);
-}
-
-/// A store whose lease `replica-a` holds.
-async fn leased_store() -> ScheduleStore {
-    let store = store().await;
-    assert!(
-        store
-            .hold_lease("replica-a", Duration::from_secs(10))
-            .await
-            .unwrap()
-    );
-    store
-}
-
-/// Claims the run due at `minute`, from `since`, in `generation`; returns its command.
-async fn claimed(
-    store: &ScheduleStore,
-    minute: u32,
-    since: Option<DateTime<Utc>>,
-    generation: u64,
-) -> Command {
-    let command = run_command(&dossiers(), since);
-    let claim = tick("replica-a", minute, &command, since, generation);
-    assert_eq!(
-        store.claim("dossiers", &claim).await.unwrap(),
-        Claimed::Claimed
-    );
-    command
 }
 
 #[tokio::test]
@@ -249,12 +243,7 @@ async fn a_completed_run_moves_the_resume_point_and_the_next_run_starts_there() 
 
 #[tokio::test]
 async fn a_failed_run_keeps_the_resume_point() {
-    let store = leased_store().await;
-    let first = claimed(&store, 1, None, 0).await;
-    store
-        .finish(&completed(first.meta.job_id, at(1), 10))
-        .await
-        .unwrap();
+    let store = store_after_a_full_run().await;
 
     let failing = claimed(&store, 2, Some(at(1)), 0).await;
     let failure = RunEnd {
@@ -296,10 +285,7 @@ async fn a_reset_during_a_run_wins_even_over_a_full_sync_and_a_stale_claim_is_re
     assert!(state.last_success.is_some(), "it still completed");
     let stale = run_command(&dossiers(), None);
     assert_eq!(
-        store
-            .claim("dossiers", &tick("replica-a", 2, &stale, None, 0))
-            .await
-            .unwrap(),
+        claim(&store, "replica-a", 2, &stale).await,
         Claimed::ResumePointMoved,
         "a claim built before the reset is refused"
     );
@@ -316,12 +302,7 @@ async fn a_reset_during_a_run_wins_even_over_a_full_sync_and_a_stale_claim_is_re
 
 #[tokio::test]
 async fn a_resume_point_serves_only_the_definition_that_reached_it() {
-    let store = leased_store().await;
-    let first = claimed(&store, 1, None, 0).await;
-    store
-        .finish(&completed(first.meta.job_id, at(1), 10))
-        .await
-        .unwrap();
+    let store = store_after_a_full_run().await;
 
     let state = store.state("dossiers").await.unwrap();
     assert_eq!(

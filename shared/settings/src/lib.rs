@@ -49,6 +49,8 @@ mod schedule;
 mod secret;
 mod settings;
 mod state;
+#[cfg(test)]
+mod test_file;
 mod worker;
 
 pub use api::{Api, PageSize, PageSizeError, RateLimit, UnknownApi};

@@ -14,7 +14,9 @@ mod worker;
 use std::time::Duration;
 
 pub use proxy::BrokerProxy;
-pub use worker::{RunningWorker, WorkerApp, WorkerRun, sandbox_settings, worker_parts};
+pub use worker::{
+    RunningWorker, WorkerApp, WorkerRun, sandbox_settings, settings_from_toml, worker_parts,
+};
 
 use broker::{Broker, Incoming, Subscription, Topology, TopologyOptions};
 use contract::{Event, EventEnvelope};

@@ -106,6 +106,16 @@ pub fn sandbox_settings(sandbox_url: &str, extra: &[(&str, &str)]) -> Settings {
     Settings::load(None, env).expect("test settings are valid")
 }
 
+/// The settings of a file holding `toml`, over the defaults, with no environment
+/// (the file is written for the call, under a name no other test uses, then removed).
+pub fn settings_from_toml(toml: &str) -> Settings {
+    let path = std::env::temp_dir().join(format!("{}.toml", crate::unique_prefix()));
+    std::fs::write(&path, toml).expect("a settings file");
+    let settings = Settings::load(Some(&path), Vec::<(String, String)>::new());
+    let _ = std::fs::remove_file(&path);
+    settings.expect("the settings are valid")
+}
+
 /// One worker running in a task, on its own broker connection and job store under its
 /// settings' topology prefix.
 pub struct RunningWorker {

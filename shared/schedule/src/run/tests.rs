@@ -1,10 +1,7 @@
 //! Run commands built from a schedule, and run ends read from events.
 
-use std::collections::BTreeMap;
-
 use chrono::TimeZone;
 use contract::{CommandBody, MessageId};
-use settings::Settings;
 
 use super::*;
 
@@ -30,13 +27,7 @@ body = { category = 3 }
 "#;
 
 fn schedule(name: &str) -> settings::Schedule {
-    static FILES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let file = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path =
-        std::env::temp_dir().join(format!("schedule-run-{}-{file}.toml", std::process::id()));
-    std::fs::write(&path, SCHEDULES).unwrap();
-    let settings = Settings::load(Some(&path), BTreeMap::new()).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let settings = testkit::settings_from_toml(SCHEDULES);
     settings.schedules.get(name).unwrap().clone()
 }
 

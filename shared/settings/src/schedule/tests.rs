@@ -7,30 +7,19 @@ use contract::CommandBody;
 
 use super::*;
 use crate::Settings;
+use crate::test_file::TempFile;
 
-fn load(file: &str) -> Result<Settings, Vec<String>> {
-    let path = std::env::temp_dir().join(format!(
-        "schedule-settings-{}-{}.toml",
-        std::process::id(),
-        fastrand_name(file)
-    ));
-    std::fs::write(&path, file).unwrap();
-    let loaded = Settings::load(Some(&path), BTreeMap::new());
-    std::fs::remove_file(&path).unwrap();
-    loaded.map_err(|error| error.problems().iter().map(ToString::to_string).collect())
-}
-
-/// A file name per content, so tests running side by side never share one.
-fn fastrand_name(contents: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    contents.hash(&mut hasher);
-    hasher.finish()
+/// The settings with `file` as their file, or every problem; `name` keeps the file
+/// apart from other tests'.
+fn load(name: &str, file: &str) -> Result<Settings, Vec<String>> {
+    let file = TempFile::new(name, file);
+    Settings::load(Some(&file.0), BTreeMap::new())
+        .map_err(|error| error.problems().iter().map(ToString::to_string).collect())
 }
 
 #[test]
 fn the_defaults_have_no_schedule_and_a_ten_second_lease() {
-    let settings = load("").unwrap();
+    let settings = load("schedule-defaults", "").unwrap();
 
     assert!(settings.schedules.is_empty());
     assert_eq!(settings.scheduler.lease, Duration::from_secs(10));
@@ -41,6 +30,7 @@ fn the_defaults_have_no_schedule_and_a_ten_second_lease() {
 #[test]
 fn a_schedule_of_each_kind_is_read_with_its_body() {
     let settings = load(
+        "schedule-kinds",
         r#"
         [schedules.dossiers]
         kind = "ds.sync"
@@ -122,6 +112,7 @@ fn an_interval_is_due_at_its_multiples_and_a_cron_at_its_times() {
 #[test]
 fn every_problem_of_a_schedule_is_reported_with_the_rest() {
     let problems = load(
+        "schedule-problems",
         r#"
         [scheduler]
         tick_seconds = 5
@@ -183,6 +174,7 @@ fn every_problem_of_a_schedule_is_reported_with_the_rest() {
 #[test]
 fn a_divalto_since_clause_and_a_where_in_the_body_clash() {
     let problems = load(
+        "schedule-clash",
         r#"
         [schedules.articles]
         kind = "divalto.sync"

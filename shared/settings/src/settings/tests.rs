@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use super::*;
+use crate::test_file::TempFile;
 use crate::{Api, Connection, Credentials, FanOut, PageSize, SignatureSettings};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -13,24 +14,6 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect()
-}
-
-/// A settings file unique to the calling test, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, contents: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("settings-{}-{name}.toml", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 fn connection<'s>(settings: &'s Settings, name: &str) -> &'s Connection {
